@@ -1,0 +1,132 @@
+"""Password hashing, API token authentication and the access rules every handler uses."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import TYPE_CHECKING
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import g, request
+from flask_login import AnonymousUserMixin, current_user
+from sqlalchemy import select
+
+from app.dbtypes import utcnow
+from app.errors import NotFound, Unauthorized
+from app.extensions import db, login_manager
+
+if TYPE_CHECKING:
+    from app.accounts.models import User
+    from app.catalog.models import Facility
+
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    """Return an argon2id hash of the password."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Tell whether the password matches the stored hash."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def token_digest(token: str) -> str:
+    """Return the SHA-256 hex digest under which a secret token is stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_secret_token(prefix: str) -> str:
+    """Return a fresh URL-safe secret with 256 bits of randomness."""
+    return f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def digests_equal(a: str, b: str) -> bool:
+    """Compare two digests in constant time."""
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+class Anonymous(AnonymousUserMixin):
+    is_admin = False
+    project_ids: set[int] = set()
+    facility_ids: set[int] = set()
+    is_manager = False
+
+
+login_manager.anonymous_user = Anonymous
+login_manager.login_view = "accounts.login"
+login_manager.session_protection = "basic"
+
+
+@login_manager.user_loader
+def _load_user(session_id: str) -> User | None:
+    from app.accounts.models import User
+
+    user_id, _, version = session_id.partition(":")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or str(user.session_version) != version:
+        return None
+    return user
+
+
+@login_manager.request_loader
+def _load_user_from_bearer(req: object) -> User | None:
+    from app.accounts.models import ApiToken
+
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    digest = token_digest(header.removeprefix("Bearer ").strip())
+    token = db.session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
+    )
+    if token is None or not token.user.active:
+        return None
+    token.last_used_at = utcnow()
+    db.session.commit()
+    g.api_token_auth = True
+    return token.user
+
+
+@login_manager.unauthorized_handler
+def _unauthorized() -> None:
+    raise Unauthorized("Log in, or send 'Authorization: Bearer <token>'.")
+
+
+def user() -> User:
+    """Return the logged-in user or raise Unauthorized."""
+    if not current_user.is_authenticated:
+        raise Unauthorized("Log in, or send 'Authorization: Bearer <token>'.")
+    return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
+def can_manage(u: User, facility: Facility | int) -> bool:
+    """Tell whether the user manages the facility (administrators manage all)."""
+    facility_id = facility if isinstance(facility, int) else facility.id
+    return u.is_admin or facility_id in u.facility_ids
+
+
+def require_manager(u: User, facility: Facility | int) -> None:
+    """Raise NotFound unless the user manages the facility; 404 so ids leak nothing."""
+    if not can_manage(u, facility):
+        raise NotFound("No such facility among those you manage.")
+
+
+def require_member(u: User, project_id: int) -> None:
+    """Raise NotFound unless the user belongs to the project (administrators pass)."""
+    if not (u.is_admin or project_id in u.project_ids):
+        raise NotFound("No such project among yours.")
+
+
+def require_admin(u: User) -> None:
+    """Raise NotFound unless the user is an administrator."""
+    if not u.is_admin:
+        raise NotFound("Not found.")

@@ -1,0 +1,105 @@
+"""Administrators' operations on accounts and roles; each checks the actor and commits."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.accounts import services as account_services
+from app.accounts.models import Project, ProjectMembership, User
+from app.accounts.security import require_admin
+from app.catalog.models import Facility
+from app.errors import Conflict, ValidationError
+from app.extensions import db
+
+ROLES = ("member", "lead")
+
+
+def user_by_email(email: str, *, field: str = "email") -> User:
+    """Return the account with this email or raise a ValidationError naming the field."""
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is None:
+        raise ValidationError(f"No account for {email.strip()}.", field=field)
+    return user
+
+
+def create_account(actor: User, *, email: str, name: str, password: str, is_admin: bool) -> User:
+    """Create an account (administrators only)."""
+    require_admin(actor)
+    return account_services.create_user(email, name, password, is_admin=is_admin)
+
+
+def set_admin(actor: User, user_id: int, is_admin: bool) -> User:
+    """Grant or revoke administration; nobody can revoke their own, so one always remains."""
+    require_admin(actor)
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise ValidationError("No such account.", field="user_id")
+    if user.id == actor.id and not is_admin:
+        raise Conflict("You cannot revoke your own administration.", field="user_id")
+    user.is_admin = is_admin
+    db.session.commit()
+    return user
+
+
+def create_project(actor: User, *, name: str, origin: str = "") -> Project:
+    """Create a project (a startup team) with a unique name."""
+    require_admin(actor)
+    name = name.strip()
+    if not name:
+        raise ValidationError("Name the project.", field="name")
+    if db.session.scalar(select(Project).where(func.lower(Project.name) == name.lower())):
+        raise ValidationError(f"A project named {name} exists already.", field="name")
+    project = Project(name=name, origin=origin.strip())
+    db.session.add(project)
+    db.session.commit()
+    return project
+
+
+def add_member(actor: User, *, email: str, project_id: int, role: str = "member") -> User:
+    """Make the account a member of the project."""
+    require_admin(actor)
+    if role not in ROLES:
+        raise ValidationError("Choose a role.", field="role")
+    user = user_by_email(email)
+    project = db.session.get(Project, project_id)
+    if project is None:
+        raise ValidationError("Choose a project.", field="project_id")
+    membership = db.session.get(ProjectMembership, (user.id, project.id))
+    if membership is None:
+        db.session.add(ProjectMembership(user_id=user.id, project_id=project.id, role=role))
+    else:
+        membership.role = role
+    db.session.commit()
+    return user
+
+
+def remove_member(actor: User, *, user_id: int, project_id: int) -> None:
+    """End a membership."""
+    require_admin(actor)
+    membership = db.session.get(ProjectMembership, (user_id, project_id))
+    if membership is not None:
+        db.session.delete(membership)
+        db.session.commit()
+
+
+def make_manager(actor: User, *, email: str, facility_id: int) -> User:
+    """Make the account a manager of the facility."""
+    require_admin(actor)
+    user = user_by_email(email)
+    facility = db.session.get(Facility, facility_id)
+    if facility is None:
+        raise ValidationError("Choose a facility.", field="facility_id")
+    if facility not in user.managed_facilities:
+        user.managed_facilities.append(facility)
+    db.session.commit()
+    return user
+
+
+def remove_manager(actor: User, *, user_id: int, facility_id: int) -> None:
+    """Stop the account managing the facility."""
+    require_admin(actor)
+    user = db.session.get(User, user_id)
+    facility = db.session.get(Facility, facility_id)
+    if user is not None and facility is not None and facility in user.managed_facilities:
+        user.managed_facilities.remove(facility)
+        db.session.commit()

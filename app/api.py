@@ -1,0 +1,90 @@
+"""The API's root: its index, the OpenAPI document and its browsable page, the caller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, render_template
+
+from app import openapi
+from app.accounts import security
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.get("/")
+def index() -> Response:
+    return jsonify({"openapi": "/api/v1/openapi.json", "docs": "/api/v1/docs"})
+
+
+@bp.get("/openapi.json")
+def openapi_document() -> Response:
+    return jsonify(openapi.build())
+
+
+@bp.get("/docs")
+def docs() -> str:
+    return render_template("api_docs.html", spec=openapi.build())
+
+
+@bp.get("/me")
+def me() -> Response:
+    user = security.user()
+    return jsonify(
+        {
+            "id": user.id,
+            "email": user.email,
+            "name": user.name,
+            "is_admin": user.is_admin,
+            "projects": [
+                {"id": m.project.id, "name": m.project.name, "role": m.role}
+                for m in user.memberships
+            ],
+            "managed_facilities": [f.slug for f in user.managed_facilities],
+        }
+    )
+
+
+USER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "email", "name", "is_admin", "projects", "managed_facilities"],
+    "properties": {
+        "id": {"type": "integer"},
+        "email": {"type": "string"},
+        "name": {"type": "string"},
+        "is_admin": {"type": "boolean"},
+        "projects": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "role": {"type": "string"},
+                },
+            },
+        },
+        "managed_facilities": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+openapi.document(
+    {
+        "/me": {
+            "get": {
+                "summary": "The authenticated user, their projects and facilities",
+                "security": [{"bearer": []}],
+                "responses": {
+                    "200": {
+                        "description": "The caller",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/User"}}
+                        },
+                    },
+                    **openapi.problem_responses(401),
+                },
+            }
+        }
+    },
+    {"User": USER_SCHEMA},
+)

@@ -1,0 +1,659 @@
+"""Bookings: manual bookings, cancellation, pin/release, rescheduling, availability, maintenance
+and training, with the conflict rules every write of a booking goes through."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from app.accounts import security
+from app.accounts.models import Project, Training, User
+from app.booking import audit, signals
+from app.booking.models import (
+    Booking,
+    BookingRequest,
+    BookingStatus,
+    RequestStatus,
+    RequestStep,
+)
+from app.catalog.models import Equipment, MaintenanceWindow
+from app.database import is_postgres, write_transaction
+from app.dbtypes import utcnow
+from app.errors import Conflict, NotFound, ValidationError
+from app.extensions import db
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+GRID = timedelta(minutes=15)
+MAX_BOOKING = timedelta(days=14)
+
+
+# ---------------------------------------------------------------- conflict rules
+
+
+def lock_units(unit_ids: Iterable[int]) -> None:
+    """Lock the units' rows until the transaction ends, so two writers check one after another.
+
+    On PostgreSQL `SELECT ... FOR UPDATE` in id order (no deadlocks); on SQLite the caller's
+    write_transaction() already holds the database's write lock."""
+    ids = sorted(set(unit_ids))
+    if ids and is_postgres():
+        db.session.execute(
+            select(Equipment.id)
+            .where(Equipment.id.in_(ids))
+            .order_by(Equipment.id)
+            .with_for_update()
+        )
+
+
+def describe(booking: Booking) -> dict[str, Any]:
+    """Return a conflicting booking as the problem body lists it."""
+    return {
+        "booking": booking.id,
+        "equipment": booking.equipment.slug,
+        "start": booking.start.isoformat(),
+        "end": booking.end.isoformat(),
+    }
+
+
+def find_lane(
+    unit: Equipment,
+    start: datetime,
+    end: datetime,
+    project_id: int,
+    *,
+    ignore: Iterable[int] = (),
+) -> tuple[int | None, list[Booking], list[MaintenanceWindow]]:
+    """Return a free lane of the unit for [start, end), or None with what stands in the way.
+
+    On a capacity-1 unit a booking of another project also needs the unit's changeover gap."""
+    gap = timedelta(minutes=unit.changeover_minutes) if unit.capacity == 1 else timedelta(0)
+    ignored = list(ignore) or [-1]
+    nearby = list(
+        db.session.scalars(
+            select(Booking).where(
+                Booking.equipment_id == unit.id,
+                Booking.status == BookingStatus.ACTIVE.value,
+                Booking.start < end + gap,
+                Booking.end > start - gap,
+                Booking.id.not_in(ignored),
+            )
+        )
+    )
+    blocking = [
+        b
+        for b in nearby
+        if (b.start < end and b.end > start)
+        or (b.request.project_id != project_id and unit.capacity == 1)
+    ]
+    maintenance = list(
+        db.session.scalars(
+            select(MaintenanceWindow).where(
+                MaintenanceWindow.equipment_id == unit.id,
+                MaintenanceWindow.cancelled_at.is_(None),
+                MaintenanceWindow.start < end,
+                MaintenanceWindow.end > start,
+            )
+        )
+    )
+    if maintenance:
+        return None, blocking, maintenance
+    used = {b.lane for b in blocking}
+    free = [lane for lane in range(unit.capacity) if lane not in used]
+    if not free:
+        return None, blocking, []
+    return free[0], [], []
+
+
+def conflict_error(
+    unit: Equipment, bookings: list[Booking], maintenance: list[MaintenanceWindow]
+) -> Conflict:
+    """Return the 409 that names what is in the way."""
+    if maintenance:
+        detail = _(
+            "%(unit)s is under maintenance then (%(reason)s).",
+            unit=unit.name_en,
+            reason=maintenance[0].reason or _("no reason given"),
+        )
+    else:
+        detail = _(
+            "%(unit)s is already booked then (bookings %(ids)s), or too close to allow its "
+            "changeover.",
+            unit=unit.name_en,
+            ids=", ".join(f"#{b.id}" for b in bookings),
+        )
+    return Conflict(
+        detail,
+        conflicts=[describe(b) for b in bookings],
+        maintenance=[
+            {"start": m.start.isoformat(), "end": m.end.isoformat(), "reason": m.reason}
+            for m in maintenance
+        ],
+    )
+
+
+@contextmanager
+def overlap_guard() -> Iterator[None]:
+    """Turn the database's last line of defence (the exclusion constraint) into a 409."""
+    try:
+        yield
+    except IntegrityError as error:
+        db.session.rollback()
+        if "ex_bookings_no_overlap" not in str(error.orig):
+            raise
+        raise Conflict(
+            _("Another booking was made for this time at the same moment; reload and retry.")
+        ) from error
+
+
+def _times(start: Any, end: Any) -> tuple[datetime, datetime]:
+    for name, value in (("start", start), ("end", end)):
+        if not isinstance(value, datetime):
+            raise ValidationError(_("Give a date and time."), field=name)
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValidationError(_("Give the time with its UTC offset."), field=name)
+        if value.second or value.microsecond or value.minute % 15:
+            raise ValidationError(
+                _("Bookings start and end on a quarter hour (:00, :15, :30, :45)."), field=name
+            )
+    if end <= start:
+        raise ValidationError(_("The end must be after the start."), field="end")
+    if end - start > MAX_BOOKING:
+        raise ValidationError(_("A booking may last at most 14 days."), field="end")
+    return start, end
+
+
+def _unit(equipment_id: Any) -> Equipment:
+    unit = db.session.get(Equipment, equipment_id) if isinstance(equipment_id, int) else None
+    if unit is None:
+        raise ValidationError(_("Choose a unit."), field="equipment")
+    return unit
+
+
+def _bump(booking: Booking) -> None:
+    """Record a change of time, unit or status, which calendar feeds must pick up."""
+    booking.sequence += 1
+    booking.updated_at = utcnow()
+
+
+# ---------------------------------------------------------------- reading
+
+
+def can_see_booking(user: User, booking: Booking) -> bool:
+    """Tell whether the user may see the booking: its project's member, its manager, admin."""
+    return (
+        user.is_admin
+        or booking.request.project_id in user.project_ids
+        or booking.equipment.facility_id in user.facility_ids
+    )
+
+
+def get_booking(user: User, booking_id: int) -> Booking:
+    """Return the booking, or NotFound when it does not exist or is not the user's to see."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or not can_see_booking(user, booking):
+        raise NotFound(_("No such booking among those you can see."))
+    return booking
+
+
+def list_bookings(
+    user: User,
+    *,
+    project_id: int | None = None,
+    facility_id: int | None = None,
+    equipment_id: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    include_cancelled: bool = False,
+) -> list[Booking]:
+    """Return the bookings the user may see, in time order, optionally filtered."""
+    query = (
+        select(Booking)
+        .join(BookingRequest, Booking.request_id == BookingRequest.id)
+        .join(Equipment, Booking.equipment_id == Equipment.id)
+        .order_by(Booking.start, Booking.id)
+    )
+    if not user.is_admin:
+        query = query.where(
+            or_(
+                BookingRequest.project_id.in_(user.project_ids or {-1}),
+                Equipment.facility_id.in_(user.facility_ids or {-1}),
+            )
+        )
+    if project_id is not None:
+        query = query.where(BookingRequest.project_id == project_id)
+    if facility_id is not None:
+        query = query.where(Equipment.facility_id == facility_id)
+    if equipment_id is not None:
+        query = query.where(Booking.equipment_id == equipment_id)
+    if start is not None:
+        query = query.where(Booking.end > start)
+    if end is not None:
+        query = query.where(Booking.start < end)
+    if not include_cancelled:
+        query = query.where(Booking.status == BookingStatus.ACTIVE.value)
+    return list(db.session.scalars(query))
+
+
+def availability(
+    equipment: Equipment, start: datetime, end: datetime, viewer: User
+) -> list[dict[str, Any]]:
+    """Return the unit's busy blocks in [start, end): bookings (other projects' only as
+    "Booked", unless the viewer manages the facility), maintenance and closures."""
+    from app.catalog.hours import closures_between
+
+    manager = security.can_manage(viewer, equipment.facility_id)
+    blocks: list[dict[str, Any]] = []
+    for booking in active_bookings_between(equipment.id, start, end):
+        own = booking.request.project_id in viewer.project_ids
+        if own:
+            title = booking.request.title
+        elif manager:
+            title = f"{booking.request.title} · {booking.request.project.name}"
+        else:
+            title = _("Booked")
+        blocks.append(
+            {
+                "kind": "booking",
+                "start": booking.start,
+                "end": booking.end,
+                "title": title,
+                "own": own,
+                "booking_id": booking.id if own or manager else None,
+            }
+        )
+    for window in db.session.scalars(
+        select(MaintenanceWindow).where(
+            MaintenanceWindow.equipment_id == equipment.id,
+            MaintenanceWindow.cancelled_at.is_(None),
+            MaintenanceWindow.start < end,
+            MaintenanceWindow.end > start,
+        )
+    ):
+        blocks.append(
+            {
+                "kind": "maintenance",
+                "start": window.start,
+                "end": window.end,
+                "title": window.reason or _("Maintenance"),
+                "own": False,
+                "booking_id": None,
+            }
+        )
+    for closure_start, closure_end, reason in closures_between(equipment.facility, start, end):
+        blocks.append(
+            {
+                "kind": "closure",
+                "start": closure_start,
+                "end": closure_end,
+                "title": reason or _("Closed"),
+                "own": False,
+                "booking_id": None,
+            }
+        )
+    blocks.sort(key=lambda b: (b["start"], b["kind"]))
+    return blocks
+
+
+# ---------------------------------------------------------------- writing
+
+
+def manual_booking(
+    user: User,
+    *,
+    project_id: int,
+    equipment_id: int,
+    start: datetime,
+    end: datetime,
+    title: str,
+    note: str = "",
+) -> Booking:
+    """Book a unit for a project directly (a manager's decision), published and pinned."""
+    write_transaction()
+    unit = _unit(equipment_id)
+    security.require_manager(user, unit.facility_id)
+    project = db.session.get(Project, project_id) if isinstance(project_id, int) else None
+    if project is None:
+        raise ValidationError(_("Choose a project."), field="project")
+    title = (title or "").strip()
+    if not title:
+        raise ValidationError(_("Give the booking a title."), field="title")
+    if len(title) > 200:
+        raise ValidationError(_("Keep the title under 200 characters."), field="title")
+    if len(note or "") > 300:
+        raise ValidationError(_("Keep the note under 300 characters."), field="note")
+    if not unit.is_active:
+        raise ValidationError(_("This unit is retired."), field="equipment")
+    start, end = _times(start, end)
+    with overlap_guard():
+        lock_units([unit.id])
+        lane, blocking, maintenance = find_lane(unit, start, end, project.id)
+        if lane is None:
+            raise conflict_error(unit, blocking, maintenance)
+        req = BookingRequest(
+            project_id=project.id,
+            created_by_id=user.id,
+            title=title,
+            earliest_start=start,
+            deadline=end,
+            weight=1,
+            status=RequestStatus.BOOKED.value,
+        )
+        step = RequestStep(
+            position=0,
+            facility_id=unit.facility_id,
+            duration_minutes=int((end - start).total_seconds() // 60),
+            attended=True,
+            note=(note or "").strip(),
+            units=[unit],
+        )
+        req.steps.append(step)
+        booking = Booking(
+            request=req,
+            step=step,
+            equipment=unit,
+            lane=lane,
+            start=start,
+            end=end,
+            source="manual",
+            pinned=True,
+        )
+        db.session.add_all([req, booking])
+        db.session.flush()
+        audit.record(
+            user,
+            "booking.manual",
+            "booking",
+            booking.id,
+            facility_id=unit.facility_id,
+            project_id=project.id,
+            equipment=unit.slug,
+            start=start,
+            end=end,
+            title=title,
+        )
+        db.session.commit()
+    return booking
+
+
+def cancel_booking(user: User, booking_id: int, reason: str = "") -> Booking:
+    """Cancel a booking (its project's members or its managers); the row stays, cancelled."""
+    write_transaction()
+    booking = get_booking(user, booking_id)
+    if booking.status != BookingStatus.ACTIVE.value:
+        raise Conflict(_("This booking is already cancelled."))
+    if len(reason or "") > 2000:
+        raise ValidationError(_("Keep the reason under 2000 characters."), field="reason")
+    booking.status = BookingStatus.CANCELLED.value
+    booking.cancelled_at = utcnow()
+    _bump(booking)
+    req = booking.request
+    if all(b.status == BookingStatus.CANCELLED.value for b in req.bookings):
+        req.status = RequestStatus.CANCELLED.value
+    audit.record(
+        user,
+        "booking.cancel",
+        "booking",
+        booking.id,
+        facility_id=booking.equipment.facility_id,
+        project_id=req.project_id,
+        reason=(reason or "").strip(),
+    )
+    db.session.commit()
+    signals.booking_cancelled.send(booking)
+    return booking
+
+
+def _managed_booking(user: User, booking_id: int) -> Booking:
+    booking = get_booking(user, booking_id)
+    security.require_manager(user, booking.equipment.facility_id)
+    if booking.status != BookingStatus.ACTIVE.value:
+        raise Conflict(_("This booking is cancelled."))
+    return booking
+
+
+def release_booking(user: User, booking_id: int, reason: str) -> Booking:
+    """Let the next solve move a published booking; who and why go into the audit log."""
+    write_transaction()
+    booking = _managed_booking(user, booking_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Say why the booking may move."), field="reason")
+    if len(reason) > 2000:
+        raise ValidationError(_("Keep the reason under 2000 characters."), field="reason")
+    booking.pinned = False
+    booking.released_by_id = user.id
+    booking.release_reason = reason
+    audit.record(
+        user,
+        "booking.release",
+        "booking",
+        booking.id,
+        facility_id=booking.equipment.facility_id,
+        project_id=booking.request.project_id,
+        reason=reason,
+    )
+    db.session.commit()
+    return booking
+
+
+def pin_booking(user: User, booking_id: int) -> Booking:
+    """Keep a booking exactly where it is in later solves."""
+    write_transaction()
+    booking = _managed_booking(user, booking_id)
+    booking.pinned = True
+    booking.released_by_id = None
+    booking.release_reason = ""
+    audit.record(
+        user,
+        "booking.pin",
+        "booking",
+        booking.id,
+        facility_id=booking.equipment.facility_id,
+        project_id=booking.request.project_id,
+    )
+    db.session.commit()
+    return booking
+
+
+def reschedule_booking(
+    user: User,
+    booking_id: int,
+    *,
+    start: datetime,
+    end: datetime,
+    equipment_id: int | None = None,
+) -> Booking:
+    """Move a booking to another time (and unit of the same facility), if that is free."""
+    write_transaction()
+    booking = _managed_booking(user, booking_id)
+    unit = booking.equipment if equipment_id is None else _unit(equipment_id)
+    if unit.facility_id != booking.equipment.facility_id:
+        raise ValidationError(_("Choose a unit of the same facility."), field="equipment")
+    if not unit.is_active:
+        raise ValidationError(_("This unit is retired."), field="equipment")
+    start, end = _times(start, end)
+    with overlap_guard():
+        lock_units([unit.id, booking.equipment_id])
+        lane, blocking, maintenance = find_lane(
+            unit, start, end, booking.request.project_id, ignore=[booking.id]
+        )
+        if lane is None:
+            raise conflict_error(unit, blocking, maintenance)
+        before = {"equipment": booking.equipment.slug, "start": booking.start, "end": booking.end}
+        booking.equipment = unit
+        booking.lane = lane
+        booking.start, booking.end = start, end
+        _bump(booking)
+        audit.record(
+            user,
+            "booking.reschedule",
+            "booking",
+            booking.id,
+            facility_id=unit.facility_id,
+            project_id=booking.request.project_id,
+            before=before,
+            after={"equipment": unit.slug, "start": start, "end": end},
+        )
+        db.session.commit()
+    return booking
+
+
+# ---------------------------------------------------------------- maintenance and training
+
+
+def add_maintenance(
+    user: User,
+    equipment_id: int,
+    *,
+    start: datetime,
+    end: datetime,
+    reason: str,
+    force: bool = False,
+) -> MaintenanceWindow:
+    """Take a unit out of service for a window; refused while active bookings overlap it.
+
+    `force` is refused as well: a manager cancels or reschedules the bookings first, so every
+    affected project hears of it through those changes."""
+    write_transaction()
+    unit = _unit(equipment_id)
+    security.require_manager(user, unit.facility_id)
+    reason = (reason or "").strip()
+    if len(reason) > 200:
+        raise ValidationError(_("Keep the reason under 200 characters."), field="reason")
+    for name, value in (("start", start), ("end", end)):
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise ValidationError(_("Give the time with its UTC offset."), field=name)
+    if end <= start:
+        raise ValidationError(_("The end must be after the start."), field="end")
+    lock_units([unit.id])
+    overlapping = active_bookings_between(unit.id, start, end)
+    if overlapping:
+        raise Conflict(
+            _(
+                "Active bookings overlap this window (%(ids)s). Cancel or reschedule them "
+                "first; maintenance is never forced over a booking.",
+                ids=", ".join(f"#{b.id}" for b in overlapping),
+            ),
+            conflicts=[describe(b) for b in overlapping],
+            force_refused=bool(force),
+        )
+    duplicate = db.session.scalar(
+        select(func.count(MaintenanceWindow.id)).where(
+            MaintenanceWindow.equipment_id == unit.id,
+            MaintenanceWindow.start == start,
+            MaintenanceWindow.end == end,
+        )
+    )
+    if duplicate:
+        raise Conflict(_("This unit already has a maintenance window at exactly that time."))
+    window = MaintenanceWindow(
+        equipment_id=unit.id,
+        start=start,
+        end=end,
+        reason=reason,
+        source="manual",
+        created_by_id=user.id,
+    )
+    db.session.add(window)
+    db.session.flush()
+    audit.record(
+        user,
+        "maintenance.add",
+        "maintenance",
+        window.id,
+        facility_id=unit.facility_id,
+        equipment=unit.slug,
+        start=start,
+        end=end,
+        reason=reason,
+    )
+    db.session.commit()
+    return window
+
+
+def _trainee(email: Any) -> User:
+    email = (email or "").strip().lower() if isinstance(email, str) else ""
+    if not email:
+        raise ValidationError(_("Give the person's e-mail address."), field="user")
+    person = db.session.scalar(select(User).where(func.lower(User.email) == email))
+    if person is None:
+        raise ValidationError(_("There is no account with this e-mail address."), field="user")
+    return person
+
+
+def record_training(
+    user: User, *, equipment_id: int, email: str, trained_on: date | None = None
+) -> Training:
+    """Record that a person is trained on a unit (a manager of its facility does this)."""
+    write_transaction()
+    unit = _unit(equipment_id)
+    security.require_manager(user, unit.facility_id)
+    person = _trainee(email)
+    if trained_on is None:
+        trained_on = utcnow().date()
+    if not isinstance(trained_on, date) or trained_on > utcnow().date() + timedelta(days=1):
+        raise ValidationError(_("The training date cannot be in the future."), field="trained_on")
+    training = db.session.get(Training, (person.id, unit.id))
+    if training is None:
+        training = Training(user_id=person.id, equipment_id=unit.id, trained_on=trained_on)
+        db.session.add(training)
+    training.trained_on = trained_on
+    training.recorded_by_id = user.id
+    audit.record(
+        user,
+        "training.record",
+        "training",
+        unit.id,
+        facility_id=unit.facility_id,
+        equipment=unit.slug,
+        user=person.email,
+        trained_on=trained_on,
+    )
+    db.session.commit()
+    return training
+
+
+def remove_training(user: User, *, equipment_id: int, email: str) -> None:
+    """Withdraw a person's training on a unit."""
+    write_transaction()
+    unit = _unit(equipment_id)
+    security.require_manager(user, unit.facility_id)
+    person = _trainee(email)
+    training = db.session.get(Training, (person.id, unit.id))
+    if training is None:
+        raise NotFound(_("This person has no training recorded on this unit."))
+    db.session.delete(training)
+    audit.record(
+        user,
+        "training.remove",
+        "training",
+        unit.id,
+        facility_id=unit.facility_id,
+        equipment=unit.slug,
+        user=person.email,
+    )
+    db.session.commit()
+
+
+def active_bookings_between(equipment_id: int, start: datetime, end: datetime) -> list[Booking]:
+    """Return the unit's active bookings that overlap [start, end), earliest first."""
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .where(
+                Booking.equipment_id == equipment_id,
+                Booking.status == BookingStatus.ACTIVE.value,
+                Booking.start < end,
+                Booking.end > start,
+            )
+            .order_by(Booking.start)
+        )
+    )

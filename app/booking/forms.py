@@ -1,0 +1,231 @@
+"""Booking forms: requests and campaigns, manual bookings, maintenance, trainings, releases.
+
+The forms check shapes (a number, a date); the booking services check the rules and their
+errors are put back beside the fields they name (`apply_service_errors`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    DecimalField,
+    EmailField,
+    FieldList,
+    Form,
+    FormField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from app.booking.requests import StepInput
+from app.errors import ValidationError
+
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+MAX_STEP_HOURS = 24 * 28
+
+
+def _minutes(hours: Decimal | None) -> int | None:
+    return None if hours is None else int((hours * 60).to_integral_value())
+
+
+class StepForm(Form):
+    """One step: a capability (any unit that has it) or a choice of specific units."""
+
+    capability = SelectField(_l("Capability"), choices=[], validate_choice=False)
+    unit_ids = SelectMultipleField(_l("Or specific units"), coerce=int, choices=[])
+    duration_hours = DecimalField(
+        _l("Duration (hours)"),
+        places=2,
+        validators=[Optional(), NumberRange(min=Decimal("0.25"), max=MAX_STEP_HOURS)],
+    )
+    min_gap_hours = DecimalField(
+        _l("Minimum gap after the previous step (hours)"),
+        places=2,
+        default=Decimal(0),
+        validators=[Optional(), NumberRange(min=0)],
+    )
+    max_gap_hours = DecimalField(
+        _l("Maximum gap after the previous step (hours)"),
+        places=2,
+        validators=[Optional(), NumberRange(min=0)],
+    )
+    attended = BooleanField(_l("Attended (needs staff: only in opening hours)"), default=True)
+    note = StringField(_l("Note"), validators=[Length(max=300)])
+
+    def is_blank(self) -> bool:
+        """Tell whether the row was left empty (the spare row of the campaign builder)."""
+        return (
+            not self.capability.data
+            and not self.unit_ids.data
+            and self.duration_hours.data is None
+            and not (self.note.data or "").strip()
+        )
+
+    def to_input(self, facility_id: int | None) -> StepInput:
+        """Return the service's StepInput for this row."""
+        return StepInput(
+            duration_minutes=_minutes(self.duration_hours.data) or 0,
+            capability=self.capability.data or None,
+            unit_ids=list(self.unit_ids.data or []),
+            facility_id=facility_id,
+            attended=bool(self.attended.data),
+            min_lag_minutes=_minutes(_data(self, "min_gap_hours")) or 0,
+            max_lag_minutes=_minutes(_data(self, "max_gap_hours")),
+            note=(self.note.data or "").strip(),
+        )
+
+
+def _data(form: Form, name: str) -> Any:
+    field = form._fields.get(name)
+    return None if field is None else field.data
+
+
+class SingleStepForm(StepForm):
+    """The one step of a plain request: no previous step, so no gaps."""
+
+    min_gap_hours = None
+    max_gap_hours = None
+
+
+class RequestForm(FlaskForm):
+    """A campaign: several ordered steps on units of one facility."""
+
+    project_id = SelectField(_l("Project"), coerce=int, choices=[])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    facility_id = SelectField(_l("Facility"), coerce=int, choices=[])
+    earliest_start = DateTimeLocalField(
+        _l("Earliest start"), format=DATETIME_FORMAT, validators=[DataRequired()]
+    )
+    deadline = DateTimeLocalField(
+        _l("Deadline"), format=DATETIME_FORMAT, validators=[DataRequired()]
+    )
+    priority_reason = TextAreaField(
+        _l("Why it is urgent (optional)"), validators=[Length(max=2000)]
+    )
+    steps = FieldList(FormField(StepForm), min_entries=1)
+
+    def filled_steps(self) -> list[tuple[int, StepForm]]:
+        """Return (row index, row) of every step row that is not blank."""
+        return [(i, entry.form) for i, entry in enumerate(self.steps) if not entry.form.is_blank()]
+
+
+class SingleRequestForm(RequestForm):
+    """A request of one step, by capability or by specific units."""
+
+    steps = FieldList(FormField(SingleStepForm), min_entries=1, max_entries=1)
+
+
+class ManualBookingForm(FlaskForm):
+    project_id = SelectField(_l("Project"), coerce=int, choices=[])
+    equipment_id = SelectField(_l("Equipment unit"), coerce=int, choices=[])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    start = DateTimeLocalField(_l("Start"), format=DATETIME_FORMAT, validators=[DataRequired()])
+    end = DateTimeLocalField(_l("End"), format=DATETIME_FORMAT, validators=[DataRequired()])
+    note = StringField(_l("Note"), validators=[Length(max=300)])
+
+
+class MaintenanceForm(FlaskForm):
+    equipment_id = SelectField(_l("Equipment unit"), coerce=int, choices=[])
+    start = DateTimeLocalField(_l("Start"), format=DATETIME_FORMAT, validators=[DataRequired()])
+    end = DateTimeLocalField(_l("End"), format=DATETIME_FORMAT, validators=[DataRequired()])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)])
+
+
+class TrainingForm(FlaskForm):
+    email = EmailField(_l("Member's email"), validators=[DataRequired(), Length(max=200)])
+    equipment_id = SelectField(_l("Equipment unit"), coerce=int, choices=[])
+    trained_on = DateField(_l("Trained on"), validators=[DataRequired()])
+
+
+class ReleaseForm(FlaskForm):
+    reason = StringField(_l("Why may it move?"), validators=[DataRequired(), Length(max=500)])
+
+
+class CancelForm(FlaskForm):
+    reason = StringField(_l("Reason (optional)"), validators=[Length(max=500)])
+
+
+def to_utc(value: datetime | None, tz: str) -> datetime | None:
+    """Read a naive datetime-local value as wall time in the zone and return it in UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=ZoneInfo(tz)).astimezone(ZoneInfo("UTC"))
+
+
+def to_local(value: datetime | None, tz: str) -> datetime | None:
+    """Return an aware datetime as naive wall time in the zone (for datetime-local inputs)."""
+    if value is None:
+        return None
+    return value.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+
+
+_STEP_FIELD = re.compile(r"^steps\[(\d+)\]\.(\w+)$")
+_STEP_FIELDS = {
+    "capability": "capability",
+    "unit_ids": "unit_ids",
+    "duration_minutes": "duration_hours",
+    "min_lag_minutes": "min_gap_hours",
+    "max_lag_minutes": "max_gap_hours",
+    "attended": "attended",
+    "note": "note",
+}
+
+
+def apply_service_errors(form: RequestForm, error: ValidationError, rows: list[int]) -> list[str]:
+    """Put the service's field errors beside the form's fields; return those with no field.
+
+    `rows` maps the service's step index to the form row it came from (blank rows are skipped).
+    """
+    unplaced: list[str] = []
+    for name, message in (error.errors or {error.field or "": error.detail}).items():
+        target = _field_for(form, name, rows)
+        if target is None:
+            unplaced.append(message)
+        else:
+            target.errors = [*list(target.errors or []), message]
+    return unplaced
+
+
+def _field_for(form: RequestForm, name: str, rows: list[int]) -> Any:
+    match = _STEP_FIELD.match(name)
+    if match:
+        index, attribute = int(match.group(1)), match.group(2)
+        if attribute == "facility_id":
+            return form.facility_id
+        if index < len(rows) and attribute in _STEP_FIELDS:
+            return form.steps[rows[index]].form._fields.get(_STEP_FIELDS[attribute])
+        return None
+    if name == "steps":
+        return None
+    return form._fields.get(name)
+
+
+def apply_errors(form: FlaskForm, error: ValidationError, renames: dict[str, str]) -> list[str]:
+    """Put a service's field errors beside a flat form's fields; return those with no field."""
+    unplaced: list[str] = []
+    for name, message in (error.errors or {error.field or "": error.detail}).items():
+        field = form._fields.get(renames.get(name, name))
+        if field is None:
+            unplaced.append(message)
+        else:
+            field.errors = [*list(field.errors or []), message]
+    return unplaced
+
+
+def choices(pairs: Iterable[tuple[Any, str]]) -> list[tuple[Any, str]]:
+    """Return choices sorted by label."""
+    return sorted(pairs, key=lambda pair: pair[1].lower())

@@ -1,0 +1,312 @@
+"""The one translation from the database to the solver's problem, and back to rows by id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+import scheduler
+from app.booking.models import (
+    Booking,
+    BookingRequest,
+    BookingStatus,
+    Proposal,
+    RequestStep,
+)
+from app.booking.requests import OPEN_STATUSES, allowed_units
+from app.catalog.models import Equipment, Facility, MaintenanceWindow
+from app.extensions import db
+
+GRANULARITY_MINUTES = 15
+
+
+@dataclass
+class ProblemIndex:
+    """Maps the solver's ids back to rows: `r<id>` requests, `b<id>` pinned bookings, `u<slug>`
+    units; `steps` gives the RequestStep behind each (solver request id, step index)."""
+
+    horizon_start: datetime
+    problem: scheduler.Problem | None = None
+    requests: dict[str, BookingRequest] = field(default_factory=dict)
+    bookings: dict[str, Booking] = field(default_factory=dict)
+    units: dict[str, Equipment] = field(default_factory=dict)
+    steps: dict[tuple[str, int], RequestStep] = field(default_factory=dict)
+    # Active bookings behind (solver request id, step index), for pinned and released steps.
+    step_bookings: dict[tuple[str, int], Booking] = field(default_factory=dict)
+    # Requests the solver never saw because a step has no usable unit left, with the reason.
+    excluded: dict[int, tuple[BookingRequest, str]] = field(default_factory=dict)
+
+    def at(self, minutes: int) -> datetime:
+        """Return the moment `minutes` after the horizon start."""
+        return self.horizon_start + timedelta(minutes=minutes)
+
+
+def unit_id(unit: Equipment) -> str:
+    """Return the solver id of a unit."""
+    return f"u{unit.slug}"
+
+
+def project_key(project_id: int) -> str:
+    """Return the solver's project id (no names: problem files leave the app)."""
+    return f"p{project_id}"
+
+
+def _ceil(moment: datetime, minutes: int) -> datetime:
+    epoch = datetime(2000, 1, 1, tzinfo=moment.tzinfo)
+    step = timedelta(minutes=minutes)
+    return epoch + -((epoch - moment) // step) * step
+
+
+def _clip(
+    windows: list[tuple[datetime, datetime]], start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    clipped = [(max(a, start), min(b, end)) for a, b in windows]
+    return [(a, b) for a, b in clipped if a < b]
+
+
+def _resource(unit: Equipment, start: datetime, end: datetime) -> scheduler.Resource:
+    from app.catalog.hours import open_windows
+
+    maintenance = db.session.scalars(
+        select(MaintenanceWindow).where(
+            MaintenanceWindow.equipment_id == unit.id,
+            MaintenanceWindow.cancelled_at.is_(None),
+            MaintenanceWindow.start < end,
+            MaintenanceWindow.end > start,
+        )
+    )
+    return scheduler.Resource(
+        id=unit_id(unit),
+        capacity=unit.capacity,
+        open=tuple(_clip(open_windows(unit, start, end), start, end)),
+        blackouts=tuple(_clip([(m.start, m.end) for m in maintenance], start, end)),
+        changeover_minutes=unit.changeover_minutes,
+    )
+
+
+def _on_grid(moment: datetime, start: datetime) -> bool:
+    return (moment - start) % timedelta(minutes=GRANULARITY_MINUTES) == timedelta(0)
+
+
+def build_problem(
+    facility: Facility,
+    *,
+    now: datetime,
+    horizon_days: int = 28,
+    previous: Proposal | None = None,
+) -> tuple[scheduler.Problem, ProblemIndex]:
+    """Translate a facility's open requests and published bookings into a solver problem.
+
+    Pinned bookings become one-step pinned requests `b<id>`; a booked request with a released
+    booking is offered again as `r<id>` with its pinned steps pinned and its released ones free.
+    Published bookings that started before the horizon, or are off the 15-minute grid, become
+    blackouts of their unit so nothing is placed over them."""
+    start = _ceil(now, GRANULARITY_MINUTES)
+    end = start + timedelta(days=horizon_days)
+    units = [u for u in facility.equipment if u.is_active]
+    resources = {u.id: _resource(u, start, end) for u in units}
+    extra_blackouts: dict[int, list[tuple[datetime, datetime]]] = {}
+    index = ProblemIndex(horizon_start=start)
+    index.units = {unit_id(u): u for u in units}
+
+    requests: list[scheduler.Request] = []
+    pinned: list[scheduler.Pinned] = []
+    bookings = list(
+        db.session.scalars(
+            select(Booking)
+            .join(Equipment)
+            .where(
+                Equipment.facility_id == facility.id,
+                Booking.status == BookingStatus.ACTIVE.value,
+                Booking.end > start,
+                Booking.start < end,
+            )
+            .order_by(Booking.start, Booking.id)
+        )
+    )
+    released_requests = {b.request_id for b in bookings if not b.pinned}
+    by_request: dict[int, list[Booking]] = {}
+    for booking in bookings:
+        fixed = (
+            booking.equipment_id not in resources
+            or booking.start < start
+            or booking.end > end
+            or not _on_grid(booking.start, start)
+        )
+        if fixed:
+            extra_blackouts.setdefault(booking.equipment_id, []).append(
+                (max(booking.start, start), min(booking.end, end))
+            )
+        elif booking.request_id in released_requests:
+            by_request.setdefault(booking.request_id, []).append(booking)
+        else:
+            rid = f"b{booking.id}"
+            minutes = int((booking.end - booking.start).total_seconds() // 60)
+            requests.append(
+                scheduler.Request(
+                    id=rid,
+                    project=project_key(booking.request.project_id),
+                    steps=(
+                        scheduler.Step(
+                            resources=(unit_id(booking.equipment),),
+                            duration_minutes=max(1, minutes),
+                            attended=False,
+                        ),
+                    ),
+                    weight=booking.request.weight,
+                )
+            )
+            pinned.append(scheduler.Pinned(rid, 0, unit_id(booking.equipment), booking.start))
+            index.bookings[rid] = booking
+            index.steps[(rid, 0)] = booking.step
+            index.step_bookings[(rid, 0)] = booking
+
+    previous_places = _previous_places(previous)
+    previous_list: list[scheduler.PreviousPlacement] = []
+    open_requests = list(
+        db.session.scalars(
+            select(BookingRequest)
+            .where(
+                BookingRequest.status.in_([s.value for s in OPEN_STATUSES]),
+                BookingRequest.earliest_start < end,
+                BookingRequest.id.in_(
+                    select(RequestStep.request_id).where(RequestStep.facility_id == facility.id)
+                ),
+            )
+            .order_by(BookingRequest.created_at, BookingRequest.id)
+        )
+    )
+    for req in open_requests:
+        rid = f"r{req.id}"
+        steps: list[scheduler.Step] = []
+        for k, step in enumerate(req.steps):
+            choices = [unit_id(u) for u in allowed_units(step) if u.id in resources]
+            if not choices:
+                index.excluded[req.id] = (
+                    req,
+                    f"Step {k + 1} has no unit it may use any more (retired, or training is "
+                    "missing); change the request.",
+                )
+                break
+            steps.append(_step(step, tuple(choices)))
+            index.steps[(rid, k)] = step
+            place = previous_places.get(step.id)
+            if place is not None and place[0] in choices:
+                previous_list.append(scheduler.PreviousPlacement(rid, k, place[0], place[1]))
+        else:
+            requests.append(
+                scheduler.Request(
+                    id=rid,
+                    project=project_key(req.project_id),
+                    steps=tuple(steps),
+                    weight=req.weight,
+                    release=max(req.earliest_start, start),
+                    deadline=req.deadline,
+                )
+            )
+            index.requests[rid] = req
+            continue
+        previous_list = [p for p in previous_list if p.request != rid]
+        for k in range(len(req.steps)):
+            index.steps.pop((rid, k), None)
+
+    for booked in by_request.values():
+        req = booked[0].request
+        rid = f"r{req.id}"
+        booked.sort(key=lambda b: b.step.position)
+        steps = []
+        for k, booking in enumerate(booked):
+            choices = [unit_id(u) for u in allowed_units(booking.step) if u.id in resources]
+            if booking.pinned or not choices:
+                choices = [unit_id(booking.equipment)]
+            minutes = int((booking.end - booking.start).total_seconds() // 60)
+            steps.append(_step(booking.step, tuple(choices), minutes, first=k == 0))
+            index.steps[(rid, k)] = booking.step
+            index.step_bookings[(rid, k)] = booking
+            if booking.pinned:
+                pinned.append(scheduler.Pinned(rid, k, unit_id(booking.equipment), booking.start))
+            else:
+                previous_list.append(
+                    scheduler.PreviousPlacement(rid, k, unit_id(booking.equipment), booking.start)
+                )
+        requests.append(
+            scheduler.Request(
+                id=rid,
+                project=project_key(req.project_id),
+                steps=tuple(steps),
+                weight=req.weight,
+                release=min(max(req.earliest_start, start), min(b.start for b in booked)),
+                deadline=max(req.deadline, max(b.end for b in booked)),
+            )
+        )
+        index.requests[rid] = req
+
+    final_resources = tuple(
+        _with_blackouts(resources[u.id], extra_blackouts.get(u.id, [])) for u in units
+    )
+    problem = scheduler.Problem(
+        horizon=scheduler.Horizon(start, end),
+        resources=final_resources,
+        requests=tuple(requests),
+        granularity_minutes=GRANULARITY_MINUTES,
+        timezone=facility.timezone,
+        pinned=tuple(pinned),
+        previous=tuple(previous_list),
+    )
+    index.problem = problem
+    return problem, index
+
+
+def _step(
+    step: RequestStep,
+    choices: tuple[str, ...],
+    minutes: int | None = None,
+    *,
+    first: bool = False,
+) -> scheduler.Step:
+    # A released campaign's published steps keep their order but drop the lag bounds of
+    # steps that are no longer beside each other.
+    return scheduler.Step(
+        resources=choices,
+        duration_minutes=max(1, minutes if minutes is not None else step.duration_minutes),
+        attended=step.attended,
+        min_lag_minutes=0 if first else step.min_lag_minutes,
+        max_lag_minutes=None if first or minutes is not None else step.max_lag_minutes,
+    )
+
+
+def _with_blackouts(
+    resource: scheduler.Resource, extra: list[tuple[datetime, datetime]]
+) -> scheduler.Resource:
+    if not extra:
+        return resource
+    return scheduler.Resource(
+        id=resource.id,
+        capacity=resource.capacity,
+        open=resource.open,
+        blackouts=tuple(sorted([*resource.blackouts, *extra])),
+        changeover_minutes=resource.changeover_minutes,
+    )
+
+
+def _previous_places(previous: Proposal | None) -> dict[int, tuple[str, datetime]]:
+    """Return step id → (unit id, start) of the previous proposal's free placements."""
+    if previous is None:
+        return {}
+    return {
+        item.step_id: (unit_id(item.equipment), item.start)
+        for item in previous.items
+        if not item.pinned
+    }
+
+
+def latest_proposal(facility: Facility) -> Proposal | None:
+    """Return the facility's newest draft or approved proposal (the placements to keep)."""
+    return db.session.scalar(
+        select(Proposal)
+        .where(Proposal.facility_id == facility.id, Proposal.status.in_(["draft", "approved"]))
+        .order_by(Proposal.created_at.desc(), Proposal.id.desc())
+        .limit(1)
+    )

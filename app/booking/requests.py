@@ -1,0 +1,482 @@
+"""Requests and campaigns: what projects ask for, validated once, seen only by those allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, exists, or_, select
+
+from app.accounts import security
+from app.accounts.models import Project, ProjectMembership, Training
+from app.booking import audit
+from app.booking.models import BookingRequest, ProposalItem, RequestStatus, RequestStep
+from app.catalog.models import Equipment, EquipmentCapability, Facility
+from app.database import write_transaction
+from app.dbtypes import utcnow
+from app.errors import BadRequest, Conflict, NotFound, ValidationError
+from app.extensions import db
+
+if TYPE_CHECKING:
+    from app.accounts.models import User
+
+MAX_STEPS = 20
+MAX_STEP_MINUTES = 14 * 24 * 60
+MAX_WEIGHT = 10
+# Requests the solver may still place; the others are settled.
+OPEN_STATUSES = (RequestStatus.PENDING, RequestStatus.UNPLACED, RequestStatus.PROPOSED)
+EDITABLE_STATUSES = (RequestStatus.PENDING, RequestStatus.UNPLACED)
+
+
+@dataclass
+class StepInput:
+    """One step as a project describes it: a capability or a list of units, and its timing."""
+
+    duration_minutes: int
+    capability: str | None = None
+    unit_ids: list[int] = field(default_factory=list)
+    facility_id: int | None = None
+    attended: bool = True
+    min_lag_minutes: int = 0
+    max_lag_minutes: int | None = None
+    note: str = ""
+
+
+@dataclass
+class _CleanStep:
+    position: int
+    facility: Facility
+    capability: str | None
+    units: list[Equipment]
+    source: StepInput
+
+
+def trained_unit_ids(project_id: int) -> set[int]:
+    """Return the ids of units on which at least one member of the project is trained."""
+    return set(
+        db.session.scalars(
+            select(Training.equipment_id)
+            .join(ProjectMembership, ProjectMembership.user_id == Training.user_id)
+            .where(ProjectMembership.project_id == project_id)
+        )
+    )
+
+
+def _capability_units(capability: str, facility_id: int | None) -> list[Equipment]:
+    query = (
+        select(Equipment)
+        .join(EquipmentCapability)
+        .where(EquipmentCapability.name == capability, Equipment.status == "active")
+        .order_by(Equipment.slug)
+    )
+    if facility_id is not None:
+        query = query.where(Equipment.facility_id == facility_id)
+    return list(db.session.scalars(query))
+
+
+def allowed_units(step: RequestStep) -> list[Equipment]:
+    """Return the active units the step may use now, respecting its project's training."""
+    if step.units:
+        candidates = sorted(step.units, key=lambda u: u.slug)
+    elif step.capability:
+        candidates = _capability_units(step.capability, step.facility_id)
+    else:
+        candidates = []
+    trained = trained_unit_ids(step.request.project_id)
+    return [
+        unit
+        for unit in candidates
+        if unit.is_active
+        and (bool(step.units) or step.capability in unit.capability_names)
+        and (not unit.training_required or unit.id in trained)
+    ]
+
+
+def request_facility(req: BookingRequest) -> Facility:
+    """Return the one facility whose units serve every step of the request."""
+    step = req.steps[0]
+    if step.facility is not None:
+        return step.facility
+    return step.units[0].facility
+
+
+def _aware(value: Any, name: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise ValidationError(_("Give a date and time."), field=name)
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError(_("Give the time with its UTC offset."), field=name)
+    return value
+
+
+def _clean_step(
+    i: int,
+    step: StepInput,
+    facility_id: int | None,
+    trained: set[int],
+) -> _CleanStep:
+    """Validate one step; return its facility, capability and explicit units."""
+    prefix = f"steps[{i}]"
+    errors: dict[str, str] = {}
+    duration = step.duration_minutes
+    if isinstance(duration, bool) or not isinstance(duration, int) or duration <= 0:
+        errors[f"{prefix}.duration_minutes"] = _("Give the duration in whole minutes, above 0.")
+    elif duration > MAX_STEP_MINUTES:
+        errors[f"{prefix}.duration_minutes"] = _("A step may last at most 14 days.")
+    if step.min_lag_minutes < 0:
+        errors[f"{prefix}.min_lag_minutes"] = _("The minimum gap cannot be negative.")
+    if step.max_lag_minutes is not None and step.max_lag_minutes < step.min_lag_minutes:
+        errors[f"{prefix}.max_lag_minutes"] = _("The maximum gap must not be below the minimum.")
+    if len(step.note or "") > 300:
+        errors[f"{prefix}.note"] = _("Keep the note under 300 characters.")
+    if errors:
+        raise ValidationError(next(iter(errors.values())), errors=errors)
+
+    capability = (step.capability or "").strip() or None
+    if not capability and not step.unit_ids:
+        raise ValidationError(
+            _("Choose a capability or at least one unit."), field=f"{prefix}.capability"
+        )
+    facility_id = step.facility_id or facility_id
+    units: list[Equipment] = []
+    if step.unit_ids:
+        for unit_id in dict.fromkeys(step.unit_ids):
+            unit = db.session.get(Equipment, unit_id)
+            if unit is None:
+                raise ValidationError(
+                    _("There is no unit %(id)s.", id=unit_id), field=f"{prefix}.unit_ids"
+                )
+            if not unit.is_active:
+                raise ValidationError(
+                    _("%(unit)s is retired and cannot be booked.", unit=unit.name_en),
+                    field=f"{prefix}.unit_ids",
+                )
+            if capability and capability not in unit.capability_names:
+                raise ValidationError(
+                    _("%(unit)s does not offer %(cap)s.", unit=unit.name_en, cap=capability),
+                    field=f"{prefix}.unit_ids",
+                )
+            if unit.training_required and unit.id not in trained:
+                raise ValidationError(
+                    _(
+                        "%(unit)s requires training and no member of the project is trained "
+                        "on it.",
+                        unit=unit.name_en,
+                    ),
+                    field=f"{prefix}.unit_ids",
+                )
+            units.append(unit)
+        facilities = {u.facility_id for u in units}
+        if len(facilities) > 1 or (facility_id is not None and facility_id not in facilities):
+            raise ValidationError(
+                _("All units of a request must belong to one facility."),
+                field=f"{prefix}.unit_ids",
+            )
+        facility = units[0].facility
+    else:
+        assert capability is not None
+        offered = _capability_units(capability, facility_id)
+        if not offered:
+            raise ValidationError(
+                _("No active unit offers %(cap)s here.", cap=capability),
+                field=f"{prefix}.capability",
+            )
+        usable = [u for u in offered if not u.training_required or u.id in trained]
+        if not usable:
+            raise ValidationError(
+                _(
+                    "Every unit offering %(cap)s requires training, and no member of the "
+                    "project is trained on one.",
+                    cap=capability,
+                ),
+                field=f"{prefix}.capability",
+            )
+        facilities = {u.facility_id for u in usable}
+        if len(facilities) > 1:
+            raise ValidationError(
+                _("%(cap)s is offered by several facilities; choose one.", cap=capability),
+                field=f"{prefix}.facility_id",
+            )
+        facility = usable[0].facility
+    return _CleanStep(i, facility, capability, units, step)
+
+
+def _clean(
+    project_id: int,
+    *,
+    title: Any,
+    earliest_start: Any,
+    deadline: Any,
+    steps: Sequence[StepInput],
+    weight: Any,
+    priority_reason: Any,
+    now: datetime,
+) -> tuple[str, datetime, datetime, int, str, list[_CleanStep]]:
+    """Validate a whole request; raise ValidationError naming the first bad field."""
+    title = (title or "").strip() if isinstance(title, str) else ""
+    if not title:
+        raise ValidationError(_("Give the request a title."), field="title")
+    if len(title) > 200:
+        raise ValidationError(_("Keep the title under 200 characters."), field="title")
+    earliest_start = _aware(earliest_start, "earliest_start")
+    deadline = _aware(deadline, "deadline")
+    if deadline <= earliest_start:
+        raise ValidationError(
+            _("The deadline must be after the earliest start."), field="deadline"
+        )
+    if deadline <= now:
+        raise ValidationError(_("The deadline has already passed."), field="deadline")
+    if earliest_start > now + timedelta(days=366):
+        raise ValidationError(
+            _("Requests may start at most a year ahead."), field="earliest_start"
+        )
+    if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= MAX_WEIGHT:
+        raise ValidationError(
+            _("The weight is a whole number from 1 to %(max)d.", max=MAX_WEIGHT), field="weight"
+        )
+    reason = priority_reason.strip() if isinstance(priority_reason, str) else ""
+    if len(reason) > 2000:
+        raise ValidationError(_("Keep the reason under 2000 characters."), field="priority_reason")
+    if not steps:
+        raise ValidationError(_("A request needs at least one step."), field="steps")
+    if len(steps) > MAX_STEPS:
+        raise ValidationError(_("A request has at most %(n)d steps.", n=MAX_STEPS), field="steps")
+    trained = trained_unit_ids(project_id)
+    facility_id = next((s.facility_id for s in steps if s.facility_id), None)
+    cleaned: list[_CleanStep] = []
+    for i, step in enumerate(steps):
+        clean = _clean_step(i, step, facility_id, trained)
+        if cleaned and clean.facility.id != cleaned[0].facility.id:
+            name = "unit_ids" if step.unit_ids else "capability"
+            raise ValidationError(
+                _("Every step of a campaign must use units of one facility."),
+                field=f"steps[{i}].{name}",
+            )
+        facility_id = clean.facility.id
+        cleaned.append(clean)
+    return title, earliest_start, deadline, weight, reason, cleaned
+
+
+def _apply_step(row: RequestStep, clean: _CleanStep) -> None:
+    source = clean.source
+    row.position = clean.position
+    row.capability = clean.capability
+    row.facility_id = clean.facility.id
+    row.units = clean.units
+    row.duration_minutes = source.duration_minutes
+    row.attended = bool(source.attended)
+    row.min_lag_minutes = source.min_lag_minutes
+    row.max_lag_minutes = source.max_lag_minutes
+    row.note = (source.note or "").strip()
+
+
+def _project(project_id: Any) -> Project:
+    project = db.session.get(Project, project_id) if isinstance(project_id, int) else None
+    if project is None:
+        raise NotFound(_("No such project among yours."))
+    return project
+
+
+def create_request(
+    user: User,
+    project_id: int,
+    *,
+    title: str,
+    earliest_start: datetime,
+    deadline: datetime,
+    steps: Sequence[StepInput],
+    weight: int = 1,
+    priority_reason: str = "",
+) -> BookingRequest:
+    """Validate and store a new request (a campaign when it has several steps)."""
+    write_transaction()
+    project = _project(project_id)
+    security.require_member(user, project.id)
+    title, earliest_start, deadline, weight, reason, cleaned = _clean(
+        project.id,
+        title=title,
+        earliest_start=earliest_start,
+        deadline=deadline,
+        steps=steps,
+        weight=weight,
+        priority_reason=priority_reason,
+        now=utcnow(),
+    )
+    req = BookingRequest(
+        project_id=project.id,
+        created_by_id=user.id,
+        title=title,
+        earliest_start=earliest_start,
+        deadline=deadline,
+        weight=weight,
+        priority_reason=reason,
+        status=RequestStatus.PENDING.value,
+    )
+    for clean in cleaned:
+        row = RequestStep()
+        _apply_step(row, clean)
+        req.steps.append(row)
+    db.session.add(req)
+    db.session.flush()
+    audit.record(
+        user,
+        "request.create",
+        "request",
+        req.id,
+        facility_id=cleaned[0].facility.id,
+        project_id=project.id,
+        title=title,
+        steps=len(cleaned),
+    )
+    db.session.commit()
+    return req
+
+
+def update_request(user: User, request_id: int, **changes: Any) -> BookingRequest:
+    """Change a request that is still pending (or unplaced, which makes it pending again)."""
+    write_transaction()
+    req = get_request(user, request_id)
+    security.require_member(user, req.project_id)
+    if req.status not in EDITABLE_STATUSES:
+        raise Conflict(
+            _(
+                "Only a pending or unplaced request can be changed; this one is %(s)s.",
+                s=req.status,
+            )
+        )
+    unknown = set(changes) - {
+        "title",
+        "earliest_start",
+        "deadline",
+        "steps",
+        "weight",
+        "priority_reason",
+    }
+    if unknown:
+        raise BadRequest(_("Unknown field."), field=sorted(unknown)[0])
+    current_steps = [
+        StepInput(
+            duration_minutes=s.duration_minutes,
+            capability=s.capability,
+            unit_ids=[u.id for u in s.units],
+            facility_id=s.facility_id,
+            attended=s.attended,
+            min_lag_minutes=s.min_lag_minutes,
+            max_lag_minutes=s.max_lag_minutes,
+            note=s.note,
+        )
+        for s in req.steps
+    ]
+    title, earliest_start, deadline, weight, reason, cleaned = _clean(
+        req.project_id,
+        title=changes.get("title", req.title),
+        earliest_start=changes.get("earliest_start", req.earliest_start),
+        deadline=changes.get("deadline", req.deadline),
+        steps=changes.get("steps", current_steps),
+        weight=changes.get("weight", req.weight),
+        priority_reason=changes.get("priority_reason", req.priority_reason),
+        now=utcnow(),
+    )
+    req.title, req.earliest_start, req.deadline = title, earliest_start, deadline
+    req.weight, req.priority_reason = weight, reason
+    req.status = RequestStatus.PENDING.value
+    req.unplaced_reason = ""
+    surplus = req.steps[len(cleaned) :]
+    for clean, row in zip(cleaned, req.steps, strict=False):
+        _apply_step(row, clean)
+    for clean in cleaned[len(req.steps) :]:
+        row = RequestStep()
+        _apply_step(row, clean)
+        req.steps.append(row)
+    if surplus:
+        # Only discarded or expired proposals can still point at a pending request's steps.
+        db.session.execute(
+            delete(ProposalItem).where(ProposalItem.step_id.in_([s.id for s in surplus]))
+        )
+        for row in surplus:
+            req.steps.remove(row)
+    audit.record(
+        user,
+        "request.update",
+        "request",
+        req.id,
+        facility_id=cleaned[0].facility.id,
+        project_id=req.project_id,
+        fields=sorted(changes),
+    )
+    db.session.commit()
+    return req
+
+
+def withdraw_request(user: User, request_id: int) -> BookingRequest:
+    """Withdraw a request that is not booked yet."""
+    write_transaction()
+    req = get_request(user, request_id)
+    security.require_member(user, req.project_id)
+    if req.status == RequestStatus.BOOKED.value:
+        raise Conflict(_("This request is booked; cancel its bookings instead."))
+    if req.status not in OPEN_STATUSES:
+        raise Conflict(_("This request is already %(s)s.", s=req.status))
+    req.status = RequestStatus.WITHDRAWN.value
+    audit.record(
+        user,
+        "request.withdraw",
+        "request",
+        req.id,
+        facility_id=request_facility(req).id,
+        project_id=req.project_id,
+    )
+    db.session.commit()
+    return req
+
+
+def can_see_request(user: User, req: BookingRequest) -> bool:
+    """Tell whether the user may see the request: its project's member, its manager, admin."""
+    return (
+        user.is_admin
+        or req.project_id in user.project_ids
+        or request_facility(req).id in user.facility_ids
+    )
+
+
+def get_request(user: User, request_id: int) -> BookingRequest:
+    """Return the request, or NotFound when it does not exist or is not the user's to see."""
+    req = db.session.get(BookingRequest, request_id)
+    if req is None or not can_see_request(user, req):
+        raise NotFound(_("No such request among those you can see."))
+    return req
+
+
+def list_requests(
+    user: User,
+    *,
+    project_id: int | None = None,
+    facility_id: int | None = None,
+    status: str | None = None,
+) -> list[BookingRequest]:
+    """Return the requests the user may see, newest first, optionally filtered."""
+    query = select(BookingRequest).order_by(BookingRequest.created_at.desc(), BookingRequest.id)
+    if not user.is_admin:
+        in_managed = exists().where(
+            RequestStep.request_id == BookingRequest.id,
+            RequestStep.facility_id.in_(user.facility_ids or {-1}),
+        )
+        query = query.where(
+            or_(BookingRequest.project_id.in_(user.project_ids or {-1}), in_managed)
+        )
+    if project_id is not None:
+        query = query.where(BookingRequest.project_id == project_id)
+    if facility_id is not None:
+        query = query.where(
+            exists().where(
+                RequestStep.request_id == BookingRequest.id,
+                RequestStep.facility_id == facility_id,
+            )
+        )
+    if status is not None:
+        if status not in {s.value for s in RequestStatus}:
+            raise BadRequest(_("Unknown status %(s)s.", s=status), field="status")
+        query = query.where(BookingRequest.status == status)
+    return list(db.session.scalars(query))

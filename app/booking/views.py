@@ -1,0 +1,476 @@
+"""Booking pages: the route table and thin handlers (load, check access, call a service, render).
+
+Startup members request time and follow their requests; facility managers solve, approve and
+keep the schedule; every rule lives in the booking services.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from werkzeug.wrappers import Response as BaseResponse
+
+from app.accounts import security
+from app.booking import bookings as booking_service
+from app.booking import presenters
+from app.booking import proposals as proposal_service
+from app.booking import requests as request_service
+from app.booking.forms import (
+    CancelForm,
+    MaintenanceForm,
+    ManualBookingForm,
+    ReleaseForm,
+    RequestForm,
+    SingleRequestForm,
+    TrainingForm,
+    apply_errors,
+    apply_service_errors,
+    to_utc,
+)
+from app.booking.models import RequestStatus
+from app.catalog.models import Equipment, Facility
+from app.dbtypes import utcnow
+from app.errors import Conflict, NotFound, ValidationError
+from app.extensions import db
+
+bp = Blueprint("booking", __name__)
+
+
+def _back(default: str) -> BaseResponse:
+    """Redirect to the form's `next` when it is a local path, else to `default`."""
+    target = request.form.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect(default)
+
+
+# ---------------------------------------------------------------- startup members
+
+
+@bp.get("/requests")
+@login_required
+def request_list() -> str:
+    user = security.user()
+    status = request.args.get("status") or None
+    if status is not None and status not in {s.value for s in RequestStatus}:
+        status = None
+    requests = request_service.list_requests(user, status=status)
+    return render_template(
+        "booking/request_list.html",
+        requests=requests,
+        status=status,
+        statuses=[s.value for s in RequestStatus],
+    )
+
+
+@bp.route("/requests/new", methods=["GET", "POST"])
+@login_required
+def request_new() -> str | BaseResponse:
+    return _request_form(campaign=False)
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+@login_required
+def campaign_new() -> str | BaseResponse:
+    return _request_form(campaign=True)
+
+
+def _request_form(*, campaign: bool) -> str | BaseResponse:
+    user = security.user()
+    form = RequestForm() if campaign else SingleRequestForm()
+    presenters.fill_request_choices(form, user, facility_required=campaign)
+    if campaign and request.method == "POST" and request.form.get("action") == "add-step":
+        return _render_request_form(form, campaign=campaign)
+    errors: list[str] = []
+    if form.validate_on_submit():
+        try:
+            created = request_service.create_request(user, form.project_id.data, **_fields(form))
+        except ValidationError as error:
+            errors = apply_service_errors(form, error, [i for i, _s in form.filled_steps()])
+        else:
+            flash(
+                _(
+                    "Request “%(title)s” sent; a facility manager will schedule it.",
+                    title=created.title,
+                )
+            )
+            return redirect(url_for("booking.request_detail", request_id=created.id))
+    return _render_request_form(form, campaign=campaign, errors=errors)
+
+
+def _fields(form: RequestForm) -> dict[str, Any]:
+    """Translate the form into the service's keyword arguments (times in UTC)."""
+    facility_id = form.facility_id.data or None
+    tz = presenters.timezone_of(facility_id)
+    filled = form.filled_steps()
+    return {
+        "title": (form.title.data or "").strip(),
+        "earliest_start": to_utc(form.earliest_start.data, tz),
+        "deadline": to_utc(form.deadline.data, tz),
+        "priority_reason": (form.priority_reason.data or "").strip(),
+        "steps": [step.to_input(facility_id) for _i, step in filled],
+    }
+
+
+def _render_request_form(
+    form: RequestForm, *, campaign: bool, errors: list[str] | None = None, editing: Any = None
+) -> str:
+    if campaign and (len(form.steps) < 2 or not form.steps[-1].form.is_blank()):
+        # Without JavaScript there is always one spare row to add a step.
+        form.steps.append_entry()
+        presenters.share_step_choices(form)
+    return render_template(
+        "booking/request_form.html",
+        form=form,
+        campaign=campaign,
+        errors=errors or [],
+        editing=editing,
+        timezone=presenters.timezone_of(form.facility_id.data or None),
+    )
+
+
+@bp.get("/requests/<int:request_id>")
+@login_required
+def request_detail(request_id: int) -> str:
+    user = security.user()
+    req = request_service.get_request(user, request_id)
+    return render_template(
+        "booking/request_detail.html",
+        req=req,
+        facility=request_service.request_facility(req),
+        steps=[(step, request_service.allowed_units(step)) for step in req.steps],
+        proposed=presenters.proposed_items(req),
+        bookings=sorted(req.bookings, key=lambda b: b.start),
+        cancel_form=CancelForm(),
+        manages=security.can_manage(user, request_service.request_facility(req)),
+    )
+
+
+@bp.route("/requests/<int:request_id>/edit", methods=["GET", "POST"])
+@login_required
+def request_edit(request_id: int) -> str | BaseResponse:
+    user = security.user()
+    req = request_service.get_request(user, request_id)
+    campaign = req.is_campaign
+    form_class = RequestForm if campaign else SingleRequestForm
+    form = form_class(data=None if request.method == "POST" else presenters.form_data(req))
+    presenters.fill_request_choices(form, user, facility_required=campaign)
+    form.project_id.choices = [(req.project_id, req.project.name)]
+    if campaign and request.method == "POST" and request.form.get("action") == "add-step":
+        return _render_request_form(form, campaign=campaign, editing=req)
+    errors: list[str] = []
+    if form.validate_on_submit():
+        try:
+            request_service.update_request(user, req.id, **_fields(form))
+        except ValidationError as error:
+            errors = apply_service_errors(form, error, [i for i, _s in form.filled_steps()])
+        except Conflict as error:
+            errors = [error.detail]
+        else:
+            flash(_("Request updated."))
+            return redirect(url_for("booking.request_detail", request_id=req.id))
+    return _render_request_form(form, campaign=campaign, errors=errors, editing=req)
+
+
+@bp.post("/requests/<int:request_id>/withdraw")
+@login_required
+def request_withdraw(request_id: int) -> BaseResponse:
+    try:
+        request_service.withdraw_request(security.user(), request_id)
+    except Conflict as error:
+        flash(error.detail)
+    else:
+        flash(_("Request withdrawn."))
+    return redirect(url_for("booking.request_detail", request_id=request_id))
+
+
+@bp.get("/bookings/<int:booking_id>")
+@login_required
+def booking_detail(booking_id: int) -> str:
+    user = security.user()
+    booking = booking_service.get_booking(user, booking_id)
+    facility = booking.equipment.facility
+    return render_template(
+        "booking/booking_detail.html",
+        booking=booking,
+        facility=facility,
+        manages=security.can_manage(user, facility),
+        cancel_form=CancelForm(),
+        release_form=ReleaseForm(),
+    )
+
+
+@bp.post("/bookings/<int:booking_id>/cancel")
+@login_required
+def booking_cancel(booking_id: int) -> BaseResponse:
+    form = CancelForm()
+    form.validate()
+    booking_service.cancel_booking(security.user(), booking_id, (form.reason.data or "").strip())
+    flash(_("Booking cancelled; the calendar feeds show it as cancelled."))
+    return _back(url_for("booking.booking_detail", booking_id=booking_id))
+
+
+@bp.post("/bookings/<int:booking_id>/release")
+@login_required
+def booking_release(booking_id: int) -> BaseResponse:
+    form = ReleaseForm()
+    if not form.validate():
+        flash(_("Say why the booking may move: %(error)s", error=form.reason.errors[0]))
+        return _back(url_for("booking.booking_detail", booking_id=booking_id))
+    booking_service.release_booking(security.user(), booking_id, form.reason.data.strip())
+    flash(_("Booking released: the next solve may move it."))
+    return _back(url_for("booking.booking_detail", booking_id=booking_id))
+
+
+@bp.post("/bookings/<int:booking_id>/pin")
+@login_required
+def booking_pin(booking_id: int) -> BaseResponse:
+    booking_service.pin_booking(security.user(), booking_id)
+    flash(_("Booking pinned: later solves keep it where it is."))
+    return _back(url_for("booking.booking_detail", booking_id=booking_id))
+
+
+@bp.get("/equipment/<slug>/availability")
+@login_required
+def equipment_availability(slug: str) -> str:
+    user = security.user()
+    unit = db.session.query(Equipment).filter_by(slug=slug).one_or_none()
+    if unit is None:
+        raise NotFound(_("No such equipment unit."))
+    monday = presenters.week_start(request.args.get("week"), unit.facility.timezone)
+    view = presenters.availability_view(unit, monday, user)
+    return render_template(
+        "booking/availability.html",
+        unit=unit,
+        monday=monday,
+        previous_week=monday - timedelta(days=7),
+        next_week=monday + timedelta(days=7),
+        **view,
+    )
+
+
+# ---------------------------------------------------------------- facility managers
+
+
+@bp.get("/manage")
+@login_required
+def manage_home() -> str:
+    user = security.user()
+    facilities = presenters.managed_facilities(user)
+    if not facilities and not user.is_admin:
+        raise NotFound(_("You manage no facility."))
+    return render_template(
+        "booking/manage_home.html", rows=[presenters.facility_summary(user, f) for f in facilities]
+    )
+
+
+def _managed_facility(slug: str) -> tuple[Any, Facility]:
+    user = security.user()
+    facility = db.session.query(Facility).filter_by(slug=slug).one_or_none()
+    if facility is None:
+        raise NotFound(_("No such facility among those you manage."))
+    security.require_manager(user, facility)
+    return user, facility
+
+
+@bp.get("/manage/<slug>")
+@login_required
+def facility_manage(slug: str) -> str:
+    user, facility = _managed_facility(slug)
+    form = MaintenanceForm(prefix="maintenance")
+    presenters.fill_unit_choices(form.equipment_id, facility)
+    return _render_manage(user, facility, form)
+
+
+def _render_manage(user: Any, facility: Facility, form: MaintenanceForm, status: int = 200) -> Any:
+    return (
+        render_template(
+            "booking/facility_manage.html",
+            facility=facility,
+            maintenance_form=form,
+            release_form=ReleaseForm(),
+            **presenters.manage_view(user, facility),
+        ),
+        status,
+    )
+
+
+@bp.post("/manage/<slug>/solve")
+@login_required
+def facility_solve(slug: str) -> BaseResponse:
+    user, facility = _managed_facility(slug)
+    run = proposal_service.start_solve(user, facility.id)
+    return redirect(url_for("booking.run_detail", run_id=run.id))
+
+
+@bp.post("/manage/<slug>/maintenance")
+@login_required
+def maintenance_add(slug: str) -> Any:
+    user, facility = _managed_facility(slug)
+    form = MaintenanceForm(prefix="maintenance")
+    presenters.fill_unit_choices(form.equipment_id, facility)
+    if form.validate_on_submit():
+        try:
+            booking_service.add_maintenance(
+                user,
+                form.equipment_id.data,
+                start=to_utc(form.start.data, facility.timezone),
+                end=to_utc(form.end.data, facility.timezone),
+                reason=form.reason.data.strip(),
+            )
+        except ValidationError as error:
+            for message in apply_errors(form, error, {"equipment": "equipment_id"}):
+                form.reason.errors = [*form.reason.errors, message]
+        except Conflict as error:
+            form.start.errors = [*form.start.errors, error.detail]
+        else:
+            flash(_("Maintenance window added; the next solve keeps the unit free then."))
+            return redirect(url_for("booking.facility_manage", slug=slug))
+    return _render_manage(user, facility, form, 422)
+
+
+@bp.route("/manage/<slug>/bookings/new", methods=["GET", "POST"])
+@login_required
+def manual_booking(slug: str) -> str | BaseResponse:
+    user, facility = _managed_facility(slug)
+    form = ManualBookingForm()
+    presenters.fill_unit_choices(form.equipment_id, facility)
+    form.project_id.choices = presenters.all_project_choices()
+    errors: list[str] = []
+    if form.validate_on_submit():
+        try:
+            booking = booking_service.manual_booking(
+                user,
+                project_id=form.project_id.data,
+                equipment_id=form.equipment_id.data,
+                start=to_utc(form.start.data, facility.timezone),
+                end=to_utc(form.end.data, facility.timezone),
+                title=form.title.data.strip(),
+                note=(form.note.data or "").strip(),
+            )
+        except ValidationError as error:
+            errors = apply_errors(
+                form, error, {"project": "project_id", "equipment": "equipment_id"}
+            )
+        except Conflict as error:
+            form.start.errors = [*form.start.errors, error.detail]
+        else:
+            flash(_("Booking made and published."))
+            return redirect(url_for("booking.booking_detail", booking_id=booking.id))
+    return render_template(
+        "booking/manual_booking.html", facility=facility, form=form, errors=errors
+    )
+
+
+@bp.route("/manage/<slug>/trainings", methods=["GET", "POST"])
+@login_required
+def trainings(slug: str) -> str | BaseResponse:
+    user, facility = _managed_facility(slug)
+    form = TrainingForm()
+    presenters.fill_unit_choices(form.equipment_id, facility, only_training=True)
+    if request.method == "GET":
+        form.trained_on.data = utcnow().date()
+    errors: list[str] = []
+    if form.validate_on_submit():
+        try:
+            booking_service.record_training(
+                user,
+                equipment_id=form.equipment_id.data,
+                email=form.email.data.strip(),
+                trained_on=form.trained_on.data,
+            )
+        except ValidationError as error:
+            errors = apply_errors(form, error, {"user": "email", "equipment": "equipment_id"})
+        else:
+            flash(_("Training recorded."))
+            return redirect(url_for("booking.trainings", slug=slug))
+    return render_template(
+        "booking/trainings.html",
+        facility=facility,
+        form=form,
+        errors=errors,
+        trainings=presenters.trainings_of(facility),
+    )
+
+
+@bp.get("/manage/<slug>/audit")
+@login_required
+def facility_audit(slug: str) -> str:
+    _user, facility = _managed_facility(slug)
+    return render_template(
+        "booking/audit.html", facility=facility, events=presenters.audit_events(facility)
+    )
+
+
+@bp.get("/runs/<int:run_id>")
+@login_required
+def run_detail(run_id: int) -> str:
+    run = proposal_service.get_run(security.user(), run_id)
+    return render_template("booking/run_detail.html", run=run, facility=run.facility)
+
+
+@bp.get("/runs/<int:run_id>/<any(problem, result):kind>.json")
+@login_required
+def run_download(run_id: int, kind: str) -> Response:
+    run = proposal_service.get_run(security.user(), run_id)
+    body = run.problem_json if kind == "problem" else run.result_json
+    if not body:
+        raise NotFound(_("This run has no %(kind)s file yet.", kind=kind))
+    filename = f"{run.facility.slug}-run{run.id}-{kind}.json"
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.get("/proposals/<int:proposal_id>")
+@login_required
+def proposal_detail(proposal_id: int) -> str:
+    proposal = proposal_service.get_proposal(security.user(), proposal_id)
+    return render_template(
+        "booking/proposal_detail.html",
+        proposal=proposal,
+        facility=proposal.facility,
+        release_form=ReleaseForm(),
+        **presenters.proposal_view(proposal, security.user()),
+    )
+
+
+@bp.post("/proposals/<int:proposal_id>/approve")
+@login_required
+def proposal_approve(proposal_id: int) -> BaseResponse:
+    proposal = proposal_service.get_proposal(security.user(), proposal_id)
+    try:
+        published = proposal_service.approve_proposal(security.user(), proposal.id)
+    except Conflict as error:
+        flash(_("Nothing was published: %(detail)s", detail=error.detail))
+        return redirect(url_for("booking.proposal_detail", proposal_id=proposal_id))
+    flash(_("Proposal approved: %(count)d bookings published.", count=len(published)))
+    return redirect(url_for("booking.facility_manage", slug=proposal.facility.slug))
+
+
+@bp.post("/proposals/<int:proposal_id>/discard")
+@login_required
+def proposal_discard(proposal_id: int) -> BaseResponse:
+    proposal = proposal_service.get_proposal(security.user(), proposal_id)
+    proposal_service.discard_proposal(security.user(), proposal.id)
+    flash(_("Proposal discarded; the requests wait for the next solve."))
+    return redirect(url_for("booking.facility_manage", slug=proposal.facility.slug))
+
+
+@bp.app_context_processor
+def _dashboard_helpers() -> dict[str, Any]:
+    return {"booking_dashboard": presenters.dashboard}
+
+
+@bp.app_template_filter("hours")
+def _hours(minutes: int | float | None) -> str:
+    if minutes is None:
+        return ""
+    hours = minutes / 60
+    return f"{hours:.2f}".rstrip("0").rstrip(".") + " h"

@@ -1,0 +1,1 @@
+"""Calendar publishing: iCalendar feeds behind secret links, and the team calendar pages."""

@@ -1,0 +1,146 @@
+"""Feed tokens: secret links to calendar feeds, issued, rotated, revoked and resolved here.
+
+Only the SHA-256 of a token is stored; the raw token exists in the response that creates it.
+Access is checked when a token is issued AND each time it is used, so a feed goes dark as soon as
+its owner leaves the project or stops managing the facility."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.accounts.models import Project, User
+from app.accounts.security import can_manage, digests_equal, token_digest
+from app.calendars.models import FeedToken
+from app.catalog.models import Equipment, Facility
+from app.dbtypes import utcnow
+from app.errors import NotFound, ValidationError
+from app.extensions import db
+from app.i18n import LANGUAGES
+
+
+class FeedKind(StrEnum):
+    PROJECT = "project"
+    USER = "user"
+    EQUIPMENT = "equipment"
+    FACILITY = "facility"
+
+
+@dataclass(frozen=True)
+class FeedTarget:
+    """A feed the user may subscribe to, and their current link to it, if any."""
+
+    kind: FeedKind
+    target_id: int
+    token: FeedToken | None
+
+
+def new_raw_token() -> str:
+    """Return a fresh feed secret: 256 bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def may_subscribe(user: User, kind: str, target_id: int) -> bool:
+    """Tell whether the user may read the feed of this kind and target right now."""
+    if not user.active:
+        return False
+    if kind == FeedKind.USER:
+        return target_id == user.id
+    if kind == FeedKind.PROJECT:
+        return target_id in user.project_ids or (
+            user.is_admin and db.session.get(Project, target_id) is not None
+        )
+    if kind == FeedKind.EQUIPMENT:
+        unit = db.session.get(Equipment, target_id)
+        return unit is not None and can_manage(user, unit.facility_id)
+    if kind == FeedKind.FACILITY:
+        return db.session.get(Facility, target_id) is not None and can_manage(user, target_id)
+    return False
+
+
+def available_feeds(user: User) -> list[FeedTarget]:
+    """List the feeds the user may subscribe to: all their projects, each project, and each
+    facility they manage with its units."""
+    active = {
+        (t.kind, t.target_id): t
+        for t in db.session.scalars(
+            select(FeedToken).where(FeedToken.owner_id == user.id, FeedToken.revoked_at.is_(None))
+        )
+    }
+    targets: list[tuple[FeedKind, int]] = []
+    if user.memberships:
+        targets.append((FeedKind.USER, user.id))
+        targets.extend(
+            (FeedKind.PROJECT, m.project_id)
+            for m in sorted(user.memberships, key=lambda m: m.project.name)
+        )
+    for facility in sorted(user.managed_facilities, key=lambda f: f.slug):
+        targets.append((FeedKind.FACILITY, facility.id))
+        targets.extend((FeedKind.EQUIPMENT, unit.id) for unit in facility.equipment)
+    return [FeedTarget(kind, target, active.get((kind, target))) for kind, target in targets]
+
+
+def issue_token(user: User, kind: str, target_id: int, *, locale: str) -> tuple[FeedToken, str]:
+    """Create the user's link to a feed, revoking any link they had to it (rotation).
+
+    Returns the token row and the raw secret, which is never stored."""
+    if kind not in set(FeedKind):
+        raise ValidationError(_("Choose a feed kind."), field="kind")
+    if locale not in LANGUAGES:
+        raise ValidationError(_("Choose a language: zh or en."), field="locale")
+    if not may_subscribe(user, kind, target_id):
+        raise NotFound(_("No such calendar among yours."))
+    now = utcnow()
+    for old in db.session.scalars(
+        select(FeedToken).where(
+            FeedToken.owner_id == user.id,
+            FeedToken.kind == kind,
+            FeedToken.target_id == target_id,
+            FeedToken.revoked_at.is_(None),
+        )
+    ):
+        old.revoked_at = now
+    raw = new_raw_token()
+    token = FeedToken(
+        kind=kind,
+        target_id=target_id,
+        token_hash=token_digest(raw),
+        owner_id=user.id,
+        locale=locale,
+        created_at=now,
+    )
+    db.session.add(token)
+    db.session.commit()
+    return token, raw
+
+
+def revoke_token(user: User, token_id: int) -> FeedToken:
+    """Revoke one of the user's feed links."""
+    token = db.session.get(FeedToken, token_id)
+    if token is None or token.owner_id != user.id:
+        raise NotFound(_("No such calendar link among yours."))
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.commit()
+    return token
+
+
+def resolve_token(raw: str) -> FeedToken:
+    """Return the live token for a raw secret; unknown, revoked or no longer allowed → 404."""
+    digest = token_digest(raw)
+    token = db.session.scalar(select(FeedToken).where(FeedToken.token_hash == digest))
+    # The index lookup finds the row; the digest comparison itself must not leak timing.
+    if (
+        token is None
+        or not digests_equal(token.token_hash, digest)
+        or token.revoked_at is not None
+    ):
+        raise NotFound(_("No such calendar feed."))
+    owner = db.session.get(User, token.owner_id)
+    if owner is None or not may_subscribe(owner, token.kind, token.target_id):
+        raise NotFound(_("No such calendar feed."))
+    return token

@@ -1,0 +1,344 @@
+"""The public catalogue JSON API under /api/v1: facilities, equipment units, capabilities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from app import openapi
+from app.catalog import queries
+from app.catalog.models import Direction, Equipment, Facility, FacilityKind, MaintenanceWindow
+from app.dbtypes import utcnow
+
+bp = Blueprint("catalog_api", __name__, url_prefix="/api/v1")
+
+
+# ---------------------------------------------------------------- serialisers
+
+
+def _facility_ref(facility: Facility) -> dict[str, Any]:
+    return {"slug": facility.slug, "name_zh": facility.name_zh, "name_en": facility.name_en}
+
+
+def facility_summary_json(facility: Facility) -> dict[str, Any]:
+    """Return a facility as listed: where it is, what it does, how many units."""
+    return {
+        **_facility_ref(facility),
+        "kind": facility.kind,
+        "centre": {
+            "slug": facility.centre.slug,
+            "name_zh": facility.centre.name_zh,
+            "name_en": facility.centre.name_en,
+        },
+        "city": facility.city,
+        "district": facility.district,
+        "directions": facility.direction_names,
+        "unit_count": queries.active_unit_count(facility),
+        "capabilities": queries.capabilities_of(facility),
+        "active": facility.active,
+    }
+
+
+def _maintenance_json(window: MaintenanceWindow) -> dict[str, Any]:
+    return {
+        "start": window.start.isoformat(),
+        "end": window.end.isoformat(),
+        "reason": window.reason,
+    }
+
+
+def equipment_json(unit: Equipment) -> dict[str, Any]:
+    """Return an equipment unit with everything a request needs to know about it."""
+    return {
+        "slug": unit.slug,
+        "name_zh": unit.name_zh,
+        "name_en": unit.name_en,
+        "facility": unit.facility.slug,
+        "capabilities": unit.capability_names,
+        "capacity": unit.capacity,
+        "hourly_rate_cny": float(unit.hourly_rate_cny),
+        "unattended_ok": unit.unattended_ok,
+        "changeover_minutes": unit.changeover_minutes,
+        "training_required": unit.training_required,
+        "status": unit.status,
+        "opening_hours": unit.opening_hours,
+    }
+
+
+def facility_json(facility: Facility) -> dict[str, Any]:
+    """Return a facility with its hours, closures, contact and every unit (retired too)."""
+    return {
+        **facility_summary_json(facility),
+        "address": facility.address,
+        "host_institutions": list(facility.host_institutions),
+        "timezone": facility.timezone,
+        "opening_hours": facility.opening_hours,
+        "closures": list(facility.closures),
+        "contact": {
+            "name": facility.contact_name,
+            "email": facility.contact_email,
+            "phone": facility.contact_phone,
+        },
+        "equipment": [equipment_json(unit) for unit in facility.equipment],
+    }
+
+
+# ---------------------------------------------------------------- routes
+
+
+@bp.get("/facilities")
+def facilities() -> Response:
+    wanted = queries.CatalogueFilter.from_args(request.args)
+    found = queries.search_facilities(wanted)
+    return jsonify({"facilities": [facility_summary_json(f) for f in found]})
+
+
+@bp.get("/facilities/<slug>")
+def facility(slug: str) -> Response:
+    return jsonify(facility_json(queries.get_facility(slug)))
+
+
+@bp.get("/equipment/<slug>")
+def equipment(slug: str) -> Response:
+    unit = queries.get_equipment(slug)
+    return jsonify(
+        {
+            **equipment_json(unit),
+            "effective_opening_hours": unit.opening_hours or unit.facility.opening_hours,
+            "timezone": unit.facility.timezone,
+            "maintenance": [
+                _maintenance_json(w) for w in queries.upcoming_maintenance(unit, utcnow())
+            ],
+        }
+    )
+
+
+@bp.get("/capabilities")
+def capabilities() -> Response:
+    return jsonify(
+        {
+            "capabilities": [
+                {
+                    "name": summary.name,
+                    "unit_count": summary.unit_count,
+                    "facilities": [_facility_ref(f) for f in summary.facilities],
+                }
+                for summary in queries.capability_summaries()
+            ]
+        }
+    )
+
+
+# ---------------------------------------------------------------- OpenAPI
+
+
+def _object(properties: dict[str, Any]) -> dict[str, Any]:
+    """Return a closed object schema whose every property is always present."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": list(properties),
+        "properties": properties,
+    }
+
+
+_STRING = {"type": "string"}
+_STRINGS = {"type": "array", "items": _STRING}
+_SPAN = {
+    "type": "array",
+    "items": {"type": "string", "pattern": r"^\d\d:\d\d$"},
+    "minItems": 2,
+    "maxItems": 2,
+}
+_WEEKLY = {
+    "type": "object",
+    "description": 'Local wall-clock ranges per weekday, e.g. {"mon": [["08:30", "17:30"]]}; '
+    "a missing day is closed.",
+    "additionalProperties": False,
+    "properties": {
+        day: {"type": "array", "items": _SPAN}
+        for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    },
+}
+_KIND = {"type": "string", "enum": [kind.value for kind in FacilityKind]}
+_DIRECTION = {"type": "string", "enum": [direction.value for direction in Direction]}
+_REF = _object({"slug": _STRING, "name_zh": _STRING, "name_en": _STRING})
+
+SCHEMAS: dict[str, Any] = {
+    "FacilityRef": _REF,
+    "FacilitySummary": _object(
+        {
+            "slug": _STRING,
+            "name_zh": _STRING,
+            "name_en": _STRING,
+            "kind": _KIND,
+            "centre": _REF,
+            "city": _STRING,
+            "district": _STRING,
+            "directions": {"type": "array", "items": _DIRECTION},
+            "unit_count": {"type": "integer", "minimum": 0},
+            "capabilities": _STRINGS,
+            "active": {"type": "boolean"},
+        }
+    ),
+    "Equipment": _object(
+        {
+            "slug": _STRING,
+            "name_zh": _STRING,
+            "name_en": _STRING,
+            "facility": {**_STRING, "description": "the facility's slug"},
+            "capabilities": _STRINGS,
+            "capacity": {"type": "integer", "minimum": 1},
+            "hourly_rate_cny": {"type": "number", "minimum": 0},
+            "unattended_ok": {"type": "boolean"},
+            "changeover_minutes": {"type": "integer", "minimum": 0},
+            "training_required": {"type": "boolean"},
+            "status": {"type": "string", "enum": ["active", "retired"]},
+            "opening_hours": {
+                "description": 'null: the facility\'s hours; "always": around the clock; '
+                "else the unit's own weekly hours",
+                "oneOf": [{"type": "null"}, {"const": "always"}, _WEEKLY],
+            },
+        }
+    ),
+}
+
+_FACILITY_DETAIL_EXTRA = {
+    "address": _STRING,
+    "host_institutions": _STRINGS,
+    "timezone": {**_STRING, "description": "IANA time zone of the hours and closures"},
+    "opening_hours": _WEEKLY,
+    "closures": {
+        "type": "array",
+        "items": _object(
+            {
+                "from": {"type": "string", "format": "date"},
+                "to": {"type": "string", "format": "date"},
+                "reason": _STRING,
+            }
+        ),
+    },
+    "contact": _object({"name": _STRING, "email": _STRING, "phone": _STRING}),
+    "equipment": {"type": "array", "items": {"$ref": "#/components/schemas/Equipment"}},
+}
+_summary = SCHEMAS["FacilitySummary"]
+SCHEMAS["Facility"] = _object({**_summary["properties"], **_FACILITY_DETAIL_EXTRA})
+SCHEMAS["EquipmentDetail"] = _object(
+    {
+        **SCHEMAS["Equipment"]["properties"],
+        "effective_opening_hours": {
+            "description": "the hours that apply: the unit's own, else the facility's",
+            "oneOf": [{"const": "always"}, _WEEKLY],
+        },
+        "timezone": _STRING,
+        "maintenance": {
+            "type": "array",
+            "items": _object(
+                {
+                    "start": {"type": "string", "format": "date-time"},
+                    "end": {"type": "string", "format": "date-time"},
+                    "reason": _STRING,
+                }
+            ),
+        },
+    }
+)
+SCHEMAS["Capability"] = _object(
+    {
+        "name": _STRING,
+        "unit_count": {"type": "integer", "minimum": 1},
+        "facilities": {"type": "array", "items": {"$ref": "#/components/schemas/FacilityRef"}},
+    }
+)
+
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _list_of(key: str, ref: str) -> dict[str, Any]:
+    return _object({key: {"type": "array", "items": {"$ref": f"#/components/schemas/{ref}"}}})
+
+
+_SLUG_PARAMETER = {
+    "name": "slug",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "maxLength": 64},
+}
+
+openapi.document(
+    {
+        "/facilities": {
+            "get": {
+                "summary": "Facilities of the catalogue, filtered",
+                "description": "Active facilities matching every given filter. Public.",
+                "parameters": [
+                    {
+                        "name": "kind",
+                        "in": "query",
+                        "schema": _KIND,
+                        "description": "Only facilities of this kind",
+                    },
+                    {
+                        "name": "direction",
+                        "in": "query",
+                        "schema": _DIRECTION,
+                        "description": "Only facilities serving this industry direction",
+                    },
+                    {
+                        "name": "city",
+                        "in": "query",
+                        "schema": {"type": "string", "maxLength": queries.MAX_TEXT},
+                        "description": "Only facilities in this city (case-insensitive)",
+                    },
+                    {
+                        "name": "q",
+                        "in": "query",
+                        "schema": {"type": "string", "maxLength": queries.MAX_TEXT},
+                        "description": "Free text matched against capabilities, facility and "
+                        "equipment names and host institutions",
+                    },
+                ],
+                "responses": {
+                    "200": _json(
+                        "The matching facilities", _list_of("facilities", "FacilitySummary")
+                    ),
+                    **openapi.problem_responses(400),
+                },
+            }
+        },
+        "/facilities/{slug}": {
+            "get": {
+                "summary": "One facility with its hours, closures and equipment",
+                "parameters": [_SLUG_PARAMETER],
+                "responses": {
+                    "200": _json("The facility", {"$ref": "#/components/schemas/Facility"}),
+                    **openapi.problem_responses(404),
+                },
+            }
+        },
+        "/equipment/{slug}": {
+            "get": {
+                "summary": "One equipment unit with its upcoming maintenance",
+                "parameters": [_SLUG_PARAMETER],
+                "responses": {
+                    "200": _json(
+                        "The equipment unit", {"$ref": "#/components/schemas/EquipmentDetail"}
+                    ),
+                    **openapi.problem_responses(404),
+                },
+            }
+        },
+        "/capabilities": {
+            "get": {
+                "summary": "Every capability with its active unit count and facilities",
+                "responses": {
+                    "200": _json("The capabilities", _list_of("capabilities", "Capability")),
+                },
+            }
+        },
+    },
+    SCHEMAS,
+)

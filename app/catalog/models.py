@@ -1,0 +1,185 @@
+"""Centres, facilities, equipment units and their maintenance windows."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.dbtypes import UTCDateTime, utcnow
+from app.extensions import db
+
+if TYPE_CHECKING:
+    from app.accounts.models import User
+
+
+class FacilityKind(enum.StrEnum):
+    PROOF_OF_CONCEPT_CENTRE = "proof_of_concept_centre"
+    PILOT_TEST_BASE = "pilot_test_base"
+    PUBLIC_TECHNOLOGY_PLATFORM = "public_technology_platform"
+
+
+class Direction(enum.StrEnum):
+    BIOMEDICINE = "biomedicine"
+    MEDICAL_DEVICES = "medical_devices"
+    INFORMATION_COMMUNICATION = "information_communication"
+    INTEGRATED_CIRCUITS = "integrated_circuits"
+    ADVANCED_MATERIALS = "advanced_materials"
+    NEW_ENERGY = "new_energy"
+    ENVIRONMENTAL = "environmental"
+    MARINE = "marine"
+
+
+class EquipmentStatus(enum.StrEnum):
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+class Centre(db.Model):
+    __tablename__ = "centres"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+
+    facilities: Mapped[list[Facility]] = relationship(back_populates="centre")
+
+    def __repr__(self) -> str:
+        return f"<Centre {self.slug}>"
+
+
+class Facility(db.Model):
+    __tablename__ = "facilities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    city: Mapped[str] = mapped_column(String(100))
+    district: Mapped[str] = mapped_column(String(100), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    host_institutions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    # {"mon": [["08:30", "17:30"]], ...}; a missing day is closed.
+    opening_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # [{"from": "2027-02-06", "to": "2027-02-12", "reason": "..."}], inclusive local dates.
+    closures: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    contact_name: Mapped[str] = mapped_column(String(100), default="")
+    contact_email: Mapped[str] = mapped_column(String(200), default="")
+    contact_phone: Mapped[str] = mapped_column(String(50), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    # Background re-solve: a cron expression in the facility's time zone, or None for off.
+    resolve_cron: Mapped[str | None] = mapped_column(String(100), default=None)
+    auto_publish: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    centre: Mapped[Centre] = relationship(back_populates="facilities")
+    directions: Mapped[list[FacilityDirection]] = relationship(
+        back_populates="facility", cascade="all, delete-orphan", order_by="FacilityDirection.name"
+    )
+    equipment: Mapped[list[Equipment]] = relationship(
+        back_populates="facility", order_by="Equipment.slug"
+    )
+    managers: Mapped[list[User]] = relationship(
+        secondary="facility_managers", back_populates="managed_facilities", viewonly=True
+    )
+
+    @property
+    def direction_names(self) -> list[str]:
+        return [d.name for d in self.directions]
+
+    def __repr__(self) -> str:
+        return f"<Facility {self.slug}>"
+
+
+class FacilityDirection(db.Model):
+    __tablename__ = "facility_directions"
+
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+    facility: Mapped[Facility] = relationship(back_populates="directions")
+
+
+class Equipment(db.Model):
+    __tablename__ = "equipment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"), index=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    capacity: Mapped[int] = mapped_column(default=1)
+    hourly_rate_cny: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0"))
+    unattended_ok: Mapped[bool] = mapped_column(default=False)
+    changeover_minutes: Mapped[int] = mapped_column(default=0)
+    training_required: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(20), default=EquipmentStatus.ACTIVE.value)
+    # None: the facility's hours; "always": 24/7; else a weekly map like Facility.opening_hours.
+    opening_hours: Mapped[Any] = mapped_column(JSON, default=None, nullable=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    facility: Mapped[Facility] = relationship(back_populates="equipment")
+    capabilities: Mapped[list[EquipmentCapability]] = relationship(
+        back_populates="equipment",
+        cascade="all, delete-orphan",
+        order_by="EquipmentCapability.name",
+    )
+    maintenance: Mapped[list[MaintenanceWindow]] = relationship(
+        back_populates="equipment", order_by="MaintenanceWindow.start"
+    )
+
+    @property
+    def capability_names(self) -> list[str]:
+        return [c.name for c in self.capabilities]
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == EquipmentStatus.ACTIVE.value
+
+    def __repr__(self) -> str:
+        return f"<Equipment {self.slug}>"
+
+
+class EquipmentCapability(db.Model):
+    __tablename__ = "equipment_capabilities"
+
+    equipment_id: Mapped[int] = mapped_column(ForeignKey("equipment.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+    equipment: Mapped[Equipment] = relationship(back_populates="capabilities")
+
+
+class MaintenanceWindow(db.Model):
+    __tablename__ = "maintenance_windows"
+    __table_args__ = (
+        UniqueConstraint("equipment_id", "start", "end", name="uq_maintenance_slot"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    equipment_id: Mapped[int] = mapped_column(ForeignKey("equipment.id"), index=True)
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    # "catalogue" windows are owned by facilities.yaml sync; "manual" ones by managers.
+    source: Mapped[str] = mapped_column(String(20), default="manual")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    sequence: Mapped[int] = mapped_column(default=0)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    equipment: Mapped[Equipment] = relationship(back_populates="maintenance")
+
+    def __repr__(self) -> str:
+        return f"<MaintenanceWindow {self.equipment_id} {self.start:%Y-%m-%d %H:%M}>"

@@ -1,0 +1,110 @@
+"""Configuration read from the environment when the app is created, never at import time."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _instance_dir() -> Path:
+    path = Path(os.environ.get("PILOTSLOT_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _development_secret(instance: Path) -> str:
+    """Return a secret generated once and kept under instance/ so sessions survive restarts."""
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment does not describe a runnable configuration."""
+
+
+def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask configuration from environment variables."""
+    env = dict(os.environ if env is None else env)
+    production = env.get("PILOTSLOT_ENV", "development") == "production"
+    instance = _instance_dir()
+    secret = env.get("SECRET_KEY")
+    if not secret:
+        if production:
+            raise ConfigError("SECRET_KEY must be set when PILOTSLOT_ENV=production")
+        secret = _development_secret(instance)
+    database_url = normalise_database_url(
+        env.get("DATABASE_URL") or f"sqlite:///{instance / 'pilotslot.sqlite'}"
+    )
+    redis_url = env.get("REDIS_URL", "")
+    return {
+        "ENV_NAME": "production" if production else "development",
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url, env),
+        "DEFAULT_TIMEZONE": env.get("PILOTSLOT_TIMEZONE", "Asia/Shanghai"),
+        "FACILITIES_FILE": env.get("FACILITIES_FILE", str(PROJECT_ROOT / "facilities.yaml")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": production,
+        "REDIS_URL": redis_url,
+        "TRUSTED_PROXIES": int(env.get("PILOTSLOT_TRUSTED_PROXIES", "0")),
+        "LOGIN_RATE_LIMIT": env.get("PILOTSLOT_LOGIN_RATE_LIMIT", "10/minute"),
+        "API_RATE_LIMIT": env.get("PILOTSLOT_API_RATE_LIMIT", "600/minute"),
+        "FEED_RATE_LIMIT": env.get("PILOTSLOT_FEED_RATE_LIMIT", "60/minute"),
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_STORAGE_OPTIONS": (
+            {"socket_connect_timeout": 1, "socket_timeout": 1} if redis_url else {}
+        ),
+        "RATELIMIT_KEY_PREFIX": env.get("PILOTSLOT_RATELIMIT_PREFIX", "pilotslot"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # If Redis goes away each worker counts on its own until it is back, rather than fail.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "SMTP_URL": env.get("SMTP_URL", ""),
+        "MAIL_FROM": env.get("MAIL_FROM", "pilotslot@localhost"),
+        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", ""),
+        "SOLVER_TIME_LIMIT": float(env.get("PILOTSLOT_SOLVER_TIME_LIMIT", "30")),
+        "SCHEDULER_LEASE_SECONDS": float(env.get("PILOTSLOT_SCHEDULER_LEASE_SECONDS", "30")),
+        "SCHEDULER_RENEW_SECONDS": float(env.get("PILOTSLOT_SCHEDULER_RENEW_SECONDS", "10")),
+        "SCHEDULER_SYNC_SECONDS": float(env.get("PILOTSLOT_SCHEDULER_SYNC_SECONDS", "300")),
+        # A job that only records its ticks: lets an operator (and the tests) watch the lease.
+        "SCHEDULER_HEARTBEAT": env.get("PILOTSLOT_SCHEDULER_HEARTBEAT", "") == "1",
+        "BABEL_DEFAULT_LOCALE": "zh",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "app" / "translations"),
+    }
+
+
+def engine_options(database_url: str, env: dict[str, str]) -> dict[str, Any]:
+    """Return the connection pool settings for the database.
+
+    PostgreSQL connections are tested before use (pre-ping), so after a restart of the server
+    the app reconnects instead of failing on dead pooled connections; a gthread worker needs
+    one connection per thread (GUNICORN_THREADS, 4), with headroom for bursts."""
+    if not database_url.startswith("postgresql"):
+        return {}
+    return {
+        "pool_pre_ping": True,
+        "pool_size": int(env.get("DATABASE_POOL_SIZE", "5")),
+        "max_overflow": int(env.get("DATABASE_MAX_OVERFLOW", "5")),
+        "pool_timeout": 10,
+        "pool_recycle": 1800,
+        # A server that does not answer fails the request in seconds, not a worker timeout.
+        "connect_args": {"connect_timeout": int(env.get("DATABASE_CONNECT_TIMEOUT", "5"))},
+    }
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs given in the common short form."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,63 @@
+"""Every model, imported in one place so Alembic and the shell see the whole schema."""
+
+from app.accounts.models import ApiToken, Project, ProjectMembership, Training, User
+from app.booking.models import (
+    AuditEvent,
+    Booking,
+    BookingRequest,
+    BookingStatus,
+    Proposal,
+    ProposalItem,
+    ProposalStatus,
+    ProposalUnplaced,
+    RequestStatus,
+    RequestStep,
+    RunStatus,
+    SolveRun,
+)
+from app.calendars.models import FeedToken
+from app.catalog.models import (
+    Centre,
+    Direction,
+    Equipment,
+    EquipmentCapability,
+    EquipmentStatus,
+    Facility,
+    FacilityDirection,
+    FacilityKind,
+    MaintenanceWindow,
+)
+from app.jobs.models import JobRun, OutboxMessage, SchedulerLease
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Booking",
+    "BookingRequest",
+    "BookingStatus",
+    "Centre",
+    "Direction",
+    "Equipment",
+    "EquipmentCapability",
+    "EquipmentStatus",
+    "Facility",
+    "FacilityDirection",
+    "FacilityKind",
+    "FeedToken",
+    "JobRun",
+    "MaintenanceWindow",
+    "OutboxMessage",
+    "Project",
+    "ProjectMembership",
+    "Proposal",
+    "ProposalItem",
+    "ProposalStatus",
+    "ProposalUnplaced",
+    "RequestStatus",
+    "RequestStep",
+    "RunStatus",
+    "SchedulerLease",
+    "SolveRun",
+    "Training",
+    "User",
+]

@@ -1,0 +1,92 @@
+"""The OpenAPI document, assembled from what each API module declares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_PATHS: dict[str, dict[str, Any]] = {}
+_SCHEMAS: dict[str, Any] = {}
+
+PROBLEM = {
+    "type": "object",
+    "required": ["title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "field": {"type": "string", "description": "the offending field or parameter"},
+        "errors": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+
+
+def problem_responses(*codes: int) -> dict[str, Any]:
+    """Return response entries for the given error codes, all problem+json bodies."""
+    return {
+        str(code): {
+            "description": _DESCRIPTIONS.get(code, "Error"),
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
+        }
+        for code in codes
+    }
+
+
+_DESCRIPTIONS = {
+    400: "Bad request (a parameter is invalid; `field` names it)",
+    401: "Not authenticated",
+    404: "Not found, or not yours",
+    409: "Conflict with the current state",
+    422: "Invalid body (`field` and `errors` name the fields)",
+    429: "Too many requests (`Retry-After` says when to retry)",
+    503: "The database is unavailable, read-only or full; retry later",
+}
+
+
+def document(paths: dict[str, dict[str, Any]], schemas: dict[str, Any] | None = None) -> None:
+    """Declare paths (and component schemas) of an API module."""
+    for path, operations in paths.items():
+        _PATHS.setdefault(path, {}).update(operations)
+    _SCHEMAS.update(schemas or {})
+
+
+def _with_common_problems(operations: dict[str, Any]) -> dict[str, Any]:
+    """Add the answers any operation can give: 429 (every API route is rate limited), 503 (the
+    database is unavailable), and 400/422 for a body that is not JSON or not the declared one."""
+    completed = {}
+    for method, operation in operations.items():
+        if not isinstance(operation, dict) or "responses" not in operation:
+            completed[method] = operation
+            continue
+        codes = [429, 503] + ([400, 422] if "requestBody" in operation else [])
+        extra = {
+            code: entry
+            for code, entry in problem_responses(*codes).items()
+            if code not in operation["responses"]
+        }
+        completed[method] = {**operation, "responses": {**operation["responses"], **extra}}
+    return completed
+
+
+def build() -> dict[str, Any]:
+    """Return the whole OpenAPI 3.1 document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Pilotslot API",
+            "version": "1",
+            "description": (
+                "Catalogue, booking requests, proposals and bookings of Pilotslot. "
+                "Authenticate with a personal access token from your account page: "
+                "`Authorization: Bearer <token>`. Errors are RFC 9457 problem bodies."
+            ),
+        },
+        "servers": [{"url": "/api/v1"}],
+        "paths": {path: _with_common_problems(ops) for path, ops in sorted(_PATHS.items())},
+        "components": {
+            "schemas": {"Problem": PROBLEM, **_SCHEMAS},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

@@ -1,0 +1,1 @@
+"""Reports and exports for facility managers and administrators."""

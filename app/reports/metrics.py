@@ -1,0 +1,370 @@
+"""Pure report computations over plain data: no database, no Flask, no time zone lookups."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+Interval = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """An equipment unit with its usable windows (open hours minus maintenance) in the period."""
+
+    id: int
+    facility_id: int
+    name: str
+    capacity: int
+    capabilities: tuple[str, ...]
+    usable: tuple[Interval, ...]
+
+
+@dataclass(frozen=True)
+class BookingFact:
+    """One booking of a unit, active or cancelled."""
+
+    id: int
+    unit_id: int
+    facility_id: int
+    project_id: int
+    request_id: int
+    start: datetime
+    end: datetime
+    active: bool
+    attended: bool | None
+    created_at: datetime
+    manual: bool
+
+
+@dataclass(frozen=True)
+class RequestFact:
+    """A request of a facility: what was asked for and when it was first booked."""
+
+    id: int
+    facility_id: int
+    created_at: datetime
+    weight: int
+    requested_hours: float
+    window: Interval
+    withdrawn: bool
+    first_booked_at: datetime | None
+    first_booking_manual: bool
+
+
+@dataclass(frozen=True)
+class ProposalFact:
+    """A solver proposal: the requests it placed and the metrics the booking core stored."""
+
+    id: int
+    facility_id: int
+    status: str
+    created_at: datetime
+    placed: Mapping[int, float]
+    placed_weight: int
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Load:
+    """Booked hours against usable capacity hours (usable hours × capacity)."""
+
+    booked_hours: float = 0.0
+    capacity_hours: float = 0.0
+
+    @property
+    def ratio(self) -> float | None:
+        return self.booked_hours / self.capacity_hours if self.capacity_hours > 0 else None
+
+    def __add__(self, other: Load) -> Load:
+        return Load(
+            self.booked_hours + other.booked_hours, self.capacity_hours + other.capacity_hours
+        )
+
+
+@dataclass(frozen=True)
+class Week:
+    """An ISO week, clipped to the period."""
+
+    label: str
+    start: datetime
+    end: datetime
+
+
+def hours(span: timedelta) -> float:
+    """Return a duration in hours."""
+    return span.total_seconds() / 3600
+
+
+def overlap(a: Interval, b: Interval) -> timedelta:
+    """Return how long two intervals overlap."""
+    return max(timedelta(0), min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    """Return the union of intervals as sorted, disjoint intervals."""
+    merged: list[Interval] = []
+    for start, end in sorted(i for i in intervals if i[1] > i[0]):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def subtract(intervals: Iterable[Interval], holes: Iterable[Interval]) -> list[Interval]:
+    """Return the parts of the intervals not covered by any hole."""
+    remaining = merge(intervals)
+    for hole_start, hole_end in merge(holes):
+        cut: list[Interval] = []
+        for start, end in remaining:
+            if hole_end <= start or hole_start >= end:
+                cut.append((start, end))
+                continue
+            if start < hole_start:
+                cut.append((start, hole_start))
+            if hole_end < end:
+                cut.append((hole_end, end))
+        remaining = cut
+    return remaining
+
+
+def clip(intervals: Iterable[Interval], period: Interval) -> list[Interval]:
+    """Return the intervals cut to the period, dropping those outside it."""
+    return [
+        (max(s, period[0]), min(e, period[1]))
+        for s, e in intervals
+        if min(e, period[1]) > max(s, period[0])
+    ]
+
+
+def iso_weeks(period: Interval, week_starts: Sequence[datetime]) -> list[Week]:
+    """Cut the period at the given week starts (local Mondays at midnight, as aware datetimes)."""
+    bounds = sorted({period[0], period[1], *(w for w in week_starts if period[0] < w < period[1])})
+    weeks = []
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        year, week, _ = start.isocalendar()
+        weeks.append(Week(f"{year}-W{week:02d}", start, end))
+    return weeks
+
+
+def unit_loads(
+    units: Iterable[Unit], bookings: Iterable[BookingFact], period: Interval
+) -> dict[int, Load]:
+    """Return each unit's active booked hours and capacity hours inside the period."""
+    booked: dict[int, float] = defaultdict(float)
+    for b in bookings:
+        if b.active:
+            booked[b.unit_id] += hours(overlap((b.start, b.end), period))
+    return {
+        u.id: Load(booked[u.id], u.capacity * sum(hours(e - s) for s, e in clip(u.usable, period)))
+        for u in units
+    }
+
+
+def group_loads(
+    units: Iterable[Unit],
+    loads: Mapping[int, Load],
+    keys: Callable[[Unit], Iterable[Hashable]],
+) -> dict[Hashable, Load]:
+    """Sum unit loads into groups; a unit may belong to several groups (capabilities)."""
+    grouped: dict[Hashable, Load] = defaultdict(Load)
+    for unit in units:
+        for key in keys(unit):
+            grouped[key] = grouped[key] + loads[unit.id]
+    return dict(grouped)
+
+
+def weekly_unit_loads(
+    units: Sequence[Unit], bookings: Sequence[BookingFact], weeks: Sequence[Week]
+) -> dict[str, dict[int, Load]]:
+    """Return, per week label, each unit's load in that week."""
+    return {w.label: unit_loads(units, bookings, (w.start, w.end)) for w in weeks}
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Return the q-th percentile (0–100), interpolating linearly between closest ranks."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Hours from request to first booking, over the requests first booked in the period."""
+
+    count: int
+    median_hours: float | None
+    p90_hours: float | None
+
+
+def waiting_times(requests: Iterable[RequestFact], period: Interval) -> dict[int, Waiting]:
+    """Return waiting statistics per facility; manual bookings are left out (nobody waited)."""
+    waits: dict[int, list[float]] = defaultdict(list)
+    for r in requests:
+        booked = r.first_booked_at
+        if booked is None or r.first_booking_manual or not period[0] <= booked < period[1]:
+            continue
+        waits[r.facility_id].append(max(0.0, hours(booked - r.created_at)))
+    return {
+        facility: Waiting(len(v), statistics.median(v), percentile(v, 90))
+        for facility, v in waits.items()
+    }
+
+
+def startups_served(bookings: Iterable[BookingFact], period: Interval) -> dict[int, set[int]]:
+    """Return the projects with an active booking in the period, per facility."""
+    served: dict[int, set[int]] = defaultdict(set)
+    for b in bookings:
+        if b.active and overlap((b.start, b.end), period):
+            served[b.facility_id].add(b.project_id)
+    return dict(served)
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """No-shows among active bookings, and cancellations among all bookings, in the period."""
+
+    bookings: int = 0
+    booked_hours: float = 0.0
+    no_shows: int = 0
+    no_show_hours: float = 0.0
+    cancellations: int = 0
+    cancelled_hours: float = 0.0
+
+    @property
+    def no_show_share(self) -> float | None:
+        return self.no_shows / self.bookings if self.bookings else None
+
+    @property
+    def cancellation_share(self) -> float | None:
+        total = self.bookings + self.cancellations
+        return self.cancellations / total if total else None
+
+
+def attendance(bookings: Iterable[BookingFact], period: Interval) -> dict[int, Attendance]:
+    """Return no-show and cancellation counts and hours per facility."""
+    tallies: dict[int, list[float]] = defaultdict(lambda: [0, 0.0, 0, 0.0, 0, 0.0])
+    for b in bookings:
+        span = hours(overlap((b.start, b.end), period))
+        if span <= 0:
+            continue
+        t = tallies[b.facility_id]
+        if not b.active:
+            t[4] += 1
+            t[5] += span
+            continue
+        t[0] += 1
+        t[1] += span
+        if b.attended is False:
+            t[2] += 1
+            t[3] += span
+    return {
+        facility: Attendance(int(t[0]), t[1], int(t[2]), t[3], int(t[4]), t[5])
+        for facility, t in tallies.items()
+    }
+
+
+@dataclass(frozen=True)
+class Demand:
+    """What a facility's requests asked for in the period and what was booked of it."""
+
+    requests: int = 0
+    requested_hours: float = 0.0
+    requested_weight: int = 0
+    booked_requests: int = 0
+    booked_hours: float = 0.0
+    booked_weight: int = 0
+
+
+def demand(
+    requests: Iterable[RequestFact], bookings: Iterable[BookingFact], period: Interval
+) -> dict[int, Demand]:
+    """Return, per facility, the requests whose window meets the period and what got booked."""
+    booked_hours: dict[int, float] = defaultdict(float)
+    for b in bookings:
+        if b.active:
+            booked_hours[b.request_id] += hours(b.end - b.start)
+    tallies: dict[int, Demand] = defaultdict(Demand)
+    for r in requests:
+        if r.withdrawn or overlap(r.window, period) <= timedelta(0):
+            continue
+        d = tallies[r.facility_id]
+        got = booked_hours.get(r.id, 0.0)
+        tallies[r.facility_id] = Demand(
+            d.requests + 1,
+            d.requested_hours + r.requested_hours,
+            d.requested_weight + r.weight,
+            d.booked_requests + (1 if got else 0),
+            d.booked_hours + got,
+            d.booked_weight + (r.weight if got else 0),
+        )
+    return dict(tallies)
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+@dataclass(frozen=True)
+class SolverOutcome:
+    """The latest proposal of a facility against first come, first served on the same problem.
+
+    The first-come-first-served figures come from the metrics the booking core stored; any of
+    them may be missing (older proposals, a solve that failed half-way)."""
+
+    proposal_id: int
+    created_at: datetime
+    status: str
+    placed_requests: int
+    placed_hours: float
+    placed_weight: int
+    fcfs_requests: float | None
+    fcfs_hours: float | None
+    fcfs_weight: float | None
+
+    @property
+    def weight_ratio(self) -> float | None:
+        if not self.fcfs_weight:
+            return None
+        return self.placed_weight / self.fcfs_weight
+
+
+def _fcfs_metrics(metrics: Mapping[str, Any]) -> Mapping[str, Any]:
+    for key in ("fcfs", "first_come_first_served", "greedy"):
+        nested = metrics.get(key)
+        if isinstance(nested, Mapping):
+            return nested
+    # Flat keys ("fcfs_accepted_weight") are the other shape a metrics dict may take.
+    return {
+        name.removeprefix(prefix): value
+        for name, value in metrics.items()
+        for prefix in ("fcfs_", "first_come_first_served_")
+        if name.startswith(prefix)
+    }
+
+
+def solver_outcome(proposal: ProposalFact) -> SolverOutcome:
+    """Summarise what a proposal placed and what first come, first served would have."""
+    fcfs = _fcfs_metrics(proposal.metrics or {})
+    return SolverOutcome(
+        proposal_id=proposal.id,
+        created_at=proposal.created_at,
+        status=proposal.status,
+        placed_requests=len(proposal.placed),
+        placed_hours=sum(proposal.placed.values()),
+        placed_weight=proposal.placed_weight,
+        fcfs_requests=_number(fcfs.get("accepted_requests", fcfs.get("accepted"))),
+        fcfs_hours=_number(fcfs.get("accepted_hours", fcfs.get("hours"))),
+        fcfs_weight=_number(fcfs.get("accepted_weight", fcfs.get("weight"))),
+    )

@@ -1,0 +1,450 @@
+"""Load benchmark: real gunicorn on a fresh PostgreSQL database, many concurrent clients.
+
+    python -m bench.load                      # 32 clients for 60 s
+    python -m bench.load --seconds 20 --clients 8
+
+It creates a database of its own on the server of --database-url, migrates it, syncs
+facilities.yaml, loads the demo data, adds API and feed tokens, starts gunicorn (2 workers) on a
+free loopback port and drives a mix of catalogue reads, availability queries, feed fetches
+(conditional ones answered 304) and request submissions. It stops by itself after --seconds or
+--max-requests, prints throughput and latency per kind, then checks that every acknowledged
+submission is stored exactly once and nothing else was stored. The database is dropped at the
+end. The exit status is 1 when a target is missed: p95 < 100 ms for reads, no 5xx, no lost or
+duplicated write."""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+READ_KINDS = ("catalogue", "availability", "feed", "feed 304")
+# Share of each kind of call in the mix.
+MIX = {"catalogue": 40, "availability": 25, "feed": 25, "submit": 10}
+
+
+@dataclass
+class Member:
+    token: str
+    project_id: int
+    unit_ids: list[int]
+
+
+@dataclass
+class Fixtures:
+    members: list[Member]
+    feed_tokens: list[str]
+    facility_slugs: list[str]
+    unit_slugs: list[str]
+
+
+@dataclass
+class Tally:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    statuses: dict[str, dict[int, int]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(int))
+    )
+    created: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, kind: str, status: int, seconds: float) -> None:
+        with self.lock:
+            self.latencies[kind].append(seconds)
+            self.statuses[kind][status] += 1
+
+
+def free_port() -> int:
+    """Return a loopback port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def create_database(server_url: str, name: str) -> str:
+    """Create an empty database with btree_gist on the server and return its URL."""
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS btree_gist"))
+    engine.dispose()
+    return url
+
+
+def drop_database(server_url: str, name: str) -> None:
+    """Drop the benchmark's database, cutting any connection left to it."""
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def flask_command(env: dict[str, str], *args: str) -> None:
+    """Run a `flask --app app` command against the benchmark database."""
+    subprocess.run(
+        [str(BIN / "flask"), "--app", "app", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        timeout=600,
+    )
+
+
+def prepare(database_url: str) -> Fixtures:
+    """Give every demo member an API token and a feed link; list what the clients may ask for."""
+    from sqlalchemy import select
+
+    from app import create_app
+    from app.accounts.models import User
+    from app.accounts.services import create_api_token
+    from app.calendars import tokens
+    from app.catalog.models import Equipment, Facility
+    from app.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        units = db.session.scalars(
+            select(Equipment).where(Equipment.status != "retired").order_by(Equipment.id)
+        ).all()
+        bookable = [u for u in units if not u.training_required]
+        members = []
+        feed_tokens = []
+        for user in db.session.scalars(select(User).order_by(User.id)):
+            for membership in user.memberships:
+                _row, secret = create_api_token(user, f"bench {membership.project_id}")
+                facility_id = random.Random(user.id).choice(bookable).facility_id
+                members.append(
+                    Member(
+                        secret,
+                        membership.project_id,
+                        [u.id for u in bookable if u.facility_id == facility_id],
+                    )
+                )
+                _feed, raw = tokens.issue_token(
+                    user, "project", membership.project_id, locale="en"
+                )
+                feed_tokens.append(raw)
+        fixtures = Fixtures(
+            members=members,
+            feed_tokens=feed_tokens,
+            facility_slugs=list(db.session.scalars(select(Facility.slug))),
+            unit_slugs=[u.slug for u in units],
+        )
+        db.session.remove()
+        db.engine.dispose()
+    if not fixtures.members:
+        raise SystemExit("the demo data has no project members")
+    return fixtures
+
+
+def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
+    """Start gunicorn and wait until /healthz answers 200."""
+    server = subprocess.Popen(
+        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"],
+        cwd=ROOT,
+        env=dict(env, BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=str(workers)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.3)
+    stop_server(server)
+    raise SystemExit("gunicorn did not start within 60 s")
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    """Stop gunicorn and its workers."""
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(timeout=30)
+
+
+class Client(threading.Thread):
+    """One keep-alive connection making calls from the mix until told to stop."""
+
+    def __init__(
+        self, number: int, port: int, fixtures: Fixtures, tally: Tally, budget: Budget, tag: str
+    ) -> None:
+        super().__init__(daemon=True)
+        self.number = number
+        self.port = port
+        self.fixtures = fixtures
+        self.tally = tally
+        self.budget = budget
+        self.tag = tag
+        self.random = random.Random(number)
+        self.etags: dict[str, str] = {}
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def call(self, method: str, path: str, headers: dict[str, str], body: bytes | None = None):  # type: ignore[no-untyped-def]
+        try:
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
+            return response.status, response.getheader("ETag"), response.read()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            raise
+
+    def run(self) -> None:
+        kinds = list(MIX)
+        weights = list(MIX.values())
+        n = 0
+        while self.budget.take():
+            kind = self.random.choices(kinds, weights)[0]
+            n += 1
+            started = time.perf_counter()
+            try:
+                kind, status = getattr(self, kind.replace(" ", "_"))(n)
+            except (OSError, http.client.HTTPException) as error:
+                with self.tally.lock:
+                    self.tally.failures.append(f"{kind}: {type(error).__name__}: {error}")
+                continue
+            self.tally.add(kind, status, time.perf_counter() - started)
+
+    def catalogue(self, n: int) -> tuple[str, int]:
+        choice = n % 3
+        if choice == 0:
+            path = "/api/v1/facilities"
+        elif choice == 1:
+            path = f"/api/v1/facilities/{self.random.choice(self.fixtures.facility_slugs)}"
+        else:
+            path = f"/facilities/{self.random.choice(self.fixtures.facility_slugs)}"
+        status, _etag, _body = self.call("GET", path, {})
+        return "catalogue", status
+
+    def availability(self, n: int) -> tuple[str, int]:
+        member = self.random.choice(self.fixtures.members)
+        unit = self.random.choice(self.fixtures.unit_slugs)
+        status, _etag, _body = self.call(
+            "GET",
+            f"/api/v1/equipment/{unit}/availability",
+            {"Authorization": f"Bearer {member.token}"},
+        )
+        return "availability", status
+
+    def feed(self, n: int) -> tuple[str, int]:
+        token = self.random.choice(self.fixtures.feed_tokens)
+        headers = {"If-None-Match": self.etags[token]} if token in self.etags else {}
+        status, etag, _body = self.call("GET", f"/feeds/{token}.ics", headers)
+        if etag:
+            self.etags[token] = etag
+        return ("feed 304" if headers else "feed"), status
+
+    def submit(self, n: int) -> tuple[str, int]:
+        member = self.random.choice(self.fixtures.members)
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30 + n % 20)
+        title = f"bench-{self.tag}-{self.number}-{n}"
+        body = {
+            "project_id": member.project_id,
+            "title": title,
+            "earliest_start": start.isoformat(),
+            "deadline": (start + timedelta(days=14)).isoformat(),
+            "steps": [{"duration_minutes": 60, "unit_ids": [self.random.choice(member.unit_ids)]}],
+        }
+        headers = {"Authorization": f"Bearer {member.token}", "Content-Type": "application/json"}
+        status, _etag, raw = self.call(
+            "POST", "/api/v1/requests", headers, json.dumps(body).encode()
+        )
+        if status == 201:
+            with self.tally.lock:
+                self.tally.created[title] = int(json.loads(raw)["id"])
+        elif status != 422:
+            with self.tally.lock:
+                self.tally.failures.append(f"submit {status}: {raw[:200]!r}")
+        return "submit", status
+
+
+class Budget:
+    """A shared allowance: a number of calls and a deadline, whichever ends first."""
+
+    def __init__(self, calls: int, seconds: float) -> None:
+        self.left = calls
+        self.deadline = time.monotonic() + seconds
+        self.lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self.lock:
+            if self.left <= 0 or time.monotonic() >= self.deadline:
+                return False
+            self.left -= 1
+            return True
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Return the value below which `share` of the sorted values lie (nearest rank)."""
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, int(round(share * len(ordered) + 0.5)) - 1))
+    return ordered[index]
+
+
+def check_writes(database_url: str, tag: str, created: dict[str, int]) -> dict[str, int]:
+    """Compare the stored benchmark requests with the acknowledged ones."""
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT id, title FROM requests WHERE title LIKE :p"), {"p": f"bench-{tag}-%"}
+        ).all()
+    engine.dispose()
+    stored_ids = {row.id for row in rows}
+    titles = [row.title for row in rows]
+    return {
+        "acknowledged": len(created),
+        "stored": len(rows),
+        "lost": sum(1 for i in created.values() if i not in stored_ids),
+        "duplicated": len(titles) - len(set(titles)),
+        "unacknowledged": len(stored_ids - set(created.values())),
+    }
+
+
+def report(tally: Tally, seconds: float, writes: dict[str, int], load: tuple[float, ...]) -> bool:
+    """Print the table and tell whether every target was met."""
+    total = sum(len(v) for v in tally.latencies.values())
+    print(f"\n{total} calls in {seconds:.1f} s: {total / seconds:.0f} calls/s")
+    print(f"load average before/after: {load[0]:.2f} / {load[1]:.2f} ({os.cpu_count()} CPUs)\n")
+    print("| kind | calls | p50 ms | p95 ms | p99 ms | statuses |")
+    print("|---|---:|---:|---:|---:|---|")
+    ok = True
+    errors = 0
+    for kind in sorted(tally.latencies):
+        values = tally.latencies[kind]
+        p50, p95, p99 = (percentile(values, s) * 1000 for s in (0.5, 0.95, 0.99))
+        statuses = ", ".join(f"{code}×{n}" for code, n in sorted(tally.statuses[kind].items()))
+        errors += sum(n for code, n in tally.statuses[kind].items() if code >= 500)
+        print(f"| {kind} | {len(values)} | {p50:.1f} | {p95:.1f} | {p99:.1f} | {statuses} |")
+        if kind in READ_KINDS and p95 >= 100:
+            ok = False
+    print(f"\n5xx: {errors}; connection failures: {len(tally.failures)}")
+    for failure in tally.failures[:10]:
+        print(f"  {failure}")
+    print("writes: " + ", ".join(f"{k} {v}" for k, v in writes.items()))
+    return ok and errors == 0 and writes["lost"] == 0 and writes["duplicated"] == 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.load", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--max-requests", type=int, default=200_000, help="hard cap on calls")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+        help="a PostgreSQL server (its database is only used to create the benchmark's own)",
+    )
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    )
+    args = parser.parse_args(argv)
+
+    from app.config import normalise_database_url
+
+    server_url = normalise_database_url(args.database_url)
+    if make_url(server_url).host not in ("127.0.0.1", "localhost", "::1"):
+        raise SystemExit("the benchmark runs against a loopback PostgreSQL only")
+    tag = uuid.uuid4().hex[:8]
+    name = f"pilotslot_bench_{tag}"
+    database_url = create_database(server_url, name)
+    instance = tempfile.mkdtemp(prefix="pilotslot-bench-")
+    server = None
+    try:
+        env = dict(
+            os.environ,
+            DATABASE_URL=database_url,
+            SECRET_KEY=f"bench-{tag}",
+            REDIS_URL=args.redis_url,
+            PILOTSLOT_RATELIMIT_PREFIX=f"bench-{tag}",
+            # Every client shares one address; the limits would measure themselves, not the app.
+            PILOTSLOT_API_RATE_LIMIT="1000000/minute",
+            PILOTSLOT_FEED_RATE_LIMIT="1000000/minute",
+            PILOTSLOT_INSTANCE_DIR=instance,
+        )
+        os.environ["PILOTSLOT_INSTANCE_DIR"] = env["PILOTSLOT_INSTANCE_DIR"]
+        print(f"database {name}: migrating, syncing facilities.yaml, loading the demo data")
+        flask_command(env, "db", "upgrade")
+        flask_command(env, "facilities", "sync")
+        flask_command(env, "demo", "load")
+        fixtures = prepare(database_url)
+        port = free_port()
+        server = start_server(env, port, args.workers)
+        print(
+            f"gunicorn ({args.workers} workers) on 127.0.0.1:{port}; "
+            f"{args.clients} clients for {args.seconds:.0f} s"
+        )
+        tally = Tally()
+        budget = Budget(args.max_requests, args.seconds)
+        load_before = os.getloadavg()[0]
+        started = time.monotonic()
+        clients = [Client(n, port, fixtures, tally, budget, tag) for n in range(args.clients)]
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join(timeout=args.seconds + 60)
+        elapsed = time.monotonic() - started
+        load_after = os.getloadavg()[0]
+        stop_server(server)
+        server = None
+        writes = check_writes(database_url, tag, tally.created)
+        met = report(tally, elapsed, writes, (load_before, load_after))
+    finally:
+        if server is not None:
+            stop_server(server)
+        drop_database(server_url, name)
+        shutil.rmtree(instance, ignore_errors=True)
+        _forget_rate_limit_keys(args.redis_url, f"bench-{tag}")
+    print("targets met" if met else "TARGETS MISSED")
+    return 0 if met else 1
+
+
+def _forget_rate_limit_keys(redis_url: str, prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
+    try:
+        keys = list(client.scan_iter(match=f"*{prefix}*"))
+        if keys:
+            client.delete(*keys)
+    except redis.RedisError:
+        pass
+    finally:
+        client.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

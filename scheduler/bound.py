@@ -1,0 +1,163 @@
+"""An upper bound on the accepted weight from a preemptive, fractional relaxation (an LP).
+
+Each accepted request must deliver every step's duration as processing on its allowed units,
+within the time its start set allows, where a unit offers per day no more slots than it has
+open (attended steps) or free of blackouts (any step). Order, lags, changeovers and the rule
+that a step runs in one piece are relaxed, so the LP optimum is a valid upper bound; CP-SAT's
+own bound on large components is usually far weaker.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from ortools.linear_solver import pywraplp  # type: ignore[import-untyped]
+
+from scheduler.instance import Instance, RequestInfo, Unit
+
+
+def _usable(unit: Unit, lo: int, hi: int, attended: bool) -> int:
+    """Return the slots of ``[lo, hi)`` on ``unit`` that a step may occupy."""
+    base = unit.open if attended and unit.open is not None else [(lo, hi)]
+    total = 0
+    for a, b in base:
+        a, b = max(a, lo), min(b, hi)
+        if a >= b:
+            continue
+        total += b - a
+        for c, d in unit.blackouts:
+            c, d = max(c, a), min(d, b)
+            if c < d:
+                total -= d - c
+    return total
+
+
+def relaxation_bound(
+    inst: Instance, requests: Sequence[RequestInfo], bucket_minutes: int = 1440
+) -> float | None:
+    """Return an upper bound on the summed score of ``requests``, or None if the LP fails.
+
+    An attended step on a unit with opening hours is assigned (fractionally) to whole open
+    windows, which carry its full duration; consecutive such steps keep their order and maximum
+    lag on the windows' earliest starts and latest ends. Other steps are spread preemptively
+    over the unit's free time in buckets of ``bucket_minutes``.
+    """
+    bucket = max(1, bucket_minutes // inst.granularity)
+    buckets = math.ceil(inst.horizon / bucket)
+    solver = pywraplp.Solver.CreateSolver("GLOP")
+    if solver is None:
+        return None
+    objective = solver.Objective()
+    per_bucket: dict[tuple[int, int], list[tuple[pywraplp.Variable, float]]] = defaultdict(list)
+    per_window: dict[tuple[int, int], list[tuple[pywraplp.Variable, float]]] = defaultdict(list)
+    for req in requests:
+        x = solver.NumVar(1.0 if req.pinned else 0.0, 1.0, "")
+        objective.SetCoefficient(x, req.score)
+        times: list[list[tuple[pywraplp.Variable, int, int]] | None] = []
+        for step in req.steps:
+            demand = solver.Constraint(0.0, 0.0)
+            demand.SetCoefficient(x, -1.0)
+            placed: list[tuple[pywraplp.Variable, int, int]] | None = []
+            for alt in step.live():
+                unit = inst.units[alt.unit]
+                windows = _windows_of(unit, alt.starts, step.duration, bucket)
+                if step.attended and windows is not None:
+                    for w, (first, last_end, b) in windows.items():
+                        z = solver.NumVar(0.0, 1.0, "")
+                        demand.SetCoefficient(z, 1.0)
+                        per_window[(alt.unit, w)].append((z, float(step.duration)))
+                        per_bucket[(alt.unit, b)].append((z, float(step.duration)))
+                        if placed is not None:
+                            placed.append((z, first, last_end))
+                    continue
+                placed = None
+                lo, hi = alt.starts[0][0], alt.starts[-1][1] + step.duration
+                for b in range(lo // bucket, min(buckets, (hi - 1) // bucket + 1)):
+                    b_lo, b_hi = max(lo, b * bucket), min(hi, (b + 1) * bucket)
+                    room = min(step.duration, _usable(unit, b_lo, b_hi, step.attended))
+                    if room <= 0:
+                        continue
+                    y = solver.NumVar(0.0, float(room) / step.duration, "")
+                    cap = solver.Constraint(-solver.infinity(), 0.0)
+                    cap.SetCoefficient(y, 1.0)
+                    cap.SetCoefficient(x, -float(room) / step.duration)
+                    demand.SetCoefficient(y, 1.0)
+                    per_bucket[(alt.unit, b)].append((y, float(step.duration)))
+            times.append(placed)
+        _order_and_lags(solver, req, x, times)
+    for (u, b), terms in per_bucket.items():
+        unit = inst.units[u]
+        room = unit.capacity * _usable(
+            unit, b * bucket, min(inst.horizon, (b + 1) * bucket), False
+        )
+        _at_most(solver, terms, room)
+    for (u, w), terms in per_window.items():
+        unit = inst.units[u]
+        if unit.open is None:
+            continue
+        a, b = unit.open[w]
+        _at_most(solver, terms, unit.capacity * _usable(unit, a, b, True))
+    objective.SetMaximization()
+    status = solver.Solve()
+    if status != pywraplp.Solver.OPTIMAL:
+        return None
+    return float(objective.Value())
+
+
+def _at_most(solver: Any, terms: list[tuple[Any, float]], room: float) -> None:
+    cap = solver.Constraint(-solver.infinity(), float(room))
+    for var, coef in terms:
+        cap.SetCoefficient(var, cap.GetCoefficient(var) + coef)
+
+
+def _windows_of(
+    unit: Unit, starts: list[tuple[int, int]], duration: int, bucket: int
+) -> dict[int, tuple[int, int, int]] | None:
+    """Per open window holding a start: (earliest start, latest end, bucket); None if no hours.
+
+    Also None when a window crosses a bucket boundary: such steps are spread instead.
+    """
+    if unit.open is None:
+        return None
+    out: dict[int, tuple[int, int, int]] = {}
+    for w, (a, b) in enumerate(unit.open):
+        inside = [(max(s, a), min(e, b - duration)) for s, e in starts]
+        inside = [(s, e) for s, e in inside if s <= e]
+        if not inside:
+            continue
+        if a // bucket != (b - 1) // bucket:
+            return None
+        out[w] = (inside[0][0], inside[-1][1] + duration, a // bucket)
+    return out
+
+
+def _order_and_lags(
+    solver: Any,
+    req: RequestInfo,
+    x: Any,
+    times: list[list[tuple[Any, int, int]] | None],
+) -> None:
+    """Keep window-assigned consecutive steps in order and within their maximum lag."""
+    for k in range(1, len(req.steps)):
+        before, after = times[k - 1], times[k]
+        if before is None or after is None:
+            continue
+        step, prev = req.steps[k], req.steps[k - 1]
+        # The later step ends no earlier than the earlier step's start plus both durations.
+        order = solver.Constraint(0.0, solver.infinity())
+        for z, _, last_end in after:
+            order.SetCoefficient(z, float(last_end))
+        for z, first, _ in before:
+            order.SetCoefficient(z, order.GetCoefficient(z) - float(first))
+        order.SetCoefficient(x, -float(prev.duration + step.min_lag + step.duration))
+        if step.max_lag is None:
+            continue
+        lag = solver.Constraint(-solver.infinity(), 0.0)
+        for z, first, _ in after:
+            lag.SetCoefficient(z, float(first))
+        for z, _, last_end in before:
+            lag.SetCoefficient(z, lag.GetCoefficient(z) - float(last_end))
+        lag.SetCoefficient(x, -float(step.max_lag))

@@ -1,0 +1,170 @@
+"""Large-neighbourhood search for components too big for one CP-SAT model to improve.
+
+Each round frees the requests that could use a few units during a stretch of time, keeps
+every other accepted request where it is (as fixed, droppable intervals), and lets CP-SAT
+re-plan that neighbourhood from the current plan; a round is kept if it adds weight.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable
+
+from ortools.sat.python import cp_model
+
+from scheduler.instance import Instance, RequestInfo
+from scheduler.model import build_model
+from scheduler.plan import Plan, plan_weight
+
+ROUND_DTIME = 0.01
+"""With one worker, the deterministic time of one round (about 0.1-0.5 s)."""
+TARGETED = 0.7
+"""Share of rounds built around a request that is left out, the rest around random units."""
+
+
+def _overlaps(req: RequestInfo, units: set[int], lo: int, hi: int) -> bool:
+    for step in req.steps:
+        for alt in step.live():
+            if alt.unit in units and alt.starts[0][0] < hi and lo <= alt.starts[-1][1]:
+                return True
+    return False
+
+
+def _fits_window(req: RequestInfo, lo: int, hi: int) -> bool:
+    """Return True if every step of ``req`` still has a start inside ``[lo, hi)``."""
+    return all(
+        any(a.starts[0][0] <= hi - s.duration and lo <= a.starts[-1][1] for a in s.live())
+        for s in req.steps
+    )
+
+
+def improve(
+    inst: Instance,
+    requests: list[RequestInfo],
+    plan: Plan,
+    *,
+    stop_at: float,
+    workers: int,
+    seed: int,
+    on_better: Callable[[Plan, int], None],
+    max_free: int = 80,
+    deterministic_time: float | None = None,
+) -> Plan:
+    """Return a plan at least as heavy as ``plan``, improved by rounds until ``stop_at``.
+
+    With ``deterministic_time`` the rounds also stop once CP-SAT has used that much of its
+    deterministic time, so that one worker and one seed repeat the same rounds.
+    """
+    rng = random.Random(seed)
+    by_unit: dict[int, list[RequestInfo]] = defaultdict(list)
+    mates: dict[int, set[int]] = defaultdict(set)
+    for req in requests:
+        for step in req.steps:
+            alts = {a.unit for a in step.live()}
+            for unit in alts:
+                mates[unit] |= alts
+        for unit in {a.unit for s in req.steps for a in s.live()}:
+            by_unit[unit].append(req)
+    units = sorted(by_unit)
+    day = max(1, 1440 // inst.granularity)
+    width = day
+    weight = plan_weight(inst, plan)
+    gap = max((u.changeover for u in inst.units), default=0)
+    build = 0.05
+    spent = 0.0
+    tries: dict[int, int] = {}
+    while time.perf_counter() + build < stop_at - 0.05:
+        if deterministic_time is not None and spent >= deterministic_time:
+            break
+        chosen: set[int] = set()
+        waiting = [r for r in requests if r.index not in plan]
+        if waiting and rng.random() < TARGETED:
+            # Aim at a request left out: its units and the time its window allows.
+            # Requests aimed at in vain before are picked less often.
+            odds = [r.weight / _need(r) / (1 + tries.get(r.index, 0)) for r in waiting]
+            target = rng.choices(waiting, weights=odds)[0]
+            tries[target.index] = tries.get(target.index, 0) + 1
+            for unit in {a.unit for st in target.steps for a in st.live()}:
+                chosen |= mates[unit]
+            # The stretch covers the target's whole window, so that it can be freed at all.
+            span = max(width, target.deadline - target.release)
+            mid = (target.release + target.deadline) // 2
+            lo = max(0, min(mid - span // 2, inst.horizon - span))
+            hi = min(inst.horizon, lo + span)
+        else:
+            target = None
+            for unit in rng.sample(units, min(len(units), rng.randint(1, 3))):
+                chosen |= mates[unit]
+            lo = rng.randrange(0, max(1, inst.horizon - width // 2))
+            hi = min(inst.horizon, lo + width)
+        freed = []
+        for i, req in sorted({r.index: r for u in chosen for r in by_unit[u]}.items()):
+            if not _overlaps(req, chosen, lo, hi) or not _fits_window(req, lo, hi):
+                continue
+            places = plan.get(i)
+            if places is not None and not all(
+                lo <= s and s + st.duration <= hi
+                for (_, s), st in zip(places, req.steps, strict=True)
+            ):
+                continue
+            freed.append(req)
+        if len(freed) > max_free:
+            others = [r for r in freed if r is not target]
+            freed = rng.sample(others, max_free - 1 if target in freed else max_free)
+            if target is not None and _fits_window(target, lo, hi):
+                freed.append(target)
+            width = max(day // 4, width * 4 // 5)
+        if not freed:
+            width = min(inst.horizon, width * 5 // 4)
+            continue
+        freed_set = {r.index for r in freed}
+        used_units = {a.unit for r in freed for s in r.steps for a in s.live()}
+        fixed = {
+            i: places
+            for i, places in plan.items()
+            if i not in freed_set
+            and any(
+                u in used_units and s < hi + gap and lo - gap < s + st.duration
+                for (u, s), st in zip(places, inst.requests[i].steps, strict=True)
+            )
+        }
+        members = freed + [inst.requests[i] for i in sorted(fixed)]
+        began = time.perf_counter()
+        model = build_model(inst, members, fixed=fixed, window=(lo, hi))
+        model.hint(plan)
+        base = sum(inst.requests[i].score for i in plan if i in freed_set or i in fixed)
+        model.cp.add(model.weight >= base)
+        build = max(build, time.perf_counter() - began)
+        solver = cp_model.CpSolver()
+        params = solver.parameters
+        left = stop_at - time.perf_counter()
+        params.max_time_in_seconds = max(0.05, left if deterministic_time else min(1.0, left))
+        params.num_workers = max(1, workers)
+        params.random_seed = rng.randrange(1 << 30)
+        if deterministic_time is not None:
+            params.max_deterministic_time = max(1e-3, min(ROUND_DTIME, deterministic_time - spent))
+        status = solver.solve(model.cp)
+        spent += solver.deterministic_time
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            continue
+        local = model.read_plan(solver)
+        gain = sum(inst.requests[i].score for i in local) - base
+        if status == cp_model.OPTIMAL and len(freed) < max_free:
+            width = min(inst.horizon, width * 5 // 4)
+        elif status != cp_model.OPTIMAL:
+            width = max(day // 4, width * 4 // 5)
+        if gain >= 0:
+            for i in freed_set | set(fixed):
+                plan.pop(i, None)
+            plan.update(local)
+            weight += gain
+            if gain:
+                on_better(plan, weight)
+    return plan
+
+
+def _need(req: RequestInfo) -> int:
+    """Return the slots the request's steps occupy."""
+    return sum(s.duration for s in req.steps) or 1

@@ -1,0 +1,394 @@
+"""flask facilities sync: validation with lines and paths, all-or-nothing, idempotent upsert."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from app.catalog.models import Equipment, Facility, MaintenanceWindow
+from app.catalog.sync import CatalogueInvalid, SyncReport, sync_catalogue
+from app.dbtypes import utcnow
+from app.extensions import db
+from tests.catalog.conftest import FIXTURE, FIXTURE_TEXT, dump_catalogue
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _unit(slug: str) -> Equipment:
+    db.session.expire_all()
+    unit = db.session.scalar(select(Equipment).where(Equipment.slug == slug))
+    assert unit is not None
+    return unit
+
+
+def _facility(slug: str) -> Facility:
+    db.session.expire_all()
+    facility = db.session.scalar(select(Facility).where(Facility.slug == slug))
+    assert facility is not None
+    return facility
+
+
+def _run(app: Flask, *args: str) -> Any:
+    return app.test_cli_runner().invoke(args=["facilities", "sync", *args])
+
+
+def test_sync_loads_every_centre_facility_unit_and_maintenance_window(db: Any) -> None:
+    report = sync_catalogue(FIXTURE)
+
+    assert report.added[:2] == ["centre north", "centre south"]
+    assert "facility gamma-platform" in report.added
+    assert "equipment alpha-old" in report.added
+    alpha = _facility("alpha-poc")
+    assert alpha.kind == "proof_of_concept_centre"
+    assert alpha.direction_names == ["biomedicine", "medical_devices"]
+    assert alpha.host_institutions == ["China Pharmaceutical University"]
+    assert alpha.opening_hours["mon"] == [["08:30", "12:00"], ["13:00", "17:30"]]
+    assert "sat" not in alpha.opening_hours
+    assert alpha.closures == [
+        {"from": "2027-01-01", "to": "2027-01-01", "reason": "New Year"},
+        {"from": "2027-02-06", "to": "2027-02-12", "reason": "Spring Festival"},
+    ]
+    assert (alpha.contact_name, alpha.contact_email) == ("Ms Wang", "alpha@example.org")
+    lcms = _unit("alpha-lcms")
+    assert lcms.capability_names == ["lc-ms", "small-molecule-quantitation"]
+    assert (lcms.capacity, lcms.changeover_minutes, lcms.training_required) == (1, 30, True)
+    assert lcms.opening_hours is None
+    [window] = lcms.maintenance
+    assert window.source == "catalogue"
+    assert window.start.isoformat() == "2027-01-18T00:30:00+00:00"
+    assert window.end.isoformat() == "2027-01-20T09:30:00+00:00"
+    hplc = _unit("alpha-hplc")
+    assert hplc.opening_hours == "always"
+    assert str(hplc.hourly_rate_cny) == "150.50"
+    assert _unit("alpha-old").status == "retired"
+    assert _unit("gamma-anechoic").opening_hours == {"sat": [["10:00", "14:00"]]}
+
+
+def test_second_sync_reports_no_changes_and_writes_nothing(db: Any) -> None:
+    sync_catalogue(FIXTURE)
+    before = dump_catalogue()
+
+    report = sync_catalogue(FIXTURE)
+
+    assert not report.has_changes
+    assert str(report) == "no changes"
+    assert dump_catalogue() == before
+
+
+def test_dry_run_reports_the_changes_but_writes_nothing(db: Any) -> None:
+    before = dump_catalogue()
+
+    report = sync_catalogue(FIXTURE, dry_run=True)
+
+    assert "facility alpha-poc" in report.added
+    assert str(report).endswith("dry run: nothing was written")
+    assert dump_catalogue() == before
+
+
+def test_changed_fields_are_named(synced: SyncReport, variant: Callable[..., Path]) -> None:
+    path = variant(
+        ("name_en: LC-MS\n", "name_en: LC-MS (triple quad)\n"),
+        ("hourly_rate_cny: 450", "hourly_rate_cny: 480"),
+        ("capabilities: [lc-ms, small", "capabilities: [lc-ms, hrms, small"),
+        ("city: Suzhou", "city: Wuxi"),
+        ("directions: [biomedicine]\n", "directions: [biomedicine, new_energy]\n"),
+    )
+
+    report = sync_catalogue(path)
+
+    assert report.changed == [
+        ("equipment alpha-lcms", ["name_en", "hourly_rate_cny", "capabilities"]),
+        ("facility beta-pilot", ["city", "directions"]),
+    ]
+    assert "changed equipment alpha-lcms: name_en, hourly_rate_cny, capabilities" in str(report)
+    assert not report.added and not report.retired
+    lcms = _unit("alpha-lcms")
+    assert lcms.capability_names == ["hrms", "lc-ms", "small-molecule-quantitation"]
+    assert str(lcms.hourly_rate_cny) == "480.00"
+    assert _facility("beta-pilot").direction_names == ["biomedicine", "new_energy"]
+
+
+def test_unit_missing_from_the_file_is_retired_not_deleted_and_comes_back(
+    synced: SyncReport, variant: Callable[..., Path]
+) -> None:
+    block_start = FIXTURE_TEXT.index("      - id: alpha-hplc")
+    block_end = FIXTURE_TEXT.index("      - id: alpha-old")
+    without = variant((FIXTURE_TEXT[block_start:block_end], ""))
+
+    report = sync_catalogue(without)
+
+    assert report.retired == ["equipment alpha-hplc"]
+    assert _unit("alpha-hplc").status == "retired"
+    assert str(sync_catalogue(without)) == "no changes"
+
+    report = sync_catalogue(FIXTURE)
+
+    assert report.reactivated == ["equipment alpha-hplc"]
+    assert _unit("alpha-hplc").status == "active"
+
+
+def test_facility_missing_from_the_file_is_deactivated_with_its_units(
+    synced: SyncReport, variant: Callable[..., Path]
+) -> None:
+    without = variant((FIXTURE_TEXT[FIXTURE_TEXT.index("  - id: gamma-platform") :], ""))
+
+    report = sync_catalogue(without)
+
+    assert report.retired == ["equipment gamma-anechoic", "facility gamma-platform"]
+    assert _facility("gamma-platform").active is False
+    assert _unit("gamma-anechoic").status == "retired"
+
+    report = sync_catalogue(FIXTURE)
+
+    assert sorted(report.reactivated) == ["equipment gamma-anechoic", "facility gamma-platform"]
+    assert _facility("gamma-platform").active is True
+
+
+def test_file_status_retired_retires_a_unit(
+    synced: SyncReport, variant: Callable[..., Path]
+) -> None:
+    path = variant(
+        (
+            "        changeover_minutes: 240\n",
+            "        changeover_minutes: 240\n        status: retired\n",
+        )
+    )
+
+    report = sync_catalogue(path)
+
+    assert report.retired == ["equipment beta-bioreactor"]
+    assert _unit("beta-bioreactor").status == "retired"
+
+
+def test_maintenance_dropped_from_the_file_is_cancelled_and_manual_windows_stay(
+    synced: SyncReport, variant: Callable[..., Path]
+) -> None:
+    lcms = _unit("alpha-lcms")
+    manual = MaintenanceWindow(
+        equipment=lcms,
+        start=utcnow().replace(year=2027, month=3, day=1, microsecond=0),
+        end=utcnow().replace(year=2027, month=3, day=2, microsecond=0),
+        reason="Vacuum pump",
+        source="manual",
+    )
+    db.session.add(manual)
+    db.session.commit()
+    line = (
+        '          - {start: "2027-01-18T08:30:00+08:00", end: "2027-01-20T17:30:00+08:00", '
+        "reason: Source cleaning}\n"
+    )
+    without = variant(("        maintenance:\n" + line, ""))
+
+    report = sync_catalogue(without)
+
+    assert report.changed == [("equipment alpha-lcms", ["maintenance"])]
+    windows = {w.source: w for w in _unit("alpha-lcms").maintenance}
+    assert windows["catalogue"].cancelled_at is not None
+    assert windows["catalogue"].sequence == 1
+    assert windows["manual"].cancelled_at is None and windows["manual"].reason == "Vacuum pump"
+
+    sync_catalogue(variant((line, line.replace("Source cleaning", "Source and lens cleaning"))))
+
+    windows = {w.source: w for w in _unit("alpha-lcms").maintenance}
+    assert windows["catalogue"].cancelled_at is None
+    assert windows["catalogue"].reason == "Source and lens cleaning"
+    assert windows["catalogue"].sequence == 2
+
+
+def test_cli_prints_the_report_and_no_changes_on_the_second_run(app: Flask) -> None:
+    first = _run(app, "--file", str(FIXTURE))
+    second = _run(app, "--file", str(FIXTURE))
+
+    assert first.exit_code == 0, first.stderr
+    assert "added facility alpha-poc" in first.stdout
+    assert second.exit_code == 0
+    assert second.stdout.strip() == "no changes"
+
+
+# ---------------------------------------------------------------- broken files
+
+MARK = "  # <- broken"
+
+BROKEN: dict[str, tuple[tuple[str, str], str]] = {
+    "yaml syntax": (
+        ("    city: Suzhou\n", "    city: [Suzhou\n"),
+        "not valid YAML",
+    ),
+    "unknown field": (
+        (
+            "        changeover_minutes: 30\n",
+            f"        changeover_minutes: 30\n        colour: red{MARK}\n",
+        ),
+        "facilities[0].equipment[0].colour: is not a known field",
+    ),
+    "wrong type": (
+        ("        capacity: 2\n", f'        capacity: "two"{MARK}\n'),
+        "facilities[1].equipment[0].capacity: must be a whole number",
+    ),
+    "capacity below one": (
+        ("        capacity: 2\n", f"        capacity: 0{MARK}\n"),
+        "facilities[1].equipment[0].capacity: must be at least 1",
+    ),
+    "duplicate equipment id": (
+        ("      - id: alpha-hplc\n", f"      - id: alpha-lcms{MARK}\n"),
+        "facilities[0].equipment[1].id: alpha-lcms is used twice",
+    ),
+    "unknown centre": (
+        ("    centre: south\n", f"    centre: east{MARK}\n"),
+        "facilities[1].centre: no centre has the id east",
+    ),
+    "unknown kind": (
+        ("    kind: pilot_test_base\n", f"    kind: pilot_plant{MARK}\n"),
+        "facilities[1].kind: must be one of: proof_of_concept_centre",
+    ),
+    "reversed time range": (
+        ('      tue: ["08:30-17:30"]\n', f'      tue: ["17:30-08:30"]{MARK}\n'),
+        "facilities[0].opening_hours.tue: 17:30-08:30: the start must come before the end",
+    ),
+    "malformed time range": (
+        ('      tue: ["08:30-17:30"]\n', f'      tue: ["8.30-17.30"]{MARK}\n'),
+        "facilities[0].opening_hours.tue[0]: must be a time range written HH:MM-HH:MM",
+    ),
+    "overlapping time ranges": (
+        ('      wed: ["08:30-17:30"]\n', f'      wed: ["08:30-12:00", "11:00-17:30"]{MARK}\n'),
+        "facilities[0].opening_hours.wed: time ranges must not overlap",
+    ),
+    "unknown time zone": (
+        ("    timezone: Europe/Berlin\n", f"    timezone: Mars/Olympus_Mons{MARK}\n"),
+        "facilities[2].timezone: Mars/Olympus_Mons is not an IANA time zone",
+    ),
+    "naive maintenance datetime": (
+        ('{start: "2027-01-18T08:30:00+08:00"', '{start: "2027-01-18T08:30:00"'),
+        "facilities[0].equipment[0].maintenance[0].start: must carry its UTC offset",
+    ),
+    "maintenance ending before it starts": (
+        ('end: "2027-01-20T17:30:00+08:00"', 'end: "2027-01-17T17:30:00+08:00"'),
+        "facilities[0].equipment[0].maintenance[0].end: must come after start",
+    ),
+    "impossible closure date": (
+        (
+            "      - {date: 2027-01-01, reason: New Year}\n",
+            f"      - {{date: 2027-02-30, reason: New Year}}{MARK}\n",
+        ),
+        "facilities[0].closures[0].date: 2027-02-30 is not a calendar date",
+    ),
+    "missing required field": (
+        ("    city: Suzhou\n", ""),
+        "facilities[1].city: is required",
+    ),
+}
+
+
+def _expected_line(path: Path, needle: str) -> int:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(f"{needle!r} not in {path}")
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_broken_file_is_refused_with_line_and_path_and_writes_nothing(
+    app: Flask, synced: SyncReport, variant: Callable[..., Path], case: str
+) -> None:
+    replacement, message = BROKEN[case]
+    # A valid change rides along: a partial write would show in the dump.
+    path = variant(replacement, ("hourly_rate_cny: 800", "hourly_rate_cny: 850"))
+    before = dump_catalogue()
+
+    result = _run(app, "--file", str(path))
+
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("facilities.yaml:")
+    assert message in lines[0]
+    if MARK in path.read_text(encoding="utf-8"):
+        assert lines[0].startswith(f"facilities.yaml:{_expected_line(path, MARK)}: ")
+    assert result.stdout == ""
+    assert dump_catalogue() == before
+
+
+def test_error_line_has_the_documented_shape(app: Flask, variant: Callable[..., Path]) -> None:
+    path = variant(("        capacity: 2\n", "        capacity: 0\n"))
+
+    result = _run(app, "--file", str(path))
+
+    line = _expected_line(path, "capacity: 0")
+    assert result.stderr == (
+        f"facilities.yaml:{line}: facilities[1].equipment[0].capacity: must be at least 1\n"
+    )
+
+
+def test_several_errors_are_summarised_then_listed_in_file_order(
+    app: Flask, variant: Callable[..., Path]
+) -> None:
+    path = variant(
+        ("        capacity: 2\n", "        capacity: 0\n"),
+        ("    kind: pilot_test_base\n", "    kind: pilot_plant\n"),
+        ("        changeover_minutes: 30\n", "        changeover_minutes: -1\n"),
+    )
+    before = dump_catalogue()
+
+    result = _run(app, "--file", str(path))
+
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 1
+    assert lines[0] == "facilities.yaml: 3 problems; nothing was written"
+    assert [line.split(": ")[1] for line in lines[1:]] == [
+        "facilities[0].equipment[0].changeover_minutes",
+        "facilities[1].kind",
+        "facilities[1].equipment[0].capacity",
+    ]
+    assert dump_catalogue() == before
+
+
+def test_many_errors_are_capped(app: Flask, variant: Callable[..., Path]) -> None:
+    path = variant(
+        (
+            "facilities:\n",
+            "facilities:\n" + "".join(f"  - {{id: extra-{n}, colour: red}}\n" for n in range(8)),
+        )
+    )
+
+    result = _run(app, "--file", str(path))
+
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("facilities.yaml: ") and "problems" in lines[0]
+    assert len(lines) == 12
+    assert lines[-1].startswith("... and ")
+
+
+def test_missing_file_is_an_error_not_a_traceback(app: Flask, tmp_path: Path) -> None:
+    result = _run(app, "--file", str(tmp_path / "nowhere.yaml"))
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("nowhere.yaml: cannot be read")
+
+
+def test_service_raises_a_validation_error_naming_the_field(
+    db: Any, variant: Callable[..., Path]
+) -> None:
+    path = variant(("    centre: south\n", "    centre: east\n"))
+
+    with pytest.raises(CatalogueInvalid) as raised:
+        sync_catalogue(path)
+
+    assert raised.value.status == 422
+    assert raised.value.field == "facilities[1].centre"
+    assert dump_catalogue() == [[], [], [], [], [], []]
+
+
+def test_the_real_catalogue_validates_and_syncs(db: Any) -> None:
+    report = sync_catalogue(ROOT / "facilities.yaml")
+
+    facilities = db.session.scalars(select(Facility)).all()
+    units = db.session.scalars(select(Equipment)).all()
+    assert len(facilities) >= 6
+    assert len(units) >= 40
+    assert report.added and not report.retired
+    assert str(sync_catalogue(ROOT / "facilities.yaml")) == "no changes"

@@ -1,0 +1,134 @@
+"""Helpers for the job tests: bookings made directly, a tiny SMTP server, job functions."""
+
+from __future__ import annotations
+
+import socketserver
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.accounts.models import Project, User
+from app.booking.models import Booking, BookingRequest, RequestStatus, RequestStep
+from app.catalog.models import Equipment
+from app.extensions import db
+
+
+def make_booking(
+    project: Project,
+    unit: Equipment,
+    start: datetime,
+    end: datetime,
+    *,
+    by: User,
+    lane: int = 0,
+) -> Booking:
+    """Store a published booking as an approved proposal would."""
+    request = BookingRequest(
+        project_id=project.id,
+        created_by_id=by.id,
+        title=f"Run on {unit.name_en}",
+        earliest_start=start,
+        deadline=end,
+        status=RequestStatus.BOOKED.value,
+    )
+    step = RequestStep(
+        position=0, duration_minutes=int((end - start).total_seconds() // 60), units=[unit]
+    )
+    request.steps.append(step)
+    db.session.add(request)
+    db.session.flush()
+    booking = Booking(
+        request_id=request.id,
+        step_id=step.id,
+        equipment_id=unit.id,
+        lane=lane,
+        start=start,
+        end=end,
+    )
+    db.session.add(booking)
+    db.session.commit()
+    return booking
+
+
+def explode() -> None:
+    """Fail on purpose, as a job with a bug would."""
+    raise RuntimeError("the job exploded on purpose")
+
+
+@dataclass
+class Received:
+    sender: str
+    recipients: list[str]
+    data: str
+
+
+@dataclass
+class SmtpServer:
+    host: str
+    port: int
+    messages: list[Received] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://{self.host}:{self.port}"
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    """Speak just enough SMTP for smtplib: greeting, EHLO, MAIL, RCPT, DATA, RSET, QUIT."""
+
+    server: Any
+
+    def _reply(self, line: str) -> None:
+        self.wfile.write(f"{line}\r\n".encode())
+
+    def handle(self) -> None:
+        self._reply("220 test SMTP ready")
+        sender, recipients = "", []
+        while True:
+            raw = self.rfile.readline()
+            if not raw:
+                return
+            command = raw.decode("utf-8", "replace").strip()
+            verb = command[:4].upper()
+            if verb in ("EHLO", "HELO"):
+                self._reply("250 test")
+            elif verb == "MAIL":
+                sender, recipients = command[10:].strip("<> "), []
+                self._reply("250 OK")
+            elif verb == "RCPT":
+                recipients.append(command[8:].strip("<> "))
+                self._reply("250 OK")
+            elif verb == "DATA":
+                self._reply("354 end with <CRLF>.<CRLF>")
+                lines = []
+                while (line := self.rfile.readline()) not in (b".\r\n", b""):
+                    lines.append(line.decode("utf-8", "replace"))
+                self.server.store.messages.append(Received(sender, recipients, "".join(lines)))
+                self._reply("250 queued")
+            elif verb in ("RSET", "NOOP"):
+                self._reply("250 OK")
+            elif verb == "QUIT":
+                self._reply("221 bye")
+                return
+            else:
+                self._reply("502 not implemented")
+
+
+@contextmanager
+def smtp_server() -> Iterator[SmtpServer]:
+    """Run a local SMTP server in a thread for the duration of the block."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    store = SmtpServer("127.0.0.1", server.server_address[1])
+    server.store = store  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield store
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

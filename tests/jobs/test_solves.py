@@ -1,0 +1,244 @@
+"""Solves the scheduler starts: cron re-solves, waitlist offers after a cancellation, and solve
+workers killed mid-solve."""
+
+from __future__ import annotations
+
+import signal
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from app.booking import proposals
+from app.booking.bookings import cancel_booking
+from app.booking.models import (
+    AuditEvent,
+    Booking,
+    BookingRequest,
+    Proposal,
+    ProposalStatus,
+    RequestStatus,
+    RunStatus,
+    SolveRun,
+)
+from app.booking.requests import StepInput, create_request
+from app.dbtypes import utcnow
+from app.jobs import tasks
+from app.jobs.resolves import SolveFailed
+from tests.jobs.conftest import World, wait_for
+from tests.jobs.helpers import make_booking
+
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(autouse=True)
+def _solves_in_this_process(app: Flask) -> None:
+    """Queue web solves without worker processes unless a test starts one on purpose."""
+    app.config.update(SOLVE_WORKER_PROCESS=False, SOLVER_TIME_LIMIT=5)
+
+
+def _monday() -> date:
+    today = datetime.now(ZONE).date()
+    return today + timedelta(days=7 - today.weekday())
+
+
+def _at(day: date, clock: str) -> datetime:
+    hour, minute = map(int, clock.split(":"))
+    return datetime.combine(day, time(hour, minute), ZONE)
+
+
+def _request(user: Any, project: Any, title: str, day: date, hours: int = 9) -> BookingRequest:
+    """Ask for `hours` of LC-MS on one day (the unit is open 09:00-18:00)."""
+    return create_request(
+        user,
+        project.id,
+        title=title,
+        earliest_start=_at(day, "09:00"),
+        deadline=_at(day, "18:00"),
+        steps=[StepInput(duration_minutes=hours * 60, capability="lc-ms")],
+    )
+
+
+def _runs(db: Any, trigger: str) -> list[SolveRun]:
+    db.session.commit()
+    return list(db.session.scalars(select(SolveRun).where(SolveRun.trigger == trigger)))
+
+
+def test_cron_resolve_leaves_a_draft_for_the_managers(world: World, db: Any) -> None:
+    request = _request(world.ann, world.amber, "Peptide map", _monday())
+    tasks.resolve_facility(world.facility.id)
+    [run] = _runs(db, "schedule")
+    assert run.status == RunStatus.SUCCEEDED.value and run.started_by_id is None
+    assert run.proposal.status == ProposalStatus.DRAFT.value
+    assert [item.request_id for item in run.proposal.items] == [request.id]
+    assert db.session.scalar(select(func.count(Booking.id))) == 0
+
+
+def test_cron_resolve_publishes_when_the_facility_auto_publishes(world: World, db: Any) -> None:
+    world.facility.auto_publish = True
+    db.session.commit()
+    request = _request(world.ann, world.amber, "Peptide map", _monday())
+    tasks.resolve_facility(world.facility.id)
+    [run] = _runs(db, "schedule")
+    assert run.proposal.status == ProposalStatus.APPROVED.value
+    assert db.session.get(BookingRequest, request.id).status == RequestStatus.BOOKED.value
+    [booking] = db.session.scalars(select(Booking)).all()
+    assert booking.pinned and booking.start == _at(_monday(), "09:00")
+    event = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "proposal.auto_publish")
+    )
+    assert event.actor_id is None and event.details["on_behalf_of"] == world.manager.id
+
+
+def test_cron_resolve_without_open_requests_does_not_solve(world: World, db: Any) -> None:
+    tasks.resolve_facility(world.facility.id)
+    assert _runs(db, "schedule") == []
+
+
+def test_cron_resolve_skips_a_facility_whose_solve_is_running(world: World, db: Any) -> None:
+    _request(world.ann, world.amber, "Peptide map", _monday())
+    manual = proposals.start_solve(world.manager, world.facility.id, launch=False)
+    tasks.resolve_facility(world.facility.id)
+    assert _runs(db, "schedule") == []
+    assert db.session.get(SolveRun, manual.id).status == RunStatus.QUEUED.value
+
+
+def test_a_failed_cron_solve_is_reported_to_the_job(world: World, db: Any) -> None:
+    _request(world.ann, world.amber, "Peptide map", _monday())
+    # Two published bookings that overlap cannot both be pinned: the solve must fail. (A second
+    # lane gets them past PostgreSQL's exclusion constraint, as a data fix by hand might.)
+    monday = _monday()
+    make_booking(world.amber, world.unit, _at(monday, "10:00"), _at(monday, "12:00"), by=world.ann)
+    make_booking(
+        world.birch, world.unit, _at(monday, "11:00"), _at(monday, "13:00"), by=world.bob, lane=1
+    )
+    with pytest.raises(SolveFailed, match="failed"):
+        tasks.resolve_facility(world.facility.id)
+    assert _runs(db, "schedule")[0].status == RunStatus.FAILED.value
+
+
+def _congested(world: World, db: Any) -> tuple[Booking, BookingRequest]:
+    """Amber holds the whole of Monday; Birch's request for Monday is left unplaced."""
+    monday = _monday()
+    _request(world.ann, world.amber, "Fermentation", monday)
+    run = proposals.start_solve(world.manager, world.facility.id, launch=False)
+    proposals.execute_run(run.id)
+    db.session.expire_all()
+    [booking] = proposals.approve_proposal(
+        world.manager, db.session.get(SolveRun, run.id).proposal.id
+    )
+    waiting = _request(world.bob, world.birch, "Antenna run", monday)
+    run = proposals.start_solve(world.manager, world.facility.id, launch=False)
+    proposals.execute_run(run.id)
+    db.session.expire_all()
+    assert db.session.get(BookingRequest, waiting.id).status == RequestStatus.UNPLACED.value
+    proposals.discard_proposal(world.manager, db.session.get(SolveRun, run.id).proposal.id)
+    return booking, waiting
+
+
+def test_a_cancellation_offers_the_freed_time_to_an_unplaced_request(
+    world: World, db: Any
+) -> None:
+    booking, waiting = _congested(world, db)
+    db.session.get(BookingRequest, waiting.id).status = RequestStatus.UNPLACED.value
+    db.session.commit()
+    tasks.offer_freed_time()
+    assert _runs(db, "waitlist") == [], "nothing was cancelled yet"
+
+    cancel_booking(world.ann, booking.id, reason="Strain contaminated")
+    tasks.offer_freed_time()
+    [run] = _runs(db, "waitlist")
+    assert run.status == RunStatus.SUCCEEDED.value
+    proposal = run.proposal
+    assert proposal.status == ProposalStatus.DRAFT.value, "managers review the offer"
+    [item] = [i for i in proposal.items if i.request_id == waiting.id]
+    assert item.start == _at(_monday(), "09:00") and item.equipment_id == world.unit.id
+    # The offer is made once per cancellation.
+    tasks.offer_freed_time()
+    assert len(_runs(db, "waitlist")) == 1
+
+
+def test_no_waitlist_solve_when_nobody_waits(world: World, db: Any) -> None:
+    monday = _monday()
+    _request(world.ann, world.amber, "Fermentation", monday)
+    run = proposals.start_solve(world.manager, world.facility.id, launch=False)
+    proposals.execute_run(run.id)
+    db.session.expire_all()
+    [booking] = proposals.approve_proposal(
+        world.manager, db.session.get(SolveRun, run.id).proposal.id
+    )
+    cancel_booking(world.ann, booking.id)
+    tasks.offer_freed_time()
+    assert _runs(db, "waitlist") == []
+
+
+def test_a_cancellation_starts_a_waitlist_worker_at_once(
+    app: Flask, world: World, db: Any
+) -> None:
+    booking, waiting = _congested(world, db)
+    app.config["SOLVE_WORKER_PROCESS"] = True
+    cancel_booking(world.ann, booking.id)
+    [run] = _runs(db, "waitlist")
+    assert run.worker, "a worker process was started for it"
+
+    def finished() -> SolveRun | None:
+        db.session.commit()
+        db.session.expire_all()
+        found = db.session.get(SolveRun, run.id)
+        return found if found.status not in ("queued", "running") else None
+
+    done = wait_for(finished, timeout=60, what="the waitlist worker to finish")
+    for worker in list(proposals._workers):
+        worker.wait(timeout=30)
+    assert done.status == RunStatus.SUCCEEDED.value, done.error
+    assert waiting.id in {i.request_id for i in done.proposal.items}
+
+
+def _oversubscribed(world: World) -> None:
+    """Far more weighted requests than one unit can hold in a week: a long solve."""
+    monday = _monday()
+    for n in range(60):
+        create_request(
+            world.ann if n % 2 else world.bob,
+            (world.amber if n % 2 else world.birch).id,
+            title=f"Run {n}",
+            earliest_start=_at(monday, "09:00"),
+            deadline=_at(monday + timedelta(days=4), "18:00"),
+            steps=[StepInput(duration_minutes=60 + (n * 37) % 300, capability="lc-ms")],
+            weight=1 + (n * 7) % 5,
+        )
+
+
+def test_a_worker_killed_mid_solve_is_marked_failed_and_nothing_is_published(
+    app: Flask, world: World, db: Any
+) -> None:
+    _oversubscribed(world)
+    app.config.update(SOLVE_WORKER_PROCESS=True, SOLVER_TIME_LIMIT=60)
+    run = proposals.start_solve(world.manager, world.facility.id)
+
+    def running() -> SolveRun | None:
+        db.session.commit()
+        db.session.expire_all()
+        found = db.session.get(SolveRun, run.id)
+        return found if found.status == RunStatus.RUNNING.value and found.worker else None
+
+    found = wait_for(running, timeout=30, what="the worker to start solving")
+    pid = int(found.worker.rsplit(":", 1)[1])
+    [worker] = [w for w in proposals._workers if w.pid == pid]
+    worker.send_signal(signal.SIGKILL)
+    assert worker.wait(timeout=10) == -signal.SIGKILL
+
+    # Within the minute the heartbeat may still look fresh; a minute later it is stale.
+    assert proposals.mark_interrupted_runs(utcnow()) == 0
+    assert proposals.mark_interrupted_runs(utcnow() + timedelta(seconds=61)) == 1
+    db.session.expire_all()
+    failed = db.session.get(SolveRun, run.id)
+    assert failed.status == RunStatus.FAILED.value
+    assert "stopped answering" in failed.error
+    assert db.session.scalar(select(func.count(Proposal.id))) == 0
+    assert db.session.scalar(select(func.count(Booking.id))) == 0
+    statuses = set(db.session.scalars(select(BookingRequest.status)))
+    assert statuses == {RequestStatus.PENDING.value}

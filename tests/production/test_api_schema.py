@@ -1,0 +1,69 @@
+"""Hostile input against the whole API, generated from its own OpenAPI document by schemathesis:
+valid and invalid requests as a startup member and as a facility manager, every check on."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import hypothesis
+import schemathesis
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+from schemathesis.core.failures import FailureGroup
+
+from app.accounts.services import create_api_token
+from tests.production.world import build_world
+
+EXAMPLES_PER_MODE = 15
+
+
+def describe(error: BaseException) -> str:
+    """Return a finding's checks and its curl line, without the traceback."""
+    parts = [str(e).strip() for e in getattr(error, "exceptions", ())] or [str(error).strip()]
+    return " | ".join(p.replace("\n", " ")[:700] for p in parts)
+
+
+def test_every_operation_holds_to_its_schema_under_generated_input(app: Flask, db: Any) -> None:
+    app.config["SOLVE_WORKER_PROCESS"] = False
+    world = build_world()
+    _row, member_token = create_api_token(world.member, "schemathesis member")
+    _row, manager_token = create_api_token(world.manager, "schemathesis manager")
+    callers = {
+        "member": {"Authorization": f"Bearer {member_token}"},
+        "manager": {"Authorization": f"Bearer {manager_token}"},
+    }
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    failures: list[str] = []
+    started = time.monotonic()
+    operations = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        operations += 1
+        strategy = operation.as_strategy(GenerationMode.POSITIVE) | operation.as_strategy(
+            GenerationMode.NEGATIVE
+        )
+
+        @settings(
+            max_examples=EXAMPLES_PER_MODE * 2,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+            phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+        )
+        @given(case=strategy)
+        def check(case: Any) -> None:
+            for headers in callers.values():
+                case.call_and_validate(headers=headers)
+
+        try:
+            check()
+        except (AssertionError, FailureGroup) as error:
+            # Collect each operation's shrunk finding, so one run reports them all.
+            failures.append(f"{operation.label}: {describe(error)}")
+    elapsed = time.monotonic() - started
+    assert operations >= 25
+    assert not failures, f"{len(failures)} findings:\n\n" + "\n\n".join(failures[:20])
+    assert elapsed < 120

@@ -1,0 +1,342 @@
+"""Every route of the app, called by a startup member from outside and by the manager of
+another facility, with the path filled with a victim's objects: nothing of the victim is shown,
+nothing of it changes, and nothing fails with a 500."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from werkzeug.routing import Rule
+
+from app.accounts.models import ApiToken, ProjectMembership, User
+from app.booking.models import AuditEvent, Booking, BookingRequest, Proposal, SolveRun
+from app.calendars.models import FeedToken
+from app.catalog.models import MaintenanceWindow
+from app.extensions import db
+from app.jobs.models import OutboxMessage
+from tests import factories
+from tests.production.world import MARKERS, World, build_world
+
+ALLOWED = {200, 201, 204, 302, 400, 401, 403, 404, 405, 422}
+
+# Every endpoint, and why an outsider may or may not reach it. A route missing here fails the
+# sweep: decide what it exposes, then add it.
+ENDPOINTS: dict[str, str] = {
+    "static": "public files",
+    "web.index": "redirect",
+    "web.health": "public",
+    "set_language": "the caller's own setting",
+    "accounts.login": "public",
+    "accounts.logout": "the caller's own session (called last)",
+    "accounts.dashboard": "the caller's own page",
+    "accounts.account": "the caller's own page",
+    "accounts.revoke_token": "victim's API token",
+    "admin.index": "administrators only",
+    "admin.account_create": "administrators only",
+    "admin.admin_flag": "administrators only",
+    "admin.manager_remove": "administrators only",
+    "admin.member_remove": "administrators only",
+    "admin.manager_add": "administrators only",
+    "admin.member_add": "administrators only",
+    "admin.project_create": "administrators only",
+    "admin.facilities_sync": "administrators only",
+    "api.index": "public",
+    "api.docs": "public",
+    "api.openapi_document": "public",
+    "api.me": "the caller",
+    "catalog_api.capabilities": "public catalogue",
+    "catalog_api.facilities": "public catalogue",
+    "catalog_api.facility": "public catalogue",
+    "catalog_api.equipment": "public catalogue",
+    "catalog.facility_list": "public catalogue",
+    "catalog.facility_detail": "public catalogue",
+    "catalog.equipment_detail": "public catalogue",
+    "booking_api.audit_list": "facility managers",
+    "booking_api.bookings_list": "own bookings",
+    "booking_api.bookings_create": "facility managers",
+    "booking_api.bookings_detail": "victim's booking",
+    "booking_api.bookings_reschedule": "victim's booking",
+    "booking_api.bookings_cancel": "victim's booking",
+    "booking_api.bookings_pin": "victim's booking",
+    "booking_api.bookings_release": "victim's booking",
+    "booking_api.equipment_availability": "anonymous busy blocks",
+    "booking_api.equipment_training_add": "facility managers",
+    "booking_api.equipment_training_remove": "facility managers",
+    "booking_api.facility_maintenance": "facility managers",
+    "booking_api.facility_solve": "facility managers",
+    "booking_api.proposals_detail": "victim facility's proposal",
+    "booking_api.proposals_approve": "victim facility's proposal",
+    "booking_api.proposals_discard": "victim facility's proposal",
+    "booking_api.requests_list": "own requests",
+    "booking_api.requests_create": "own projects",
+    "booking_api.requests_detail": "victim's request",
+    "booking_api.requests_update": "victim's request",
+    "booking_api.requests_withdraw": "victim's request",
+    "booking_api.runs_detail": "victim facility's run",
+    "booking_api.runs_cancel": "victim facility's run",
+    "booking_api.runs_problem": "victim facility's run",
+    "booking_api.runs_result": "victim facility's run",
+    "booking.booking_detail": "victim's booking",
+    "booking.booking_cancel": "victim's booking",
+    "booking.booking_pin": "victim's booking",
+    "booking.booking_release": "victim's booking",
+    "booking.campaign_new": "own projects",
+    "booking.request_new": "own projects",
+    "booking.request_list": "own requests",
+    "booking.request_detail": "victim's request",
+    "booking.request_edit": "victim's request",
+    "booking.request_withdraw": "victim's request",
+    "booking.equipment_availability": "anonymous busy blocks",
+    "booking.manage_home": "own facilities",
+    "booking.facility_manage": "victim's facility",
+    "booking.facility_audit": "victim's facility",
+    "booking.manual_booking": "victim's facility",
+    "booking.maintenance_add": "victim's facility",
+    "booking.facility_solve": "victim's facility",
+    "booking.trainings": "victim's facility",
+    "booking.proposal_detail": "victim facility's proposal",
+    "booking.proposal_approve": "victim facility's proposal",
+    "booking.proposal_discard": "victim facility's proposal",
+    "booking.run_detail": "victim facility's run",
+    "booking.run_download": "victim facility's run",
+    "calendars.booking_ics": "victim's booking",
+    "calendars.feed": "secret link (a wrong secret is tried)",
+    "calendars.feeds": "own feeds",
+    "calendars.create_link": "own feeds",
+    "calendars.revoke_link": "victim's feed link",
+    "calendars.week": "own bookings",
+    "calendars.month": "own bookings",
+    "jobs.admin_jobs": "administrators only",
+    "jobs.reminders": "own reminders",
+    "jobs.reminder_read": "victim's reminder",
+    "reports.index": "own facilities",
+    "reports.picture": "own facilities",
+    "reports.table_csv": "own facilities",
+    "reports.workbook": "own facilities",
+    "reports.schedule_csv": "own facilities",
+}
+
+
+def _slug(rule: Rule, world: World) -> str:
+    return world.unit.slug if "/equipment/" in rule.rule else world.facility.slug
+
+
+def path_values(rule: Rule, world: World) -> dict[str, Any]:
+    """Fill every path parameter of a rule with the victim's object."""
+    token_ids = {
+        "accounts.revoke_token": world.api_token.id,
+        "calendars.revoke_link": world.feed_token.id,
+    }
+    fills: dict[str, Any] = {
+        "booking_id": world.booking.id,
+        "request_id": world.pending.id,
+        "proposal_id": world.proposal.id,
+        "run_id": world.run.id,
+        "message_id": world.reminder.id,
+        "user_id": world.member.id,
+        "facility_id": world.facility.id,
+        "project_id": world.project.id,
+        "change": "grant",
+        "kind": "result",
+        "code": "en",
+        "key": "units",
+        "name": "heatmap",
+        "filename": "pilotslot.css",
+        # The digest is stored; the secret itself is the access, so a near miss is tried.
+        "token": world.feed_secret[:-4] + "AAAA",
+    }
+    values = {}
+    for argument in rule.arguments:
+        if argument == "token_id":
+            values[argument] = token_ids[rule.endpoint]
+        elif argument == "slug":
+            values[argument] = _slug(rule, world)
+        else:
+            values[argument] = fills[argument]
+    return values
+
+
+def json_body(world: World) -> dict[str, Any]:
+    """Return one body with every field an API write may read, aimed at the victim."""
+    start = world.at(2, "13:00").isoformat()
+    end = world.at(2, "15:00").isoformat()
+    return {
+        "reason": "taken over",
+        "title": "Hijacked",
+        "project_id": world.project.id,
+        "equipment": world.unit.slug,
+        "start": start,
+        "end": end,
+        "earliest_start": start,
+        "deadline": world.at(4, "18:00").isoformat(),
+        "steps": [{"duration_minutes": 60, "capability": "lc-ms"}],
+        "email": "oscar@outsider.test",
+    }
+
+
+BODY_FIELDS = {
+    "booking_api.bookings_cancel": {"reason"},
+    "booking_api.bookings_release": {"reason"},
+    "booking_api.bookings_pin": set(),
+    "booking_api.bookings_reschedule": {"start", "end"},
+    "booking_api.bookings_create": {"project_id", "equipment", "start", "end", "title"},
+    "booking_api.requests_create": {"project_id", "title", "earliest_start", "deadline", "steps"},
+    "booking_api.requests_update": {"title"},
+    "booking_api.facility_maintenance": {"equipment", "start", "end", "reason"},
+    "booking_api.equipment_training_add": {"email"},
+    "booking_api.equipment_training_remove": {"email"},
+}
+
+
+def form_body(world: World) -> dict[str, str]:
+    """Return form fields every page's form may read, aimed at the victim."""
+    return {
+        "reason": "taken over",
+        "title": "Hijacked",
+        "project_id": str(world.project.id),
+        "equipment_id": str(world.unit.id),
+        "facility_id": str(world.facility.id),
+        "start": world.at(2, "13:00").strftime("%Y-%m-%dT%H:%M"),
+        "end": world.at(2, "15:00").strftime("%Y-%m-%dT%H:%M"),
+        "earliest_start": world.at(2, "09:00").strftime("%Y-%m-%dT%H:%M"),
+        "deadline": world.at(4, "18:00").strftime("%Y-%m-%dT%H:%M"),
+        "steps-0-capability": "lc-ms",
+        "steps-0-duration_hours": "1",
+        "maintenance-equipment_id": str(world.unit.id),
+        "maintenance-start": world.at(2, "13:00").strftime("%Y-%m-%dT%H:%M"),
+        "maintenance-end": world.at(2, "15:00").strftime("%Y-%m-%dT%H:%M"),
+        "maintenance-reason": "taken over",
+        "email": "oscar@outsider.test",
+        "trained_on": "2026-01-05",
+        "kind": "project",
+        "target_id": str(world.project.id),
+        "locale": "en",
+        "user_id": str(world.member.id),
+        "name": "Hijacked",
+        "password": "a long enough password",
+        "action": "token",
+        "token-name": "mine",
+    }
+
+
+def snapshot(world: World) -> dict[str, Any]:
+    """Return everything of the victim an outsider could change."""
+    db.session.expire_all()
+    booking = db.session.get(Booking, world.booking.id)
+    pending = db.session.get(BookingRequest, world.pending.id)
+    proposal = db.session.get(Proposal, world.proposal.id)
+    run = db.session.get(SolveRun, world.run.id)
+    assert booking and pending and proposal and run
+    count = lambda model, *where: db.session.scalar(  # noqa: E731
+        select(func.count()).select_from(model).where(*where)
+    )
+    return {
+        "booking": (booking.status, booking.start, booking.end, booking.pinned, booking.sequence),
+        "request": (pending.status, pending.title, pending.priority_reason),
+        "proposal": proposal.status,
+        "run": (run.status, run.cancel_requested),
+        "requests": count(BookingRequest, BookingRequest.project_id == world.project.id),
+        "bookings": count(Booking, Booking.equipment_id == world.unit.id),
+        "maintenance": count(MaintenanceWindow, MaintenanceWindow.equipment_id == world.unit.id),
+        "api token": db.session.get(ApiToken, world.api_token.id).revoked_at,  # type: ignore[union-attr]
+        "feed token": db.session.get(FeedToken, world.feed_token.id).revoked_at,  # type: ignore[union-attr]
+        "members": count(ProjectMembership, ProjectMembership.project_id == world.project.id),
+        "managers": sorted(
+            f.id for f in db.session.get(User, world.manager.id).managed_facilities
+        ),  # type: ignore[union-attr]
+        "admins": count(User, User.is_admin.is_(True)),
+        "reminder read": db.session.get(OutboxMessage, world.reminder.id).read_at,  # type: ignore[union-attr]
+        "audit": count(AuditEvent, AuditEvent.facility_id == world.facility.id),
+    }
+
+
+def _rules(app: Flask) -> list[Rule]:
+    rules = sorted(
+        app.url_map.iter_rules(), key=lambda r: (r.endpoint == "accounts.logout", r.rule)
+    )
+    unknown = sorted({r.endpoint for r in rules} - set(ENDPOINTS))
+    assert not unknown, f"the tenant sweep does not know these endpoints yet: {unknown}"
+    return rules
+
+
+def _call(client: FlaskClient, rule: Rule, method: str, world: World, query: str) -> Any:
+    from flask import url_for
+
+    with client.application.test_request_context():
+        path = url_for(rule.endpoint, **path_values(rule, world))
+    if method in ("GET", "HEAD"):
+        return client.open(path + query, method=method)
+    if path.startswith("/api/"):
+        wanted = BODY_FIELDS.get(rule.endpoint, set())
+        body = {k: v for k, v in json_body(world).items() if k in wanted}
+        return client.open(
+            path, method=method, data=json.dumps(body), content_type="application/json"
+        )
+    return client.open(path, method=method, data=form_body(world))
+
+
+def _leaks(response: Any) -> list[str]:
+    data = response.get_data() + response.headers.get("Location", "").encode()
+    if data.startswith(b"PK"):
+        # A workbook is a zip archive: look inside its compressed parts.
+        with zipfile.ZipFile(io.BytesIO(response.get_data())) as archive:
+            data = b"".join(archive.read(name) for name in archive.namelist())
+    return [marker for marker in MARKERS if marker.encode() in data]
+
+
+@pytest.mark.parametrize("attacker", ["outsider", "other_manager"])
+def test_outsiders_reach_nothing_of_another_tenant(
+    app: Flask, db: Any, attacker: str, login: Any
+) -> None:
+    world = build_world()
+    before = snapshot(world)
+    client = app.test_client()
+    login(getattr(world, attacker), client)
+    query = (
+        f"?project={world.project.id}&facility={world.facility.slug}"
+        f"&equipment={world.unit.slug}&status=pending"
+    )
+    problems = []
+    calls = 0
+    for rule in _rules(app):
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            for q in ("", query) if method == "GET" else ("",):
+                response = _call(client, rule, method, world, q)
+                calls += 1
+                where = f"{method} {rule.rule}{q and ' +query'} as {attacker}"
+                if response.status_code not in ALLOWED:
+                    problems.append(f"{where}: {response.status_code}")
+                elif leaked := _leaks(response):
+                    problems.append(f"{where}: {response.status_code} shows {leaked}")
+                response.close()
+    assert not problems, "\n".join(problems)
+    assert calls > 100
+    after = snapshot(world)
+    assert after == before
+
+
+def test_sweep_would_see_the_victims_data(app: Flask, db: Any, login: Any) -> None:
+    """Show the markers on the victim's own pages, so a sweep that finds none means something."""
+    world = build_world()
+    client = app.test_client()
+    login(world.member, client)
+    seen = set()
+    for path in (
+        f"/requests/{world.pending.id}",
+        f"/api/v1/requests/{world.pending.id}",
+        f"/api/v1/bookings/{world.booking.id}",
+        "/account",
+        "/reminders",
+    ):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        seen.update(_leaks(response))
+    assert {"Quokka Therapeutics", "Secret peptide route", "quokka-ci-token"} <= seen
+    assert factories.PASSWORD

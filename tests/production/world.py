@@ -1,0 +1,155 @@
+"""Two tenants side by side: a victim facility with a startup's private data in every state,
+and the accounts that try to reach it from outside."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from app.accounts.models import ApiToken, Project, Training, User
+from app.accounts.services import create_api_token
+from app.booking import bookings, proposals
+from app.booking.models import Booking, BookingRequest, Proposal, SolveRun
+from app.booking.requests import StepInput, create_request
+from app.calendars import tokens
+from app.calendars.models import FeedToken
+from app.catalog.models import Equipment, Facility
+from app.dbtypes import utcnow
+from app.extensions import db
+from app.jobs.models import OutboxMessage
+from tests import factories
+
+ZONE = ZoneInfo("Asia/Shanghai")
+# Strings that appear only in the victim's private data; finding one in an outsider's answer
+# is a leak.
+MARKERS = (
+    "Quokka Therapeutics",
+    "Secret peptide route",
+    "quokka-lab-notes",
+    "Vera Victim",
+    "vera@quokka.test",
+    "Investor demo for quokka",
+    "quokka-ci-token",
+)
+
+
+@dataclass
+class World:
+    facility: Facility
+    unit: Equipment
+    project: Project
+    member: User
+    manager: User
+    booking: Booking
+    pending: BookingRequest
+    run: SolveRun
+    proposal: Proposal
+    api_token: ApiToken
+    feed_token: FeedToken
+    feed_secret: str
+    reminder: OutboxMessage
+    outsider: User
+    other_manager: User
+    other_facility: Facility
+    other_unit: Equipment
+    other_project: Project
+    monday: date
+
+    def at(self, day: int, clock: str = "09:00") -> datetime:
+        """Return local time `day` days after next Monday."""
+        hour, minute = map(int, clock.split(":"))
+        return datetime.combine(self.monday + timedelta(days=day), time(hour, minute), ZONE)
+
+
+def build_world() -> World:
+    """Create both tenants through the services, as the app would."""
+    today = datetime.now(ZONE).date()
+    monday = today + timedelta(days=7 - today.weekday())
+
+    def at(day: int, clock: str = "09:00") -> datetime:
+        hour, minute = map(int, clock.split(":"))
+        return datetime.combine(monday + timedelta(days=day), time(hour, minute), ZONE)
+
+    facility = factories.make_facility(slug="victim-bio", name_en="Victim Bio Centre")
+    unit = factories.make_equipment(facility, slug="victim-lcms", training_required=False)
+    project = factories.make_project(name="Quokka Therapeutics")
+    member = factories.make_user(name="Vera Victim", email="vera@quokka.test", projects=(project,))
+    manager = factories.make_user(
+        name="Max Manager", email="max@victim-bio.test", manages=(facility,)
+    )
+    other_facility = factories.make_facility(slug="other-ict", name_en="Other ICT Lab")
+    other_unit = factories.make_equipment(
+        other_facility, slug="other-chamber", capabilities=("anechoic-chamber",)
+    )
+    other_project = factories.make_project(name="Outsider Antennas")
+    outsider = factories.make_user(
+        name="Oscar Outsider", email="oscar@outsider.test", projects=(other_project,)
+    )
+    other_manager = factories.make_user(
+        name="Olga Othermanager", email="olga@other-ict.test", manages=(other_facility,)
+    )
+    db.session.add(
+        Training(user_id=outsider.id, equipment_id=unit.id, trained_on=date(2026, 1, 5))
+    )
+    db.session.commit()
+
+    booking = bookings.manual_booking(
+        manager,
+        project_id=project.id,
+        equipment_id=unit.id,
+        start=at(0, "09:00"),
+        end=at(0, "11:00"),
+        title="Secret peptide route",
+        note="quokka-lab-notes",
+    )
+    pending = create_request(
+        member,
+        project.id,
+        title="Secret peptide route",
+        earliest_start=at(1),
+        deadline=at(4, "18:00"),
+        steps=[StepInput(duration_minutes=120, capability="lc-ms", note="quokka-lab-notes")],
+        priority_reason="Investor demo for quokka",
+    )
+    run = proposals.start_solve(manager, facility.id, time_limit=5, launch=False)
+    proposals.execute_run(run.id)
+    db.session.expire_all()
+    found_run = db.session.get(SolveRun, run.id)
+    assert found_run is not None and found_run.proposal is not None, "the solve made no proposal"
+    api_token, _secret = create_api_token(member, "quokka-ci-token")
+    feed_token, feed_secret = tokens.issue_token(member, "project", project.id, locale="en")
+    reminder = OutboxMessage(
+        dedupe_key=f"reminder:{booking.id}:{member.id}",
+        user_id=member.id,
+        booking_id=booking.id,
+        kind="reminder",
+        subject="Tomorrow: Secret peptide route",
+        body="quokka-lab-notes",
+        due_at=utcnow(),
+        sent_at=utcnow(),
+        channel="app",
+    )
+    db.session.add(reminder)
+    db.session.commit()
+    return World(
+        facility=facility,
+        unit=unit,
+        project=project,
+        member=member,
+        manager=manager,
+        booking=booking,
+        pending=pending,
+        run=found_run,
+        proposal=found_run.proposal,
+        api_token=api_token,
+        feed_token=feed_token,
+        feed_secret=feed_secret,
+        reminder=reminder,
+        outsider=outsider,
+        other_manager=other_manager,
+        other_facility=other_facility,
+        other_unit=other_unit,
+        other_project=other_project,
+        monday=monday,
+    )

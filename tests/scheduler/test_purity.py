@@ -1,0 +1,30 @@
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_importing_scheduler_loads_no_web_framework():
+    code = (
+        "import sys, scheduler, scheduler.solve, scheduler.model\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('flask', 'sqlalchemy', 'app')]\n"
+        "print(','.join(bad))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == ""
+
+
+def test_no_ortools_type_leaves_the_result():
+    import dataclasses
+
+    from scheduler_instances import problem_dict, request, step
+
+    from scheduler import problem_from_dict, solve
+
+    result = solve(problem_from_dict(problem_dict([{"id": "a"}], [request("r", step(5, "a"))])))
+    values = [getattr(result, f.name) for f in dataclasses.fields(result)]
+    values += [v for a in result.assignments for v in dataclasses.astuple(a)]
+    assert not any(type(v).__module__.startswith("ortools") for v in values)

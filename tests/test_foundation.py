@@ -1,0 +1,117 @@
+"""The application shell: configuration, errors, health, migrations, security headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import upgrade
+from sqlalchemy import inspect
+
+from app import create_app
+from app.config import ConfigError, from_environment, normalise_database_url
+from tests.conftest import DATABASES, postgres_url_for, reset_postgres_schema
+
+
+@pytest.fixture(params=DATABASES)
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    schema = "m_" + request.node.name.split("[")[0][-20:].replace("-", "_")
+    reset_postgres_schema(schema)
+    return postgres_url_for(schema)
+
+
+def test_migrations_create_the_schema_the_models_describe(fresh_url: str) -> None:
+    from app.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": fresh_url, "SECRET_KEY": "x"})
+    with app.app_context():
+        upgrade()
+        with db.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            differences = compare_metadata(context, db.metadata)
+        tables = set(inspect(db.engine).get_table_names())
+        db.engine.dispose()
+    assert differences == []
+    assert {"facilities", "equipment", "bookings", "requests", "alembic_version"} <= tables
+
+
+def test_postgres_schema_has_the_double_booking_exclusion_constraint(fresh_url: str) -> None:
+    if not fresh_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": fresh_url, "SECRET_KEY": "x"})
+    with app.app_context():
+        upgrade()
+        found = (
+            db.session.execute(text("SELECT conname FROM pg_constraint WHERE contype = 'x'"))
+            .scalars()
+            .all()
+        )
+        db.session.remove()
+        db.engine.dispose()
+    assert "ex_bookings_no_overlap" in found
+
+
+def test_production_requires_a_secret_key() -> None:
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        from_environment({"PILOTSLOT_ENV": "production"})
+
+
+def test_production_cookies_are_secure() -> None:
+    config = from_environment({"PILOTSLOT_ENV": "production", "SECRET_KEY": "s"})
+    assert config["SESSION_COOKIE_SECURE"] is True
+    assert config["SESSION_COOKIE_HTTPONLY"] is True
+    assert config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_development_secret_is_generated_once_and_kept() -> None:
+    first = from_environment({})["SECRET_KEY"]
+    second = from_environment({})["SECRET_KEY"]
+    assert first == second and len(first) >= 32
+
+
+def test_postgres_urls_use_psycopg3() -> None:
+    assert normalise_database_url("postgres://u@h/d") == "postgresql+psycopg://u@h/d"
+    assert normalise_database_url("sqlite:///x") == "sqlite:///x"
+
+
+def test_health_checks_the_database(client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok"}
+
+
+def test_unknown_api_path_is_a_problem_body(client) -> None:
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert response.json["status"] == 404
+
+
+def test_unknown_page_is_an_html_page(client) -> None:
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    assert "404" in response.get_data(as_text=True)
+
+
+def test_pages_carry_security_headers(client) -> None:
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_openapi_document_is_served(client) -> None:
+    spec = client.get("/api/v1/openapi.json").json
+    assert spec["openapi"].startswith("3.")
+    assert "/me" in spec["paths"]
+    assert client.get("/api/v1/docs").status_code == 200
