@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
+
+log = logging.getLogger(__name__)
 
 _IMMEDIATE = "pilotslot_immediate"
 
 
 def init_app(app: Flask) -> None:
-    """Install SQLite connection settings once the engine exists."""
+    """Install SQLite connection settings once the engine exists, and a safe session end."""
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine)
+    # Registered after Flask-SQLAlchemy's, so it runs first (teardowns run in reverse).
+    app.teardown_appcontext(_end_session)
+
+
+def _end_session(_error: BaseException | None) -> None:
+    """End the request's session even when the database went away under it.
+
+    Closing rolls back the open read transaction; on a connection the server has just cut
+    that fails, and an error raised this late would replace the answer already made."""
+    try:
+        db.session.remove()
+    except SQLAlchemyError as error:
+        log.warning("closing the session failed, connection discarded: %s", error)
+        try:
+            db.session.registry().invalidate()
+        except SQLAlchemyError:
+            pass
+        db.session.registry.clear()
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from app import ratelimits
+from app.accounts.security import request_user
 from app.errors import AppError, ServiceUnavailable
 from app.extensions import db, limiter, login_manager
 
@@ -40,6 +41,9 @@ def problem_response(body: dict[str, object], status: int) -> Response:
 
 
 def _render(error: AppError) -> Response | tuple[str, int]:
+    # The error's language and the page's navigation need the user; while the database is
+    # down that falls back to an anonymous one instead of failing the error page itself.
+    request_user()
     if wants_json():
         return problem_response(error.problem(), error.status)
     return render_template("error.html", error=error), error.status

@@ -20,7 +20,9 @@ def select_locale() -> str:
     """Return the language for this request; outside a request, the default (Chinese)."""
     if not has_request_context():
         return "zh"
-    chosen = getattr(current_user, "locale", None) if current_user else None
+    from app.accounts.security import request_user
+
+    chosen = getattr(request_user(), "locale", None)
     if chosen in LANGUAGES:
         return str(chosen)
     cookie = request.cookies.get("lang")

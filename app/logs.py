@@ -10,7 +10,6 @@ import time
 from typing import Any
 
 from flask import Flask, Response, g, request
-from flask_login import current_user
 
 # Feed tokens live in URLs and API tokens in headers; neither may reach a log file.
 _SECRETS = [
@@ -48,6 +47,12 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+def _loaded_user_id() -> str | None:
+    """The id of the user this request already loaded; logging never queries the database."""
+    user = g.get("_login_user")
+    return user.get_id() if user is not None and user.is_authenticated else None
+
+
 def configure(app: Flask) -> None:
     """Send app logs as JSON to stderr and log every request once."""
     if not app.testing:
@@ -76,7 +81,7 @@ def configure(app: Flask) -> None:
                 "path": request.path,
                 "status": response.status_code,
                 "duration_ms": round(duration, 1),
-                "user_id": current_user.get_id() if current_user.is_authenticated else None,
+                "user_id": _loaded_user_id(),
                 "remote": request.remote_addr or "",
             },
         )

@@ -19,7 +19,9 @@ POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
 
 
 def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    # PILOTSLOT_TEST_RUN keeps test runs of several checkouts on one server apart.
+    run = os.environ.get("PILOTSLOT_TEST_RUN", "")
+    return f"{run}{os.environ.get('PYTEST_XDIST_WORKER', 'gw0')}"
 
 
 def postgres_url_for(schema: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
@@ -12,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import g, request
 from flask_login import AnonymousUserMixin, current_user
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.dbtypes import utcnow
 from app.errors import NotFound, Unauthorized
@@ -90,10 +92,32 @@ def _load_user_from_bearer(req: object) -> User | None:
     )
     if token is None or not token.user.active:
         return None
-    token.last_used_at = utcnow()
-    db.session.commit()
+    # Recording every use would turn each API read into a write; a few minutes' precision does.
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_PRECISION:
+        token.last_used_at = now
+        db.session.commit()
     g.api_token_auth = True
     return token.user
+
+
+TOKEN_USE_PRECISION = timedelta(minutes=5)
+
+
+def request_user() -> User | Anonymous:
+    """Return the request's user, or an anonymous one when the database cannot say who it is.
+
+    For what must answer even while the database is down: the language of an error page, the
+    navigation around it. Views that need the user use `user()` and let the error surface."""
+    try:
+        return current_user._get_current_object()  # type: ignore[no-any-return]
+    except SQLAlchemyError:
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:
+            pass
+        login_manager._update_request_context_with_user()
+        return current_user._get_current_object()  # type: ignore[no-any-return]
 
 
 @login_manager.unauthorized_handler
