@@ -9,16 +9,33 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.routing import IntegerConverter, Map
 
 from app.extensions import db
 
 log = logging.getLogger(__name__)
+
+# Ids and counts are INTEGER columns: PostgreSQL refuses anything larger with an error.
+MAX_INTEGER = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """The `<int:...>` URL converter, bounded to the database's integer range.
+
+    A larger number in a URL names nothing, so it is a 404 like any unknown id."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_INTEGER)
+        super().__init__(url_map, *args, **kwargs)
+
 
 _IMMEDIATE = "pilotslot_immediate"
 
 
 def init_app(app: Flask) -> None:
     """Install SQLite connection settings once the engine exists, and a safe session end."""
+    # Before any blueprint adds its routes: they compile their converters when added.
+    app.url_map.converters["int"] = IdConverter
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":

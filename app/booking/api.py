@@ -25,6 +25,7 @@ from app.booking.models import (
 )
 from app.booking.requests import StepInput
 from app.catalog.models import Equipment, Facility, MaintenanceWindow
+from app.database import MAX_INTEGER
 from app.dbtypes import utcnow
 from app.errors import BadRequest, NotFound, ValidationError
 from app.extensions import db
@@ -61,6 +62,8 @@ def _integer(value: Any, name: str, *, minimum: int | None = None) -> int:
         raise ValidationError(_("Must be a whole number."), field=name)
     if minimum is not None and value < minimum:
         raise ValidationError(_("Must be at least %(n)d.", n=minimum), field=name)
+    if value > MAX_INTEGER:
+        raise ValidationError(_("Must be at most %(n)d.", n=MAX_INTEGER), field=name)
     return value
 
 

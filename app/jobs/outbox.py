@@ -228,6 +228,9 @@ def _connect(settings: SmtpSettings) -> smtplib.SMTP:
 
 
 def _finish(message_id: int, channel: str, *, error: str = "") -> None:
+    # The message was just read in a deferred transaction; on SQLite turning that into a write
+    # fails at once ("database is locked") if another delivery wrote meanwhile.
+    write_transaction()
     values: dict[str, object] = {"channel": channel, "last_error": error}
     if channel in (SMTP, APP):
         values["sent_at"] = utcnow()

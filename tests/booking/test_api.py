@@ -82,6 +82,11 @@ def test_create_request_returns_it(core: Core, client_for: Any) -> None:
         ({"steps": [{"duration_minutes": 60, "capability": "x-ray"}]}, "steps[0].capability"),
         ({"weight": "heavy"}, "weight"),
         ({"title": ""}, "title"),
+        ({"project_id": 2**40}, "project_id"),
+        (
+            {"steps": [{"duration_minutes": 2**40, "capability": "lc-ms"}]},
+            "steps[0].duration_minutes",
+        ),
     ],
 )
 def test_bad_bodies_are_422_naming_the_field(
@@ -102,6 +107,14 @@ def test_missing_field_and_non_json_bodies(core: Core, db: Any, client_for: Any)
     assert_problem(response, 400, "body")
     assert_problem(alice.post("/api/v1/requests", json=[1, 2]), 422, "body")
     assert count_requests(db) == 0
+
+
+def test_ids_beyond_the_database_range_are_unknown_not_errors(core: Core, client_for: Any) -> None:
+    alice = client_for(core.alice)
+    huge = 2**40
+    assert_problem(alice.get(f"/api/v1/requests/{huge}"), 404)
+    assert_problem(alice.post(f"/api/v1/bookings/{huge}/cancel", json={"reason": "x"}), 404)
+    assert_problem(client_for(core.mia).post(f"/api/v1/bookings/{huge}/pin"), 404)
 
 
 def test_anonymous_callers_are_told_to_authenticate(core: Core, client: FlaskClient) -> None:
