@@ -4,12 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template
+from flask import Blueprint, Response, jsonify, render_template, request
+from flask_babel import gettext as _
 
 from app import openapi
 from app.accounts import security
+from app.errors import BadRequest
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.before_app_request
+def refuse_undeclared_query_parameters() -> None:
+    """Refuse a query parameter the operation does not declare, as bodies refuse unknown fields:
+    a misspelt filter would otherwise silently return the unfiltered list."""
+    rule = request.url_rule
+    if rule is None or not request.path.startswith("/api/"):
+        return
+    declared = openapi.declared_query_parameters(rule.rule, request.method)
+    if declared is None:
+        return
+    for name in request.args:
+        if name not in declared:
+            raise BadRequest(_("Unknown query parameter."), field=name[:64])
 
 
 @bp.get("/")

@@ -9,7 +9,8 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
 
 from app.extensions import db
 
@@ -17,19 +18,22 @@ log = logging.getLogger(__name__)
 
 # Ids and counts are INTEGER columns: PostgreSQL refuses anything larger with an error.
 MAX_INTEGER = 2**31 - 1
+MIN_INTEGER = -(2**31)
+
+_IMMEDIATE = "pilotslot_immediate"
 
 
 class IdConverter(IntegerConverter):
     """The `<int:...>` URL converter, bounded to the database's integer range.
 
-    A larger number in a URL names nothing, so it is a 404 like any unknown id."""
+    A larger number in a URL names nothing, so it is a 404 like any unknown id, whatever the
+    method (a converter's ValidationError would let werkzeug answer 405 for some methods)."""
 
-    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", MAX_INTEGER)
-        super().__init__(url_map, *args, **kwargs)
-
-
-_IMMEDIATE = "pilotslot_immediate"
+    def to_python(self, value: str) -> Any:
+        number = super().to_python(value)
+        if number > MAX_INTEGER:
+            raise NotFound()
+        return number
 
 
 def init_app(app: Flask) -> None:

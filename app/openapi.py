@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from typing import Any
+
+from app.database import MAX_INTEGER, MIN_INTEGER
 
 _PATHS: dict[str, dict[str, Any]] = {}
 _SCHEMAS: dict[str, Any] = {}
@@ -70,8 +74,47 @@ def _with_common_problems(operations: dict[str, Any]) -> dict[str, Any]:
     return completed
 
 
+@cache
+def _query_parameters() -> dict[tuple[str, str], frozenset[str]]:
+    """Map (path shape, method) to the query parameters the operation declares."""
+    declared = {}
+    for path, operations in build()["paths"].items():
+        for method, operation in operations.items():
+            if isinstance(operation, dict):
+                names = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+                declared[(_PARAMETER.sub("{}", path), method.upper())] = frozenset(names)
+    return declared
+
+
+_PARAMETER = re.compile(r"\{[^}]*\}|<[^>]*>")
+
+
+def declared_query_parameters(rule: str, method: str) -> frozenset[str] | None:
+    """Return the query parameters declared for a URL rule of the API, None if undocumented."""
+    shape = _PARAMETER.sub("{}", rule.removeprefix("/api/v1"))
+    return _query_parameters().get((shape, "GET" if method == "HEAD" else method))
+
+
+def _bounded_integers(node: Any) -> Any:
+    """Give every integer without bounds the database's: values beyond them are refused."""
+    if isinstance(node, list):
+        return [_bounded_integers(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    bounded = {key: _bounded_integers(value) for key, value in node.items()}
+    kind = node.get("type")
+    if kind == "integer" or (isinstance(kind, list) and "integer" in kind):
+        bounded.setdefault("minimum", MIN_INTEGER)
+        bounded.setdefault("maximum", MAX_INTEGER)
+    return bounded
+
+
 def build() -> dict[str, Any]:
     """Return the whole OpenAPI 3.1 document."""
+    return _bounded_integers(_document())
+
+
+def _document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {

@@ -3,6 +3,7 @@ serialises. Bodies are parsed strictly; a bad field is a 422 naming it."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -26,7 +27,7 @@ from app.booking.models import (
 )
 from app.booking.requests import StepInput
 from app.catalog.models import Equipment, Facility, MaintenanceWindow
-from app.database import MAX_INTEGER
+from app.database import MAX_INTEGER, MIN_INTEGER
 from app.dbtypes import utcnow
 from app.errors import BadRequest, NotFound, ValidationError
 from app.extensions import db
@@ -41,11 +42,18 @@ def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+# RFC 3339, the date-time of the OpenAPI document: Python alone would also take "2027-03-01
+# 09:00+0800" or "20270301T0900", which other clients of the same document would refuse.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
 def parse_datetime(value: Any, name: str) -> datetime:
-    """Parse an ISO 8601 datetime that carries its UTC offset."""
+    """Parse an RFC 3339 date and time, which carries its UTC offset."""
     if not isinstance(value, str):
         raise ValidationError(_("Give an ISO 8601 date and time with offset."), field=name)
     try:
+        if not _RFC3339.fullmatch(value):
+            raise ValueError(value)
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise ValidationError(
@@ -61,8 +69,9 @@ def parse_datetime(value: Any, name: str) -> datetime:
 def _integer(value: Any, name: str, *, minimum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(_("Must be a whole number."), field=name)
-    if minimum is not None and value < minimum:
-        raise ValidationError(_("Must be at least %(n)d.", n=minimum), field=name)
+    lowest = MIN_INTEGER if minimum is None else minimum
+    if value < lowest:
+        raise ValidationError(_("Must be at least %(n)d.", n=lowest), field=name)
     if value > MAX_INTEGER:
         raise ValidationError(_("Must be at most %(n)d.", n=MAX_INTEGER), field=name)
     return value
@@ -113,12 +122,14 @@ def _query_int(name: str) -> int | None:
         return None
     if not raw.isdigit():
         raise BadRequest(_("Must be a whole number."), field=name)
+    if int(raw) > MAX_INTEGER:
+        raise BadRequest(_("Must be at most %(n)d.", n=MAX_INTEGER), field=name)
     return int(raw)
 
 
 def _query_datetime(name: str) -> datetime | None:
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return None
     try:
         return parse_datetime(raw, name)

@@ -83,6 +83,7 @@ def test_create_request_returns_it(core: Core, client_for: Any) -> None:
         ({"weight": "heavy"}, "weight"),
         ({"title": ""}, "title"),
         ({"project_id": 2**40}, "project_id"),
+        ({"project_id": -(2**40)}, "project_id"),
         (
             {"steps": [{"duration_minutes": 2**40, "capability": "lc-ms"}]},
             "steps[0].duration_minutes",

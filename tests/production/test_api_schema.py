@@ -12,6 +12,7 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from app.accounts.services import create_api_token
 from tests.production.world import build_world
@@ -22,9 +23,29 @@ EXAMPLES_PER_MODE = 15
 def describe(error: BaseException) -> str:
     """Return a finding's checks and its curl line, without the traceback."""
     parts = [str(e).strip() for e in getattr(error, "exceptions", ())] or [str(error).strip()]
-    return " | ".join(p.replace("\n", " ")[:700] for p in parts)
+    return " | ".join(p.replace("\n", " ")[:3000] for p in parts)
 
 
+class IsolatedWsgi:
+    """The app as a WSGI server runs it: every call in its own application context.
+
+    The test holds one open for its fixtures; without this, calls would share its `g` and a
+    token's user loaded by one call would still be logged in on the next, unauthenticated one."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        from app.extensions import db
+
+        db.session.commit()
+        with self.app.app_context():
+            return self.app.wsgi_app(environ, start_response)
+
+
+# Every check runs but one: "positive data acceptance" wants every schema-valid request taken.
+# The API also refuses what no schema can say (an unknown facility slug, a window in the past,
+# a step longer than its window) with a 400/422 naming the field; that is tested per endpoint.
 def test_every_operation_holds_to_its_schema_under_generated_input(app: Flask, db: Any) -> None:
     app.config["SOLVE_WORKER_PROCESS"] = False
     world = build_world()
@@ -34,7 +55,7 @@ def test_every_operation_holds_to_its_schema_under_generated_input(app: Flask, d
         "member": {"Authorization": f"Bearer {member_token}"},
         "manager": {"Authorization": f"Bearer {manager_token}"},
     }
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", IsolatedWsgi(app))
     failures: list[str] = []
     started = time.monotonic()
     operations = 0
@@ -56,7 +77,7 @@ def test_every_operation_holds_to_its_schema_under_generated_input(app: Flask, d
         @given(case=strategy)
         def check(case: Any) -> None:
             for headers in callers.values():
-                case.call_and_validate(headers=headers)
+                case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
 
         try:
             check()
