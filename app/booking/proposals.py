@@ -531,13 +531,20 @@ def diff_against_published(proposal: Proposal) -> dict[str, list[dict[str, Any]]
     return {"added": added, "moved": moved, "dropped": dropped}
 
 
-def approve_proposal(user: User, proposal_id: int) -> list[Booking]:
+def approve_proposal(user: User | None, proposal_id: int) -> list[Booking]:
     """Publish a draft proposal: every booking is created (or moved) or none is.
 
     A booking or maintenance made since the solve that collides with the plan is a 409 naming
-    it, and nothing is written; the approved requests become booked, their bookings pinned."""
+    it, and nothing is written; the approved requests become booked, their bookings pinned.
+    `user` None is the scheduler publishing for a facility that opted in (auto-publish)."""
     write_transaction()
-    proposal = get_proposal(user, proposal_id)
+    if user is None:
+        found = db.session.get(Proposal, proposal_id)
+        if found is None:
+            raise NotFound(_("No such proposal."))
+        proposal = found
+    else:
+        proposal = get_proposal(user, proposal_id)
     if proposal.status != ProposalStatus.DRAFT.value:
         raise Conflict(_("This proposal is %(s)s, not a draft.", s=proposal.status))
     now = utcnow()
@@ -628,7 +635,7 @@ def approve_proposal(user: User, proposal_id: int) -> list[Booking]:
             if all(b.status == BookingStatus.CANCELLED.value for b in booking.request.bookings):
                 booking.request.status = RequestStatus.CANCELLED.value
         proposal.status = ProposalStatus.APPROVED.value
-        proposal.decided_by_id = user.id
+        proposal.decided_by_id = user.id if user is not None else None
         proposal.decided_at = now
         audit.record(
             user,
@@ -636,6 +643,7 @@ def approve_proposal(user: User, proposal_id: int) -> list[Booking]:
             "proposal",
             proposal.id,
             facility_id=proposal.facility_id,
+            automatic=user is None,
             published=len(published),
             moved=len(moving),
             dropped=[b.id for b in dropped],

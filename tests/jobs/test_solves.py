@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from app.accounts.services import create_api_token
 from app.booking import proposals
 from app.booking.bookings import cancel_booking
 from app.booking.models import (
@@ -87,10 +89,50 @@ def test_cron_resolve_publishes_when_the_facility_auto_publishes(world: World, d
     assert db.session.get(BookingRequest, request.id).status == RequestStatus.BOOKED.value
     [booking] = db.session.scalars(select(Booking)).all()
     assert booking.pinned and booking.start == _at(_monday(), "09:00")
-    event = db.session.scalar(
-        select(AuditEvent).where(AuditEvent.action == "proposal.auto_publish")
-    )
-    assert event.actor_id is None and event.details["on_behalf_of"] == world.manager.id
+    assert run.proposal.decided_by_id is None and run.proposal.decided_at is not None
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "proposal.approve"))
+    assert event.actor_id is None and event.details["automatic"] is True
+
+
+def test_auto_publish_needs_no_manager_and_pages_name_the_scheduler(
+    world: World, db: Any, client: FlaskClient, login: Any
+) -> None:
+    world.facility.auto_publish = True
+    world.manager.active = False
+    db.session.commit()
+    _request(world.ann, world.amber, "Peptide map", _monday())
+    tasks.resolve_facility(world.facility.id)
+    [run] = _runs(db, "schedule")
+    assert run.proposal.status == ProposalStatus.APPROVED.value
+    proposal_id = run.proposal.id
+    world.manager.active = True
+    db.session.commit()
+    login(world.manager)
+    page = client.get(f"/proposals/{proposal_id}").get_data(as_text=True)
+    assert "Published automatically by the scheduler" in page
+    assert "Mia" not in page.split('id="decided-by"')[1].split("</p>")[0]
+    audit = client.get(f"/manage/{world.facility.slug}/audit").get_data(as_text=True)
+    row = next(r for r in audit.split("<tr>") if "proposal.approve" in r)
+    assert "Scheduler (automatic)" in row and "Mia" not in row
+    _row, token = create_api_token(world.manager, "audit test")
+    body = client.get(
+        f"/api/v1/proposals/{proposal_id}", headers={"Authorization": f"Bearer {token}"}
+    ).get_json()
+    assert body["decided_by"] == "scheduler"
+
+
+def test_a_manager_approval_shows_the_managers_name(
+    world: World, db: Any, client: FlaskClient, login: Any
+) -> None:
+    _request(world.ann, world.amber, "Peptide map", _monday())
+    run = proposals.start_solve(world.manager, world.facility.id, launch=False)
+    proposals.execute_run(run.id)
+    db.session.expire_all()
+    proposal_id = db.session.get(SolveRun, run.id).proposal.id
+    proposals.approve_proposal(world.manager, proposal_id)
+    login(world.manager)
+    page = client.get(f"/proposals/{proposal_id}").get_data(as_text=True)
+    assert "Approved by Mia" in page and "automatically" not in page
 
 
 def test_cron_resolve_without_open_requests_does_not_solve(world: World, db: Any) -> None:
