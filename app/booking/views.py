@@ -413,6 +413,18 @@ def run_detail(run_id: int) -> str:
     return render_template("booking/run_detail.html", run=run, facility=run.facility)
 
 
+@bp.post("/runs/<int:run_id>/cancel")
+@login_required
+def run_cancel(run_id: int) -> BaseResponse:
+    try:
+        proposal_service.cancel_run(security.user(), run_id)
+    except Conflict as error:
+        flash(error.detail)
+    else:
+        flash(_("Stopping the solve; nothing of it will be kept."))
+    return redirect(url_for("booking.run_detail", run_id=run_id))
+
+
 @bp.get("/runs/<int:run_id>/<any(problem, result):kind>.json")
 @login_required
 def run_download(run_id: int, kind: str) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 from datetime import date, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -284,3 +285,53 @@ def test_a_worker_killed_mid_solve_is_marked_failed_and_nothing_is_published(
     assert db.session.scalar(select(func.count(Booking.id))) == 0
     statuses = set(db.session.scalars(select(BookingRequest.status)))
     assert statuses == {RequestStatus.PENDING.value}
+
+
+def test_a_managers_stop_ends_a_running_worker_within_seconds_and_keeps_nothing(
+    app: Flask, world: World, db: Any, client: FlaskClient, login: Any
+) -> None:
+    _oversubscribed(world)
+    app.config.update(SOLVE_WORKER_PROCESS=True, SOLVER_TIME_LIMIT=60)
+    run = proposals.start_solve(world.manager, world.facility.id)
+
+    def searching() -> SolveRun | None:
+        db.session.commit()
+        db.session.expire_all()
+        found = db.session.get(SolveRun, run.id)
+        # A progress entry means the search itself is under way, not just the problem built.
+        return found if found.status == RunStatus.RUNNING.value and found.progress else None
+
+    found = wait_for(searching, timeout=30, what="the worker to start searching")
+    pid = int(found.worker.rsplit(":", 1)[1])
+    [worker] = [w for w in proposals._workers if w.pid == pid]
+    login(world.manager)
+    page = client.get(f"/runs/{run.id}").get_data(as_text=True)
+    assert f'action="/runs/{run.id}/cancel"' in page
+    stopped_at = monotonic()
+    response = client.post(f"/runs/{run.id}/cancel")
+    assert response.status_code == 302
+    assert worker.wait(timeout=5) == 0, "the worker ends within seconds, not at the time limit"
+    assert monotonic() - stopped_at < 5
+    db.session.expire_all()
+    cancelled = db.session.get(SolveRun, run.id)
+    assert cancelled.status == RunStatus.CANCELLED.value
+    assert cancelled.finished_at is not None and "Cancelled by a manager" in cancelled.error
+    assert cancelled.result_json is None
+    assert db.session.scalar(select(func.count(Proposal.id))) == 0
+    assert db.session.scalar(select(func.count(Booking.id))) == 0
+    assert set(db.session.scalars(select(BookingRequest.status))) == {RequestStatus.PENDING.value}
+    page = client.get(f"/runs/{run.id}").get_data(as_text=True)
+    assert f'action="/runs/{run.id}/cancel"' not in page
+    assert "Cancelled by a manager" in page
+
+
+def test_another_facilitys_manager_cannot_stop_a_run(
+    world: World, db: Any, client: FlaskClient, login: Any, make_facility: Any, make_user: Any
+) -> None:
+    _request(world.ann, world.amber, "Peptide map", _monday())
+    run = proposals.start_solve(world.manager, world.facility.id, launch=False)
+    stranger = make_user(manages=(make_facility(slug="elsewhere"),))
+    login(stranger)
+    assert client.post(f"/runs/{run.id}/cancel").status_code == 404
+    db.session.expire_all()
+    assert db.session.get(SolveRun, run.id).cancel_requested is False
