@@ -73,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
     from app.catalog.api import bp as catalog_api_bp
     from app.catalog.views import bp as catalog_bp
     from app.jobs.views import bp as jobs_bp
+    from app.reports.api import bp as reports_api_bp
     from app.reports.views import bp as reports_bp
     from app.web import bp as web_bp
 
@@ -86,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalog_bp)
     app.register_blueprint(catalog_api_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(reports_api_bp)
     app.register_blueprint(jobs_bp)
 
 

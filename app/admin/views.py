@@ -181,10 +181,7 @@ def manager_remove(user_id: int, facility_id: int) -> BaseResponse:
 def facilities_sync() -> Any:
     _admin()
     try:
-        # The sync builds each row over several statements, and reading the page language
-        # for its messages must not flush a half-built row.
-        with db.session.no_autoflush:
-            report = sync_catalogue(current_app.config["FACILITIES_FILE"])
+        report = sync_catalogue(current_app.config["FACILITIES_FILE"])
     except AppError as error:
         # A broken file changes nothing; its lines say where and why.
         return _page(_forms(), 422, sync_error=error.detail)

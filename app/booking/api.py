@@ -33,6 +33,8 @@ from app.errors import BadRequest, NotFound, ValidationError
 from app.extensions import db
 
 bp = Blueprint("booking_api", __name__, url_prefix="/api/v1")
+# Who acted, in the API, when no person did (auto-publish, expiry, a failed solve).
+SCHEDULER = "scheduler"
 
 
 # ---------------------------------------------------------------- parsing
@@ -348,6 +350,7 @@ def proposal_json(proposal: Proposal) -> dict[str, Any]:
         "status": proposal.status,
         "created_at": _iso(proposal.created_at),
         "decided_at": _iso(proposal.decided_at),
+        "decided_by": _decider(proposal),
         "metrics": proposal.metrics or {},
         "items": [
             {
@@ -728,6 +731,13 @@ def _actor(actor: User | None) -> str | None:
     return None if actor is None else actor.email
 
 
+def _decider(proposal: Proposal) -> str | None:
+    """Return who approved or discarded the proposal: a manager's email, or "scheduler"."""
+    if proposal.decided_at is None:
+        return None
+    return _actor(proposal.decided_by) or SCHEDULER
+
+
 # ---------------------------------------------------------------- OpenAPI
 
 
@@ -923,6 +933,11 @@ _SCHEMAS: dict[str, Any] = {
             "status": {"type": "string", "enum": ["draft", "approved", "discarded", "expired"]},
             "created_at": _DT,
             "decided_at": _DT_OR_NULL,
+            "decided_by": {
+                "type": ["string", "null"],
+                "description": "the deciding manager's email, or 'scheduler' when the facility's "
+                "scheduled solve published it by itself (auto-publish)",
+            },
             "metrics": {
                 "type": "object",
                 "description": "accepted_requests, accepted_weight, accepted_hours, utilisation "

@@ -138,6 +138,14 @@ class ManualBookingForm(FlaskForm):
     note = StringField(_l("Note"), validators=[Length(max=300)])
 
 
+class RescheduleForm(FlaskForm):
+    equipment_id = SelectField(_l("Equipment unit"), coerce=int, choices=[])
+    start = DateTimeLocalField(
+        _l("New start"), format=DATETIME_FORMAT, validators=[DataRequired()]
+    )
+    end = DateTimeLocalField(_l("New end"), format=DATETIME_FORMAT, validators=[DataRequired()])
+
+
 class MaintenanceForm(FlaskForm):
     equipment_id = SelectField(_l("Equipment unit"), coerce=int, choices=[])
     start = DateTimeLocalField(_l("Start"), format=DATETIME_FORMAT, validators=[DataRequired()])

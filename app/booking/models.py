@@ -161,6 +161,8 @@ class Proposal(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     facility: Mapped[Facility] = relationship()
+    # None on a decided proposal: the scheduler decided (auto-publish, expiry).
+    decided_by: Mapped[User | None] = relationship()
     run: Mapped[SolveRun] = relationship(back_populates="proposal")
     items: Mapped[list[ProposalItem]] = relationship(
         back_populates="proposal", cascade="all, delete-orphan", order_by="ProposalItem.start"

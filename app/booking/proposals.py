@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -185,9 +186,11 @@ class _ProgressWriter:
         engine: Engine,
         run_id: int,
         listener: Callable[[scheduler.Progress], None] | None = None,
+        on_cancel: Callable[[], None] | None = None,
     ) -> None:
         self.engine = engine
         self.listener = listener
+        self.on_cancel = on_cancel
         self.run_id = run_id
         self.lock = threading.Lock()
         self.progress: dict[str, Any] = {
@@ -239,6 +242,8 @@ class _ProgressWriter:
                 self._write()
             except Exception:
                 log.exception("could not write the progress of solve run %s", self.run_id)
+            if self.cancelled and self.on_cancel is not None and not self.stopping.is_set():
+                self.on_cancel()
 
     def __enter__(self) -> _ProgressWriter:
         self.thread.start()
@@ -251,12 +256,17 @@ class _ProgressWriter:
 
 
 def execute_run(
-    run_id: int, *, on_progress: Callable[[scheduler.Progress], None] | None = None
+    run_id: int,
+    *,
+    on_progress: Callable[[scheduler.Progress], None] | None = None,
+    exit_on_cancel: bool = False,
 ) -> None:
     """Run a queued solve to its end (in the worker): problem, solve with progress, proposal.
 
     Any failure marks the run failed with the reason; nothing is half stored. `on_progress`
-    also hears every progress report (the command line prints them)."""
+    also hears every progress report (the command line prints them). With `exit_on_cancel`
+    (only for a process of its own, the worker) a manager's stop ends the process mid-solve;
+    otherwise a stop takes effect when the search ends."""
     claimed = db.session.execute(
         update(SolveRun)
         .where(SolveRun.id == run_id, SolveRun.status == RunStatus.QUEUED.value)
@@ -269,7 +279,7 @@ def execute_run(
     run = db.session.get(SolveRun, run_id)
     assert run is not None
     try:
-        _execute(run, on_progress)
+        _execute(run, on_progress, exit_on_cancel)
     except Exception as error:
         log.exception("solve run %s failed", run_id)
         db.session.rollback()
@@ -284,14 +294,40 @@ def execute_run(
         db.session.commit()
 
 
-def _execute(run: SolveRun, on_progress: Callable[[scheduler.Progress], None] | None) -> None:
+def _exit_cancelled(engine: Engine, run_id: int, reason: str) -> None:
+    """Mark the run cancelled and end this worker process at once.
+
+    The search runs in CP-SAT's threads and the solver's own rounds, which cannot be stopped
+    from outside; nothing of the run but its problem file is stored yet, so ending the
+    process loses nothing and frees both cores within a poll interval."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(SolveRun)
+            .where(SolveRun.id == run_id, SolveRun.status == RunStatus.RUNNING.value)
+            .values(status=RunStatus.CANCELLED.value, error=reason, finished_at=utcnow())
+        )
+    engine.dispose()
+    log.info("solve run %s stopped by a manager; worker exits", run_id)
+    logging.shutdown()
+    os._exit(0)
+
+
+def _execute(
+    run: SolveRun,
+    on_progress: Callable[[scheduler.Progress], None] | None,
+    exit_on_cancel: bool = False,
+) -> None:
     facility = run.facility
     problem, index = build_problem(facility, now=utcnow(), previous=latest_proposal(facility))
     run.problem_json = scheduler.dump_problem(problem)
     time_limit = run.time_limit_seconds
     db.session.commit()
+    cancelled_reason = _("Cancelled by a manager; the plan was not kept.")
+    on_cancel: Callable[[], None] | None = None
+    if exit_on_cancel:
+        on_cancel = functools.partial(_exit_cancelled, db.engine, run.id, cancelled_reason)
     started = time.monotonic()
-    with _ProgressWriter(db.engine, run.id, on_progress) as writer:
+    with _ProgressWriter(db.engine, run.id, on_progress, on_cancel) as writer:
         result = scheduler.solve(problem, time_limit=time_limit, on_progress=writer)
     log.info("solve run %s: %s in %.1f s", run.id, result.status, time.monotonic() - started)
     write_transaction()
@@ -299,7 +335,7 @@ def _execute(run: SolveRun, on_progress: Callable[[scheduler.Progress], None] | 
     run.result_json = scheduler.dump_result(result)
     if run.cancel_requested or writer.cancelled:
         run.status = RunStatus.CANCELLED.value
-        run.error = _("Cancelled by a manager; the plan was not kept.")
+        run.error = cancelled_reason
         run.finished_at = utcnow()
         db.session.commit()
         return
@@ -531,13 +567,20 @@ def diff_against_published(proposal: Proposal) -> dict[str, list[dict[str, Any]]
     return {"added": added, "moved": moved, "dropped": dropped}
 
 
-def approve_proposal(user: User, proposal_id: int) -> list[Booking]:
+def approve_proposal(user: User | None, proposal_id: int) -> list[Booking]:
     """Publish a draft proposal: every booking is created (or moved) or none is.
 
     A booking or maintenance made since the solve that collides with the plan is a 409 naming
-    it, and nothing is written; the approved requests become booked, their bookings pinned."""
+    it, and nothing is written; the approved requests become booked, their bookings pinned.
+    `user` None is the scheduler publishing for a facility that opted in (auto-publish)."""
     write_transaction()
-    proposal = get_proposal(user, proposal_id)
+    if user is None:
+        found = db.session.get(Proposal, proposal_id)
+        if found is None:
+            raise NotFound(_("No such proposal."))
+        proposal = found
+    else:
+        proposal = get_proposal(user, proposal_id)
     if proposal.status != ProposalStatus.DRAFT.value:
         raise Conflict(_("This proposal is %(s)s, not a draft.", s=proposal.status))
     now = utcnow()
@@ -628,7 +671,7 @@ def approve_proposal(user: User, proposal_id: int) -> list[Booking]:
             if all(b.status == BookingStatus.CANCELLED.value for b in booking.request.bookings):
                 booking.request.status = RequestStatus.CANCELLED.value
         proposal.status = ProposalStatus.APPROVED.value
-        proposal.decided_by_id = user.id
+        proposal.decided_by_id = user.id if user is not None else None
         proposal.decided_at = now
         audit.record(
             user,
@@ -636,6 +679,7 @@ def approve_proposal(user: User, proposal_id: int) -> list[Booking]:
             "proposal",
             proposal.id,
             facility_id=proposal.facility_id,
+            automatic=user is None,
             published=len(published),
             moved=len(moving),
             dropped=[b.id for b in dropped],

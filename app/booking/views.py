@@ -25,10 +25,12 @@ from app.booking.forms import (
     ManualBookingForm,
     ReleaseForm,
     RequestForm,
+    RescheduleForm,
     SingleRequestForm,
     TrainingForm,
     apply_errors,
     apply_service_errors,
+    to_local,
     to_utc,
 )
 from app.booking.models import RequestStatus
@@ -202,6 +204,47 @@ def booking_detail(booking_id: int) -> str:
         cancel_form=CancelForm(),
         release_form=ReleaseForm(),
     )
+
+
+@bp.route("/bookings/<int:booking_id>/reschedule", methods=["GET", "POST"])
+@login_required
+def booking_reschedule(booking_id: int) -> str | tuple[str, int] | BaseResponse:
+    user = security.user()
+    booking = booking_service.get_booking(user, booking_id)
+    facility = booking.equipment.facility
+    security.require_manager(user, facility)
+    form = RescheduleForm()
+    presenters.fill_unit_choices(form.equipment_id, facility)
+    if request.method == "GET":
+        form.equipment_id.data = booking.equipment_id
+        form.start.data = to_local(booking.start, facility.timezone)
+        form.end.data = to_local(booking.end, facility.timezone)
+    errors: list[str] = []
+    status = 200
+    if form.validate_on_submit():
+        try:
+            booking_service.reschedule_booking(
+                user,
+                booking.id,
+                start=to_utc(form.start.data, facility.timezone),
+                end=to_utc(form.end.data, facility.timezone),
+                equipment_id=form.equipment_id.data,
+            )
+        except ValidationError as error:
+            errors = apply_errors(form, error, {"equipment": "equipment_id"})
+            status = 422
+        except Conflict as error:
+            form.start.errors = [*form.start.errors, error.detail]
+            status = 409
+        else:
+            flash(_("Booking moved; calendar feeds show the new time."))
+            return redirect(url_for("booking.booking_detail", booking_id=booking.id))
+    elif request.method == "POST":
+        status = 422
+    page = render_template(
+        "booking/reschedule.html", booking=booking, facility=facility, form=form, errors=errors
+    )
+    return page if status == 200 else (page, status)
 
 
 @bp.post("/bookings/<int:booking_id>/cancel")
@@ -411,6 +454,18 @@ def facility_audit(slug: str) -> str:
 def run_detail(run_id: int) -> str:
     run = proposal_service.get_run(security.user(), run_id)
     return render_template("booking/run_detail.html", run=run, facility=run.facility)
+
+
+@bp.post("/runs/<int:run_id>/cancel")
+@login_required
+def run_cancel(run_id: int) -> BaseResponse:
+    try:
+        proposal_service.cancel_run(security.user(), run_id)
+    except Conflict as error:
+        flash(error.detail)
+    else:
+        flash(_("Stopping the solve; nothing of it will be kept."))
+    return redirect(url_for("booking.run_detail", run_id=run_id))
 
 
 @bp.get("/runs/<int:run_id>/<any(problem, result):kind>.json")

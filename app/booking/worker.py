@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
 
     app = create_app()
     with app.app_context():
-        execute_run(args.run_id)
+        # Its own process: a manager's stop may end it mid-solve.
+        execute_run(args.run_id, exit_on_cancel=True)
     return 0
 
 

@@ -103,7 +103,10 @@ def sync_catalogue(path: str | Path, *, dry_run: bool = False) -> SyncReport:
     write_transaction()
     report = SyncReport(dry_run=dry_run)
     try:
-        _apply(catalogue, report)
+        # Rows are built over several statements, and a translated message may query (the
+        # page's language, in a logged-in request): nothing is flushed until all are built.
+        with db.session.no_autoflush:
+            _apply(catalogue, report)
         db.session.flush()
     except Exception:
         db.session.rollback()
@@ -127,10 +130,11 @@ def _apply(catalogue: Catalogue, report: SyncReport) -> None:
     for spec in catalogue.centres:
         centre = centres.get(spec.slug)
         if centre is None:
-            centre = centres[spec.slug] = Centre(slug=spec.slug)
+            centre = centres[spec.slug] = Centre(
+                slug=spec.slug, name_zh=spec.name_zh, name_en=spec.name_en
+            )
             db.session.add(centre)
             report.added.append(_("centre %(id)s", id=spec.slug))
-            _set(centre, {"name_zh": spec.name_zh, "name_en": spec.name_en}, [])
             continue
         changed: list[str] = []
         _set(centre, {"name_zh": spec.name_zh, "name_en": spec.name_en}, changed)

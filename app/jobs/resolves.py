@@ -7,8 +7,6 @@ from datetime import datetime
 
 from sqlalchemy import exists, select
 
-from app.accounts.models import User, facility_managers
-from app.booking import audit
 from app.booking.models import BookingRequest, RequestStatus, RequestStep, RunStatus, SolveRun
 from app.booking.proposals import approve_proposal, execute_run, start_solve
 from app.catalog.models import Facility
@@ -62,21 +60,11 @@ def solve_here(facility_id: int, *, trigger: str) -> SolveRun | None:
     return finished
 
 
-def _publishing_manager(facility: Facility) -> User | None:
-    """Return the manager on whose standing approval (auto-publish) a proposal is published."""
-    return db.session.scalar(
-        select(User)
-        .join(facility_managers, facility_managers.c.user_id == User.id)
-        .where(facility_managers.c.facility_id == facility.id, User.active.is_(True))
-        .order_by(User.id)
-        .limit(1)
-    )
-
-
 def scheduled_resolve(facility_id: int, *, now: datetime) -> SolveRun | None:
     """Re-solve a facility on its cron; publish the proposal only if the facility auto-publishes.
 
-    Published bookings are pinned in the solve, so publishing never moves them."""
+    The scheduler itself approves (no manager's name is borrowed), and published bookings are
+    pinned in the solve, so publishing never moves them."""
     facility = db.session.get(Facility, facility_id)
     if facility is None or not facility.active:
         log.info("facility %s is gone or inactive; no re-solve", facility_id)
@@ -87,26 +75,11 @@ def scheduled_resolve(facility_id: int, *, now: datetime) -> SolveRun | None:
     run = solve_here(facility.id, trigger="schedule")
     if run is None or not facility.auto_publish:
         return run
-    manager = _publishing_manager(facility)
-    if manager is None:
-        raise SolveFailed(
-            f"{facility.slug} auto-publishes but has no active manager to publish on behalf of; "
-            f"proposal {run.proposal.id} stays a draft"
-        )
     proposal_id = run.proposal.id
     try:
-        approve_proposal(manager, proposal_id)
+        approve_proposal(None, proposal_id)
     except Conflict as conflict:
         raise SolveFailed(
             f"proposal {proposal_id} could not be published automatically: {conflict.detail}"
         ) from conflict
-    audit.record(
-        None,
-        "proposal.auto_publish",
-        "proposal",
-        proposal_id,
-        facility_id=facility.id,
-        on_behalf_of=manager.id,
-    )
-    db.session.commit()
     return run

@@ -392,3 +392,38 @@ def test_the_real_catalogue_validates_and_syncs(db: Any) -> None:
     assert len(units) >= 40
     assert report.added and not report.retired
     assert str(sync_catalogue(ROOT / "facilities.yaml")) == "no changes"
+
+
+@pytest.mark.parametrize("locale", ["en", "zh"])
+def test_admin_page_sync_builds_and_updates_whole_rows_in_a_logged_in_request(
+    app: Flask, client: Any, login: Any, make_user: Any, tmp_path: Path, locale: str
+) -> None:
+    # Each translated report line reads the user's language from the database while rows
+    # are half built; sync_catalogue itself must keep those rows from being flushed.
+    login(make_user(is_admin=True, locale=locale))
+    catalogue = tmp_path / "facilities.yaml"
+    catalogue.write_text(FIXTURE_TEXT, encoding="utf-8")
+    app.config["FACILITIES_FILE"] = str(catalogue)
+    first = client.post("/admin/sync")
+    assert first.status_code == 200, first.get_data(as_text=True)[:2000]
+    assert 'id="sync-report"' in first.get_data(as_text=True)
+    assert dump_catalogue() == dump_from_cli(app)
+    assert _unit("alpha-lcms").capability_names == ["lc-ms", "small-molecule-quantitation"]
+    changed = FIXTURE_TEXT.replace("name_en: LC-MS\n", "name_en: LC-MS (upgraded)\n", 1)
+    changed = changed.replace('{start: "2027-01-18T08:30', '{start: "2027-01-19T08:30', 1)
+    catalogue.write_text(changed, encoding="utf-8")
+    second = client.post("/admin/sync")
+    assert second.status_code == 200
+    assert "alpha-lcms" in second.get_data(as_text=True)
+    unit = _unit("alpha-lcms")
+    assert unit.name_en == "LC-MS (upgraded)"
+    live = [(w.start.day, w.cancelled_at is None) for w in unit.maintenance]
+    assert sorted(live) == [(18, False), (19, True)]
+
+
+def dump_from_cli(app: Flask) -> list[list[tuple[Any, ...]]]:
+    """Return the rows a sync of the same file makes from the command line (no request)."""
+    result = _run(app, "--file", app.config["FACILITIES_FILE"])
+    assert result.exit_code == 0, result.output
+    assert "no changes" in result.output
+    return dump_catalogue()

@@ -78,3 +78,21 @@ def test_reminders_need_a_login_and_appear_in_the_navigation(
     page = client.get("/reminders").get_data(as_text=True)
     assert 'href="/reminders"' in page
     assert "No reminders yet." in page
+
+
+def test_every_admin_page_is_linked_from_the_navigation_or_the_admin_index(
+    app: Any, make_user: Any, client: Any, login: Any
+) -> None:
+    login(make_user(is_admin=True))
+    home = client.get("/dashboard").get_data(as_text=True)
+    assert 'href="/admin/"' in home
+    index = client.get("/admin/").get_data(as_text=True)
+    pages = {
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/admin") and "GET" in rule.methods and not rule.arguments
+    }
+    assert {"/admin/", "/admin/jobs"} <= pages
+    for page in pages:
+        assert f'href="{page}"' in index, f"{page} cannot be reached from the admin index"
+        assert client.get(page).status_code == 200

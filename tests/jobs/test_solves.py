@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import signal
 from datetime import date, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from app.accounts.services import create_api_token
 from app.booking import proposals
 from app.booking.bookings import cancel_booking
 from app.booking.models import (
@@ -87,10 +90,50 @@ def test_cron_resolve_publishes_when_the_facility_auto_publishes(world: World, d
     assert db.session.get(BookingRequest, request.id).status == RequestStatus.BOOKED.value
     [booking] = db.session.scalars(select(Booking)).all()
     assert booking.pinned and booking.start == _at(_monday(), "09:00")
-    event = db.session.scalar(
-        select(AuditEvent).where(AuditEvent.action == "proposal.auto_publish")
-    )
-    assert event.actor_id is None and event.details["on_behalf_of"] == world.manager.id
+    assert run.proposal.decided_by_id is None and run.proposal.decided_at is not None
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "proposal.approve"))
+    assert event.actor_id is None and event.details["automatic"] is True
+
+
+def test_auto_publish_needs_no_manager_and_pages_name_the_scheduler(
+    world: World, db: Any, client: FlaskClient, login: Any
+) -> None:
+    world.facility.auto_publish = True
+    world.manager.active = False
+    db.session.commit()
+    _request(world.ann, world.amber, "Peptide map", _monday())
+    tasks.resolve_facility(world.facility.id)
+    [run] = _runs(db, "schedule")
+    assert run.proposal.status == ProposalStatus.APPROVED.value
+    proposal_id = run.proposal.id
+    world.manager.active = True
+    db.session.commit()
+    login(world.manager)
+    page = client.get(f"/proposals/{proposal_id}").get_data(as_text=True)
+    assert "Published automatically by the scheduler" in page
+    assert "Mia" not in page.split('id="decided-by"')[1].split("</p>")[0]
+    audit = client.get(f"/manage/{world.facility.slug}/audit").get_data(as_text=True)
+    row = next(r for r in audit.split("<tr>") if "proposal.approve" in r)
+    assert "Scheduler (automatic)" in row and "Mia" not in row
+    _row, token = create_api_token(world.manager, "audit test")
+    body = client.get(
+        f"/api/v1/proposals/{proposal_id}", headers={"Authorization": f"Bearer {token}"}
+    ).get_json()
+    assert body["decided_by"] == "scheduler"
+
+
+def test_a_manager_approval_shows_the_managers_name(
+    world: World, db: Any, client: FlaskClient, login: Any
+) -> None:
+    _request(world.ann, world.amber, "Peptide map", _monday())
+    run = proposals.start_solve(world.manager, world.facility.id, launch=False)
+    proposals.execute_run(run.id)
+    db.session.expire_all()
+    proposal_id = db.session.get(SolveRun, run.id).proposal.id
+    proposals.approve_proposal(world.manager, proposal_id)
+    login(world.manager)
+    page = client.get(f"/proposals/{proposal_id}").get_data(as_text=True)
+    assert "Approved by Mia" in page and "automatically" not in page
 
 
 def test_cron_resolve_without_open_requests_does_not_solve(world: World, db: Any) -> None:
@@ -242,3 +285,53 @@ def test_a_worker_killed_mid_solve_is_marked_failed_and_nothing_is_published(
     assert db.session.scalar(select(func.count(Booking.id))) == 0
     statuses = set(db.session.scalars(select(BookingRequest.status)))
     assert statuses == {RequestStatus.PENDING.value}
+
+
+def test_a_managers_stop_ends_a_running_worker_within_seconds_and_keeps_nothing(
+    app: Flask, world: World, db: Any, client: FlaskClient, login: Any
+) -> None:
+    _oversubscribed(world)
+    app.config.update(SOLVE_WORKER_PROCESS=True, SOLVER_TIME_LIMIT=60)
+    run = proposals.start_solve(world.manager, world.facility.id)
+
+    def searching() -> SolveRun | None:
+        db.session.commit()
+        db.session.expire_all()
+        found = db.session.get(SolveRun, run.id)
+        # A progress entry means the search itself is under way, not just the problem built.
+        return found if found.status == RunStatus.RUNNING.value and found.progress else None
+
+    found = wait_for(searching, timeout=30, what="the worker to start searching")
+    pid = int(found.worker.rsplit(":", 1)[1])
+    [worker] = [w for w in proposals._workers if w.pid == pid]
+    login(world.manager)
+    page = client.get(f"/runs/{run.id}").get_data(as_text=True)
+    assert f'action="/runs/{run.id}/cancel"' in page
+    stopped_at = monotonic()
+    response = client.post(f"/runs/{run.id}/cancel")
+    assert response.status_code == 302
+    assert worker.wait(timeout=5) == 0, "the worker ends within seconds, not at the time limit"
+    assert monotonic() - stopped_at < 5
+    db.session.expire_all()
+    cancelled = db.session.get(SolveRun, run.id)
+    assert cancelled.status == RunStatus.CANCELLED.value
+    assert cancelled.finished_at is not None and "Cancelled by a manager" in cancelled.error
+    assert cancelled.result_json is None
+    assert db.session.scalar(select(func.count(Proposal.id))) == 0
+    assert db.session.scalar(select(func.count(Booking.id))) == 0
+    assert set(db.session.scalars(select(BookingRequest.status))) == {RequestStatus.PENDING.value}
+    page = client.get(f"/runs/{run.id}").get_data(as_text=True)
+    assert f'action="/runs/{run.id}/cancel"' not in page
+    assert "Cancelled by a manager" in page
+
+
+def test_another_facilitys_manager_cannot_stop_a_run(
+    world: World, db: Any, client: FlaskClient, login: Any, make_facility: Any, make_user: Any
+) -> None:
+    _request(world.ann, world.amber, "Peptide map", _monday())
+    run = proposals.start_solve(world.manager, world.facility.id, launch=False)
+    stranger = make_user(manages=(make_facility(slug="elsewhere"),))
+    login(stranger)
+    assert client.post(f"/runs/{run.id}/cancel").status_code == 404
+    db.session.expire_all()
+    assert db.session.get(SolveRun, run.id).cancel_requested is False

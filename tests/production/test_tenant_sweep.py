@@ -87,6 +87,7 @@ ENDPOINTS: dict[str, str] = {
     "booking.booking_cancel": "victim's booking",
     "booking.booking_pin": "victim's booking",
     "booking.booking_release": "victim's booking",
+    "booking.booking_reschedule": "victim's booking",
     "booking.campaign_new": "own projects",
     "booking.request_new": "own projects",
     "booking.request_list": "own requests",
@@ -106,6 +107,7 @@ ENDPOINTS: dict[str, str] = {
     "booking.proposal_discard": "victim facility's proposal",
     "booking.run_detail": "victim facility's run",
     "booking.run_download": "victim facility's run",
+    "booking.run_cancel": "victim facility's run",
     "calendars.booking_ics": "victim's booking",
     "calendars.feed": "secret link (a wrong secret is tried)",
     "calendars.feeds": "own feeds",
@@ -121,6 +123,8 @@ ENDPOINTS: dict[str, str] = {
     "reports.table_csv": "own facilities",
     "reports.workbook": "own facilities",
     "reports.schedule_csv": "own facilities",
+    "reports_api.whole": "own facilities",
+    "reports_api.one_table": "own facilities",
 }
 
 
