@@ -96,6 +96,7 @@ def test_reason_never_names_the_startup_that_took_the_time(
             assert not [s for s in secrets if s in html], url
     response = client.get(f"/api/v1/requests/{req.id}")
     assert response.status_code == 200
+    assert response.get_json()["unplaced_reason_code"] == "booked-by-others"
     assert not [s for s in secrets if s in response.get_data(as_text=True)]
     assert not [s for s in secrets if s in str(req.unplaced_reason_detail)]
 
@@ -251,3 +252,15 @@ def test_proposal_rows_keep_a_detail_per_request(core: Core) -> None:
     run = core.solve()
     rows = db.session.query(ProposalUnplaced).filter_by(proposal_id=run.proposal.id).all()
     assert rows and all(r.reason_detail and r.reason_detail["code"] for r in rows)
+
+
+def test_another_startup_cannot_read_the_reason_through_the_api(
+    core: Core, client: Any, login: Any
+) -> None:
+    amber = crowd_out_amber(core)
+    core.solve()
+    login(core.bob)
+    response = client.get(f"/api/v1/requests/{amber.id}")
+    assert response.status_code == 404
+    assert "booked-by-others" not in response.get_data(as_text=True)
+    assert "Amber" not in response.get_data(as_text=True)
