@@ -274,6 +274,10 @@ def _read_result(ctx: _Context, result: Mapping[str, Any], out: list[str]) -> No
         reason = u.get("reason")
         if not isinstance(reason, str) or not reason.strip():
             out.append(f"unscheduled[{i}]: request {rid!r} has no reason a startup can act on")
+        if "code" in u and not isinstance(u["code"], str | None):
+            out.append(f"unscheduled[{i}].code: expected a string")
+        if "args" in u and not isinstance(u["args"], Mapping | None):
+            out.append(f"unscheduled[{i}].args: expected an object")
     ctx.unscheduled = seen
     ctx.accepted = {rid for rid in ctx.requests if rid not in seen}
 

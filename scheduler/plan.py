@@ -62,7 +62,7 @@ def build_result(
     for req in inst.requests:
         if req.index not in plan:
             reason, kind = explain(inst, req, board)
-            unscheduled.append(Unscheduled(req.id, reason, kind))
+            unscheduled.append(Unscheduled(req.id, reason.text, kind, reason.code, reason.args))
     objective: float | None = objective_value(inst, plan)
     if status is Status.INFEASIBLE or status is Status.UNKNOWN:
         objective = None

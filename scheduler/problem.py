@@ -299,6 +299,10 @@ class Unscheduled:
     request: str
     reason: str
     kind: UnscheduledKind = UnscheduledKind.COMPETITION
+    code: str | None = None
+    """Stable code of the reason (``FORMAT-EXTENSIONS.md``); None in results of older solvers."""
+    args: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    """The code's arguments: solver unit ids, ISO times with offsets, minutes, step numbers."""
 
 
 @dataclass(frozen=True)
@@ -623,12 +627,17 @@ def result_to_dict(result: Result) -> dict[str, Any]:
             }
             for a in result.assignments
         ],
-        "unscheduled": [
-            {"request": u.request, "reason": u.reason, "kind": u.kind.value}
-            for u in result.unscheduled
-        ],
+        "unscheduled": [_unscheduled_to_dict(u) for u in result.unscheduled],
         "stats": dict(result.stats),
     }
+
+
+def _unscheduled_to_dict(u: Unscheduled) -> dict[str, Any]:
+    out: dict[str, Any] = {"request": u.request, "reason": u.reason, "kind": u.kind.value}
+    if u.code is not None:
+        out["code"] = u.code
+        out["args"] = dict(u.args)
+    return out
 
 
 def result_from_dict(data: Mapping[str, Any]) -> Result:
@@ -643,7 +652,13 @@ def result_from_dict(data: Mapping[str, Any]) -> Result:
             for a in data.get("assignments", [])
         ),
         unscheduled=tuple(
-            Unscheduled(u["request"], u["reason"], UnscheduledKind(u.get("kind", "competition")))
+            Unscheduled(
+                u["request"],
+                u["reason"],
+                UnscheduledKind(u.get("kind", "competition")),
+                u.get("code"),
+                dict(u.get("args") or {}),
+            )
             for u in data.get("unscheduled", [])
         ),
         stats=dict(data.get("stats", {})),

@@ -3,17 +3,46 @@
 A request is *impossible* when no plan could ever hold it (its window is too short, its units
 are closed or in maintenance, its steps cannot follow each other within their lags); it is lost
 to *competition* when it fits on an empty calendar but the plan gave its time to others.
+
+Every reason carries a stable code and its arguments beside the English sentence, so that a
+caller can write the same reason in its users' language with its own names for units and its
+own time zone (``FORMAT-EXTENSIONS.md`` lists the codes and their arguments).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from scheduler.instance import Instance, RequestInfo, StepInfo, relaxed
 from scheduler.problem import UnscheduledKind
 from scheduler.timeline import Board
+
+REASON_CODES = (
+    "window-too-short",
+    "not-open-long-enough",
+    "units-in-maintenance",
+    "units-closed",
+    "units-taken-by-approved-bookings",
+    "lag-too-short",
+    "steps-cannot-follow",
+    "fair-share-used",
+    "booked-by-others",
+    "booked-until-horizon-end",
+)
+"""Every code a reason may carry; a code's arguments never change meaning once published."""
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a request is unscheduled: a stable code, its arguments and the English sentence."""
+
+    code: str
+    text: str
+    args: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
 def duration_text(minutes: int) -> str:
@@ -34,12 +63,18 @@ class _Clock:
     def at(self, slot: int) -> datetime:
         return (self.start + timedelta(minutes=slot * self.g)).astimezone(self.tz)
 
+    def iso(self, slot: int) -> str:
+        return self.at(slot).isoformat()
+
     def text(self, slot: int) -> str:
         moment = self.at(slot)
         return f"{moment.day} {moment:%b %H:%M}"
 
     def window(self, lo: int, hi: int) -> str:
         return f"{self.text(lo)} – {self.text(hi)}"
+
+    def window_args(self, req: RequestInfo) -> dict[str, Any]:
+        return {"earliest": self.iso(req.release), "deadline": self.iso(req.deadline)}
 
 
 def _ids(inst: Instance, step: StepInfo) -> list[str]:
@@ -56,16 +91,27 @@ def _step_name(req: RequestInfo, step: StepInfo) -> str:
     return "the step" if len(req.steps) == 1 else f"step {step.index + 1}"
 
 
-def impossible_reason(inst: Instance, req: RequestInfo) -> str:
+def _step_args(inst: Instance, req: RequestInfo, step: StepInfo) -> dict[str, Any]:
+    return {
+        "step": step.index + 1,
+        "steps": len(req.steps),
+        "units": _ids(inst, step),
+        "minutes": step.duration * inst.granularity,
+    }
+
+
+def impossible_reason(inst: Instance, req: RequestInfo) -> Reason:
     """Explain why no plan at all can hold ``req``."""
     clock = _Clock(inst)
     g = inst.granularity
     need = sum(s.duration for s in req.steps) + sum(s.min_lag for s in req.steps[1:])
     window = clock.window(req.release, req.deadline)
     if req.deadline - req.release < need:
-        return (
+        return Reason(
+            "window-too-short",
             f"the window {window} is shorter than the {duration_text(need * g)} its steps "
-            "need; widen the window or shorten the steps"
+            "need; widen the window or shorten the steps",
+            {**clock.window_args(req), "minutes": need * g},
         )
     for step in req.steps:
         if step.live():
@@ -74,26 +120,35 @@ def impossible_reason(inst: Instance, req: RequestInfo) -> str:
         why = {a.dropped_by for a in step.alternatives}
         what = _step_name(req, step)
         dur = duration_text(step.duration * g)
+        args = {**_step_args(inst, req, step), **clock.window_args(req)}
         if why <= {"open", "window"} and step.attended:
-            return (
+            return Reason(
+                "not-open-long-enough",
                 f"no allowed unit ({', '.join(ids)}) is open long enough for an attended "
-                f"{dur} step ({what}); split it or mark it unattended"
+                f"{dur} step ({what}); split it or mark it unattended",
+                args,
             )
         if why <= {"open", "blackout", "window"}:
-            state = "in maintenance" if why == {"blackout"} else "closed or in maintenance"
+            maintenance = why == {"blackout"}
+            code = "units-in-maintenance" if maintenance else "units-closed"
+            state = "in maintenance" if maintenance else "closed or in maintenance"
             if len(ids) == 1:
-                return (
+                text = (
                     f"the only allowed unit, {ids[0]}, is {state} for the whole window "
                     f"{window}; choose another window"
                 )
-            return (
-                f"{_units_phrase(ids)} {state} whenever {what} ({dur}) could run in "
-                f"{window}; choose another window"
-            )
+            else:
+                text = (
+                    f"{_units_phrase(ids)} {state} whenever {what} ({dur}) could run in "
+                    f"{window}; choose another window"
+                )
+            return Reason(code, text, args)
         if why <= {"open", "blackout", "window", "pinned", "pin"}:
-            return (
+            return Reason(
+                "units-taken-by-approved-bookings",
                 f"{_units_phrase(ids)} taken by approved bookings whenever {what} "
-                f"({dur}) could run in {window}; choose another window"
+                f"({dur}) could run in {window}; choose another window",
+                args,
             )
         # Dropped by the order of steps and their lags: explained below.
     lagged = [s for s in req.steps if s.index and s.max_lag is not None and not s.live()]
@@ -101,28 +156,39 @@ def impossible_reason(inst: Instance, req: RequestInfo) -> str:
     return _chain_reason(inst, req, lagged[0] if lagged else req.steps[-1], window)
 
 
-def _chain_reason(inst: Instance, req: RequestInfo, step: StepInfo, window: str) -> str:
+def _chain_reason(inst: Instance, req: RequestInfo, step: StepInfo, window: str) -> Reason:
     g = inst.granularity
     k = step.index
+    times = _Clock(inst).window_args(req)
     if k > 0 and step.max_lag is not None:
-        return (
+        return Reason(
+            "lag-too-short",
             f"step {k + 1}'s units ({', '.join(_ids(inst, step))}) are never free within "
             f"{duration_text(step.max_lag * g)} after step {k} can end inside {window}; "
-            "allow a longer gap or other units"
+            "allow a longer gap or other units",
+            {
+                **_step_args(inst, req, step),
+                "previous": k,
+                "max_lag_minutes": step.max_lag * g,
+                **times,
+            },
         )
-    return (
+    return Reason(
+        "steps-cannot-follow",
         f"its {len(req.steps)} steps cannot follow one another inside {window} on open "
-        "units; widen the window"
+        "units; widen the window",
+        {"steps": len(req.steps), **times},
     )
 
 
-def competition_reason(inst: Instance, req: RequestInfo, board: Board) -> str:
+def competition_reason(inst: Instance, req: RequestInfo, board: Board) -> Reason:
     """Explain which bookings of the plan keep ``req`` out, and when it would fit."""
     clock = _Clock(inst)
     g = inst.granularity
     first = req.steps[0]
     ids = sorted({inst.units[a.unit].id for s in req.steps for a in s.live()})
     between = f"{clock.text(req.release)} and {clock.text(req.deadline)}"
+    project = inst.projects[req.project]
     without_caps = None
     if inst.problem.fair_share is not None:
         caps = board.caps
@@ -133,11 +199,21 @@ def competition_reason(inst: Instance, req: RequestInfo, board: Board) -> str:
             board.caps = caps
     if without_caps is not None and inst.problem.fair_share is not None:
         share = round(inst.problem.fair_share.max_fraction * 100)
-        return (
-            f"project {inst.projects[req.project]!r} already holds its fair share ({share} %) "
+        return Reason(
+            "fair-share-used",
+            f"project {project!r} already holds its fair share ({share} %) "
             f"of the units this request needs ({', '.join(ids)}); it fits once the project "
-            "releases other bookings"
+            "releases other bookings",
+            {"project": project, "percent": share, "units": ids},
         )
+    # Only the request's own units and times: never the requests that took them, which
+    # belong to other projects.
+    args: dict[str, Any] = {
+        "steps": len(req.steps),
+        "units": ids,
+        "minutes": first.duration * g,
+        **clock.window_args(req),
+    }
     if len(req.steps) == 1:
         head = f"{_units_phrase(ids)} booked by other requests between {between}"
         what = f"free {duration_text(first.duration * g)} slot"
@@ -157,14 +233,29 @@ def competition_reason(inst: Instance, req: RequestInfo, board: Board) -> str:
             later = board.earliest_request(wider, first_step_from=req.release)
         finally:
             board.caps = caps
-        capped = f", but project {inst.projects[req.project]!r} has used its fair share there"
+        capped = f", but project {project!r} has used its fair share there"
     if later is None:
-        return f"{head}; no {what} remains before the planning horizon ends"
+        return Reason(
+            "booked-until-horizon-end",
+            f"{head}; no {what} remains before the planning horizon ends",
+            args,
+        )
     unit, start = later[0]
-    return f"{head}; the earliest {what} is {clock.text(start)} on {inst.units[unit].id}{capped}"
+    args |= {
+        "free_unit": inst.units[unit].id,
+        "free_start": clock.iso(start),
+        "fair_share_used": bool(capped),
+    }
+    if capped:
+        args["project"] = project
+    return Reason(
+        "booked-by-others",
+        f"{head}; the earliest {what} is {clock.text(start)} on {inst.units[unit].id}{capped}",
+        args,
+    )
 
 
-def explain(inst: Instance, req: RequestInfo, board: Board) -> tuple[str, UnscheduledKind]:
+def explain(inst: Instance, req: RequestInfo, board: Board) -> tuple[Reason, UnscheduledKind]:
     """Return the reason ``req`` is unscheduled, and whether it is impossible or competition."""
     if req.impossible:
         return impossible_reason(inst, req), UnscheduledKind.IMPOSSIBLE

@@ -267,6 +267,8 @@ def request_json(req: BookingRequest) -> dict[str, Any]:
         "title": req.title,
         "status": req.status,
         "unplaced_reason": req.unplaced_reason,
+        # The stable code of the reason (scheduler/FORMAT-EXTENSIONS.md); null on old rows.
+        "unplaced_reason_code": (req.unplaced_reason_detail or {}).get("code"),
         "weight": req.weight,
         "priority_reason": req.priority_reason,
         "earliest_start": _iso(req.earliest_start),
@@ -366,7 +368,13 @@ def proposal_json(proposal: Proposal) -> dict[str, Any]:
             for i in proposal.items
         ],
         "unplaced": [
-            {"request": u.request_id, "title": u.request.title, "reason": u.reason, "kind": u.kind}
+            {
+                "request": u.request_id,
+                "title": u.request.title,
+                "reason": u.reason,
+                "kind": u.kind,
+                "code": (u.reason_detail or {}).get("code"),
+            }
             for u in proposal.unplaced
         ],
         "diff": {kind: [_diff_entry(e) for e in entries] for kind, entries in diff.items()},
@@ -843,6 +851,7 @@ _SCHEMAS: dict[str, Any] = {
             "title": {"type": "string"},
             "status": {"type": "string", "enum": _STATUS},
             "unplaced_reason": {"type": "string"},
+            "unplaced_reason_code": _STR_OR_NULL,
             "weight": {"type": "integer"},
             "priority_reason": {"type": "string"},
             "earliest_start": _DT,

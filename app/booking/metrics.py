@@ -61,7 +61,7 @@ def plan_metrics(
         units[resource.id.removeprefix("u")] = (
             round(used / open_minutes, 4) if open_minutes else 0.0
         )
-    excluded_weight = sum(req.weight for req, _reason in index.excluded.values())
+    excluded_weight = sum(e.request.weight for e in index.excluded.values())
     return {
         "requests": len(to_place) + len(index.excluded),
         "requested_weight": sum(r.weight for r in to_place.values()) + excluded_weight,

@@ -72,6 +72,9 @@ class BookingRequest(db.Model):
         String(20), default=RequestStatus.PENDING.value, index=True
     )
     unplaced_reason: Mapped[str] = mapped_column(Text, default="")
+    # The same reason as {"code", "args", "units"} (app/booking/reasons.py), written in the
+    # reader's language when shown; None on rows from before reasons had codes.
+    unplaced_reason_detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -206,6 +209,8 @@ class ProposalUnplaced(db.Model):
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"))
     reason: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(20), default="competition")
+    # {"code", "args", "units"} as on BookingRequest.unplaced_reason_detail.
+    reason_detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
     proposal: Mapped[Proposal] = relationship(back_populates="unplaced")
     request: Mapped[BookingRequest] = relationship()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
@@ -22,6 +23,15 @@ from app.extensions import db
 GRANULARITY_MINUTES = 15
 
 
+class Excluded(NamedTuple):
+    """A request the solver never sees, with its reason as text and as a code with arguments."""
+
+    request: BookingRequest
+    reason: str
+    code: str
+    args: dict[str, Any]
+
+
 @dataclass
 class ProblemIndex:
     """Maps the solver's ids back to rows: `r<id>` requests, `b<id>` pinned bookings, `u<slug>`
@@ -36,7 +46,7 @@ class ProblemIndex:
     # Active bookings behind (solver request id, step index), for pinned and released steps.
     step_bookings: dict[tuple[str, int], Booking] = field(default_factory=dict)
     # Requests the solver never saw because a step has no usable unit left, with the reason.
-    excluded: dict[int, tuple[BookingRequest, str]] = field(default_factory=dict)
+    excluded: dict[int, Excluded] = field(default_factory=dict)
 
     def at(self, minutes: int) -> datetime:
         """Return the moment `minutes` after the horizon start."""
@@ -184,11 +194,7 @@ def build_problem(
         for k, step in enumerate(req.steps):
             choices = [unit_id(u) for u in allowed_units(step) if u.id in resources]
             if not choices:
-                index.excluded[req.id] = (
-                    req,
-                    f"Step {k + 1} has no unit it may use any more (retired, or training is "
-                    "missing); change the request.",
-                )
+                index.excluded[req.id] = _excluded(req, k, step, resources)
                 break
             steps.append(_step(step, tuple(choices)))
             index.steps[(rid, k)] = step
@@ -257,6 +263,29 @@ def build_problem(
     )
     index.problem = problem
     return problem, index
+
+
+def _excluded(
+    req: BookingRequest, k: int, step: RequestStep, resources: dict[int, scheduler.Resource]
+) -> Excluded:
+    """Say why step ``k`` has no unit: its project lacks a training, or no unit is left."""
+    args: dict[str, Any] = {"step": k + 1, "steps": len(req.steps)}
+    untrained = [unit_id(u) for u in allowed_units(step, need_training=False) if u.id in resources]
+    if untrained:
+        return Excluded(
+            req,
+            f"Step {k + 1} may only use units that need a training no member of the project "
+            f"has ({', '.join(untrained)}); complete the training or change the request.",
+            "training-missing",
+            {**args, "units": untrained},
+        )
+    return Excluded(
+        req,
+        f"Step {k + 1} has no unit it may use any more (retired, or out of service); change "
+        "the request.",
+        "no-unit-left",
+        {**args, "capability": step.capability},
+    )
 
 
 def _step(

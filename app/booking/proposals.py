@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 import scheduler
 from app.accounts import security
-from app.booking import audit, signals
+from app.booking import audit, reasons, signals
 from app.booking.bookings import (
     conflict_error,
     describe,
@@ -449,23 +449,33 @@ def store_proposal(run: SolveRun, result: scheduler.Result, index: ProblemIndex)
         req = index.requests.get(u.request)
         if req is None or not still_open(u.request):
             continue
+        why = reasons.detail(u.code, u.args, index.units)
         proposal.unplaced.append(
-            ProposalUnplaced(request_id=req.id, reason=u.reason, kind=u.kind.value)
+            ProposalUnplaced(
+                request_id=req.id, reason=u.reason, kind=u.kind.value, reason_detail=why
+            )
         )
         if req.status != RequestStatus.BOOKED.value:
             req.status = RequestStatus.UNPLACED.value
             req.unplaced_reason = u.reason
-    for req, reason in index.excluded.values():
+            req.unplaced_reason_detail = why
+    for excluded in index.excluded.values():
+        req = excluded.request
+        why = reasons.detail(excluded.code, excluded.args, index.units)
         proposal.unplaced.append(
-            ProposalUnplaced(request_id=req.id, reason=reason, kind="impossible")
+            ProposalUnplaced(
+                request_id=req.id, reason=excluded.reason, kind="impossible", reason_detail=why
+            )
         )
         req.status = RequestStatus.UNPLACED.value
-        req.unplaced_reason = reason
+        req.unplaced_reason = excluded.reason
+        req.unplaced_reason_detail = why
     for rid in accepted:
         req = index.requests[rid]
         if req.status != RequestStatus.BOOKED.value:
             req.status = RequestStatus.PROPOSED.value
             req.unplaced_reason = ""
+            req.unplaced_reason_detail = None
     db.session.flush()
 
     assert index.problem is not None

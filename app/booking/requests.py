@@ -77,8 +77,10 @@ def _capability_units(capability: str, facility_id: int | None) -> list[Equipmen
     return list(db.session.scalars(query))
 
 
-def allowed_units(step: RequestStep) -> list[Equipment]:
-    """Return the active units the step may use now, respecting its project's training."""
+def allowed_units(step: RequestStep, *, need_training: bool = True) -> list[Equipment]:
+    """Return the active units the step may use now, respecting its project's training.
+
+    With ``need_training=False``, also those it could use once its project is trained."""
     if step.units:
         candidates = sorted(step.units, key=lambda u: u.slug)
     elif step.capability:
@@ -91,7 +93,7 @@ def allowed_units(step: RequestStep) -> list[Equipment]:
         for unit in candidates
         if unit.is_active
         and (bool(step.units) or step.capability in unit.capability_names)
-        and (not unit.training_required or unit.id in trained)
+        and (not need_training or not unit.training_required or unit.id in trained)
     ]
 
 
@@ -383,6 +385,7 @@ def update_request(user: User, request_id: int, **changes: Any) -> BookingReques
     req.weight, req.priority_reason = weight, reason
     req.status = RequestStatus.PENDING.value
     req.unplaced_reason = ""
+    req.unplaced_reason_detail = None
     surplus = req.steps[len(cleaned) :]
     for clean, row in zip(cleaned, req.steps, strict=False):
         _apply_step(row, clean)

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.accounts import security
 from app.booking import bookings as booking_service
-from app.booking import presenters
+from app.booking import presenters, reasons
 from app.booking import proposals as proposal_service
 from app.booking import requests as request_service
 from app.booking.forms import (
@@ -520,7 +520,11 @@ def proposal_discard(proposal_id: int) -> BaseResponse:
 
 @bp.app_context_processor
 def _dashboard_helpers() -> dict[str, Any]:
-    return {"booking_dashboard": presenters.dashboard}
+    return {
+        "booking_dashboard": presenters.dashboard,
+        "unplaced_reason": reasons.request_reason,
+        "proposal_unplaced_reason": reasons.proposal_reason,
+    }
 
 
 @bp.app_template_filter("hours")
