@@ -112,6 +112,9 @@ def _test_config(url: str, **overrides: Any) -> dict[str, Any]:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "RATELIMIT_ENABLED": False,
         "WTF_CSRF_ENABLED": False,
+        # The tests read the English msgids unless they choose a language; the production
+        # default (Chinese) has its own tests in tests/test_i18n.py.
+        "BABEL_DEFAULT_LOCALE": "en",
     }
     config.update(overrides)
     return config
