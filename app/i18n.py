@@ -73,6 +73,19 @@ def local_time(value: datetime | None, tz: str | None = None, fmt: str = "medium
     return format_datetime(value, fmt, tzinfo=zone, locale=current_language())
 
 
+def short_moment(value: datetime | None, tz: str | None = None) -> str:
+    """Write a moment as day, month, weekday and time: 11月30日周一 09:00, Mon, Nov 30 09:00."""
+    if value is None:
+        return ""
+    local = value.astimezone(ZoneInfo(tz or current_app.config["DEFAULT_TIMEZONE"]))
+    return f"{format_skeleton('MMMEd', local, locale=current_language())} {local:%H:%M}"
+
+
+def day_label(value: date) -> str:
+    """Name a day by weekday, day and month: 11月30日周一, Mon, Nov 30."""
+    return format_skeleton("MMMEd", value, locale=current_language())
+
+
 def local_date(value: date | None, fmt: str = "medium") -> str:
     """Format a calendar date for the current language (2026年11月23日, 23 Nov 2026)."""
     return "" if value is None else format_date(value, fmt, locale=current_language())
@@ -101,6 +114,8 @@ def register(app: Flask) -> None:
         localised=localised,
         local_time=local_time,
         local_date=local_date,
+        short_moment=short_moment,
+        day_label=day_label,
         month_name=month_name,
         number=number,
         percent=percent,
