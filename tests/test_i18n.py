@@ -273,3 +273,20 @@ def test_a_user_without_a_setting_gets_chinese_feeds(
 
     descriptions = [str(e["DESCRIPTION"]) for e in feed.walk("VEVENT")]
     assert descriptions and all("设备：" in d for d in descriptions)
+
+
+def test_catalogue_file_problems_speak_the_language(app: Flask) -> None:
+    from flask_babel import force_locale
+
+    from app.catalog.schema import read
+
+    text = "version: 1\ncentres:\n  - id: Not A Slug\n    name_zh: 中心\n    name_en: Centre\n"
+    text += "facilities: []\n"
+    for language, expected in (
+        ("zh", "必须是 slug：仅含小写字母、数字和单个连字符"),
+        ("en", "must be a slug: lower-case letters, digits and single hyphens"),
+    ):
+        with force_locale(language):
+            catalogue, problems = read(text, "facilities.yaml")
+        assert catalogue is None
+        assert [p.message for p in problems.items] == [expected]
