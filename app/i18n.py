@@ -87,7 +87,7 @@ def day_label(value: date) -> str:
 
 
 def local_date(value: date | None, fmt: str = "medium") -> str:
-    """Format a calendar date for the current language (2026年11月23日, 23 Nov 2026)."""
+    """Format a calendar date for the current language (2026年11月23日, Nov 23, 2026)."""
     return "" if value is None else format_date(value, fmt, locale=current_language())
 
 
