@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import (
@@ -25,6 +26,18 @@ from app.errors import AppError, ServiceUnavailable
 from app.extensions import db, limiter, login_manager
 
 log = logging.getLogger(__name__)
+
+# Titles and explanations of the HTTP errors Werkzeug raises for us (unknown URL, wrong method).
+_HTTP_TEXTS = {
+    400: (_l("Bad request"), _l("The request could not be understood; check it and retry.")),
+    404: (
+        _l("Not found"),
+        _l("There is no page at this address. Check the address, or start from the start page."),
+    ),
+    405: (_l("Method not allowed"), _l("This address does not accept that method.")),
+    413: (_l("Request too large"), _l("The request is too large; send less at once.")),
+    415: (_l("Unsupported media type"), _l("Send the request body as JSON.")),
+}
 
 
 def wants_json() -> bool:
@@ -97,16 +110,20 @@ def register(app: Flask) -> None:
             _("Too many requests; retry in %(seconds)d seconds.", seconds=seconds)
         )
         app_error.status = 429
-        app_error.title = "Too many requests"
+        app_error.title = _l("Too many requests")
         response = make_response(_render(app_error))
         response.headers["Retry-After"] = str(seconds)
         return response
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response | tuple[str, int]:
-        app_error = AppError(error.description or error.name)
+        title, detail = _HTTP_TEXTS.get(error.code or 500, (None, None))
+        # Werkzeug's own descriptions are English; ours are translated. A description a view
+        # chose itself is kept.
+        own = error.description != type(error).description
+        app_error = AppError(str(error.description if own or detail is None else detail))
         app_error.status = error.code or 500
-        app_error.title = error.name
+        app_error.title = title or error.name
         response = _render(app_error)
         if isinstance(response, Response) and error.code == 405:
             allowed = error.get_response().headers.get("Allow")
@@ -140,5 +157,5 @@ def register(app: Flask) -> None:
         db.session.rollback()
         app_error = AppError(_("Something went wrong on our side; it has been logged."))
         app_error.status = 500
-        app_error.title = "Internal server error"
+        app_error.title = _l("Internal server error")
         return _render(app_error)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 
 class AppError(Exception):
     """Base class of errors a user can be shown."""
 
     status = 400
-    title = "Bad request"
+    title: Any = _l("Bad request")
 
     def __init__(self, detail: str, *, field: str | None = None, **extra: Any) -> None:
         super().__init__(detail)
@@ -21,7 +23,7 @@ class AppError(Exception):
         """Return an RFC 9457 problem body."""
         body: dict[str, Any] = {
             "type": "about:blank",
-            "title": self.title,
+            "title": str(self.title),
             "status": self.status,
             "detail": self.detail,
         }
@@ -33,7 +35,7 @@ class AppError(Exception):
 
 class ValidationError(AppError):
     status = 422
-    title = "Invalid input"
+    title: Any = _l("Invalid input")
 
     def __init__(
         self, detail: str, *, field: str | None = None, errors: dict[str, str] | None = None
@@ -47,29 +49,29 @@ class ValidationError(AppError):
 
 class BadRequest(AppError):
     status = 400
-    title = "Bad request"
+    title: Any = _l("Bad request")
 
 
 class Unauthorized(AppError):
     status = 401
-    title = "Authentication required"
+    title: Any = _l("Authentication required")
 
 
 class Forbidden(AppError):
     status = 403
-    title = "Forbidden"
+    title: Any = _l("Forbidden")
 
 
 class NotFound(AppError):
     status = 404
-    title = "Not found"
+    title: Any = _l("Not found")
 
 
 class Conflict(AppError):
     status = 409
-    title = "Conflict"
+    title: Any = _l("Conflict")
 
 
 class ServiceUnavailable(AppError):
     status = 503
-    title = "Service unavailable"
+    title: Any = _l("Service unavailable")

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
-from flask import Flask, Response, has_request_context, redirect, request, url_for
+from babel.dates import format_date, format_datetime, format_skeleton
+from babel.numbers import format_decimal, format_percent
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    has_app_context,
+    has_request_context,
+    redirect,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -16,10 +26,22 @@ from app.extensions import db
 LANGUAGES = ("zh", "en")
 
 
+def default_language() -> str:
+    """Return the language spoken when nobody chose one: BABEL_DEFAULT_LOCALE, else Chinese."""
+    configured = current_app.config.get("BABEL_DEFAULT_LOCALE") if has_app_context() else None
+    return configured if configured in LANGUAGES else "zh"
+
+
+def user_language(user: object) -> str:
+    """Return the language a user reads messages in when no request says otherwise."""
+    chosen = getattr(user, "locale", None)
+    return str(chosen) if chosen in LANGUAGES else default_language()
+
+
 def select_locale() -> str:
     """Return the language for this request; outside a request, the default (Chinese)."""
     if not has_request_context():
-        return "zh"
+        return default_language()
     from app.accounts.security import request_user
 
     chosen = getattr(request_user(), "locale", None)
@@ -28,30 +50,77 @@ def select_locale() -> str:
     cookie = request.cookies.get("lang")
     if cookie in LANGUAGES:
         return str(cookie)
-    return request.accept_languages.best_match(LANGUAGES) or "zh"
+    return request.accept_languages.best_match(LANGUAGES) or default_language()
+
+
+def current_language() -> str:
+    """Return the two-letter code of the language in force."""
+    return str(get_locale() or default_language())[:2]
 
 
 def localised(obj: object, field: str = "name") -> str:
     """Return obj.<field>_zh or obj.<field>_en by the current language."""
-    language = str(get_locale() or "zh")[:2]
+    language = current_language()
     value = getattr(obj, f"{field}_{'en' if language == 'en' else 'zh'}", "")
     return str(value or getattr(obj, f"{field}_zh", "") or "")
 
 
 def local_time(value: datetime | None, tz: str | None = None, fmt: str = "medium") -> str:
     """Format an aware datetime in a time zone (default: the app's) for the current language."""
-    from flask import current_app
-
     if value is None:
         return ""
     zone = ZoneInfo(tz or current_app.config["DEFAULT_TIMEZONE"])
-    return format_datetime(value, fmt, tzinfo=zone, locale=str(get_locale() or "zh"))
+    return format_datetime(value, fmt, tzinfo=zone, locale=current_language())
+
+
+def short_moment(value: datetime | None, tz: str | None = None) -> str:
+    """Write a moment as day, month, weekday and time: 11月30日周一 09:00, Mon, Nov 30 09:00."""
+    if value is None:
+        return ""
+    local = value.astimezone(ZoneInfo(tz or current_app.config["DEFAULT_TIMEZONE"]))
+    return f"{format_skeleton('MMMEd', local, locale=current_language())} {local:%H:%M}"
+
+
+def day_label(value: date) -> str:
+    """Name a day by weekday, day and month: 11月30日周一, Mon, Nov 30."""
+    return format_skeleton("MMMEd", value, locale=current_language())
+
+
+def local_date(value: date | None, fmt: str = "medium") -> str:
+    """Format a calendar date for the current language (2026年11月23日, Nov 23, 2026)."""
+    return "" if value is None else format_date(value, fmt, locale=current_language())
+
+
+def month_name(value: date) -> str:
+    """Name a month with its year for the current language (2026年11月, November 2026)."""
+    return format_skeleton("yMMMM", value, locale=current_language())
+
+
+def number(value: float | int | None, fmt: str | None = None) -> str:
+    """Format a number for the current language; `fmt` is a CLDR pattern such as "0.0"."""
+    if value is None:
+        return ""
+    return format_decimal(value, fmt, locale=current_language())
+
+
+def percent(value: float | None, fmt: str = "#,##0.0%") -> str:
+    """Format a fraction (0.25) as a percentage for the current language."""
+    return "" if value is None else format_percent(value, fmt, locale=current_language())
 
 
 def register(app: Flask) -> None:
     """Add the language switch route and template helpers."""
     app.jinja_env.globals.update(
-        localised=localised, local_time=local_time, LANGUAGES=LANGUAGES, get_locale=get_locale
+        localised=localised,
+        local_time=local_time,
+        local_date=local_date,
+        short_moment=short_moment,
+        day_label=day_label,
+        month_name=month_name,
+        number=number,
+        percent=percent,
+        LANGUAGES=LANGUAGES,
+        get_locale=get_locale,
     )
     app.add_url_rule("/lang/<code>", "set_language", set_language, methods=["POST"])
 
@@ -59,7 +128,7 @@ def register(app: Flask) -> None:
 def set_language(code: str) -> Response:
     """Remember the chosen language (on the account when logged in) and go back."""
     if code not in LANGUAGES:
-        code = "zh"
+        code = default_language()
     if current_user.is_authenticated:
         current_user.locale = code
         db.session.commit()

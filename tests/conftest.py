@@ -43,8 +43,27 @@ def reset_postgres_schema(schema: str) -> None:
     engine.dispose()
 
 
+def compile_catalogues() -> None:
+    """Compile each messages.po whose .mo is missing or older, as `make install` does."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in (Path(__file__).parents[1] / "app" / "translations").glob("*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as source:
+            catalog = read_po(source, locale=po.parents[1].name)
+        # Written aside and renamed, so parallel test workers never read half a file.
+        partial = mo.with_suffix(f".{os.getpid()}.tmp")
+        with partial.open("wb") as target:
+            write_mo(target, catalog)
+        partial.replace(mo)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("PILOTSLOT_INSTANCE_DIR", str(Path(__file__).parent / ".instance"))
+    compile_catalogues()
     if POSTGRES_URL:
         # Asked for PostgreSQL: an unreachable server is a failure, never a silent skip.
         engine = create_engine(postgres_url_for("public"))
@@ -112,6 +131,9 @@ def _test_config(url: str, **overrides: Any) -> dict[str, Any]:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "RATELIMIT_ENABLED": False,
         "WTF_CSRF_ENABLED": False,
+        # The tests read the English msgids unless they choose a language; the production
+        # default (Chinese) has its own tests in tests/test_i18n.py.
+        "BABEL_DEFAULT_LOCALE": "en",
     }
     config.update(overrides)
     return config

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import g, request
+from flask_babel import gettext as _
 from flask_login import AnonymousUserMixin, current_user
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -122,13 +123,13 @@ def request_user() -> User | Anonymous:
 
 @login_manager.unauthorized_handler
 def _unauthorized() -> None:
-    raise Unauthorized("Log in, or send 'Authorization: Bearer <token>'.")
+    raise Unauthorized(_("Log in, or send 'Authorization: Bearer <token>'."))
 
 
 def user() -> User:
     """Return the logged-in user or raise Unauthorized."""
     if not current_user.is_authenticated:
-        raise Unauthorized("Log in, or send 'Authorization: Bearer <token>'.")
+        raise Unauthorized(_("Log in, or send 'Authorization: Bearer <token>'."))
     return current_user._get_current_object()  # type: ignore[no-any-return]
 
 
@@ -141,16 +142,16 @@ def can_manage(u: User, facility: Facility | int) -> bool:
 def require_manager(u: User, facility: Facility | int) -> None:
     """Raise NotFound unless the user manages the facility; 404 so ids leak nothing."""
     if not can_manage(u, facility):
-        raise NotFound("No such facility among those you manage.")
+        raise NotFound(_("No such facility among those you manage."))
 
 
 def require_member(u: User, project_id: int) -> None:
     """Raise NotFound unless the user belongs to the project (administrators pass)."""
     if not (u.is_admin or project_id in u.project_ids):
-        raise NotFound("No such project among yours.")
+        raise NotFound(_("No such project among yours."))
 
 
 def require_admin(u: User) -> None:
     """Raise NotFound unless the user is an administrator."""
     if not u.is_admin:
-        raise NotFound("Not found.")
+        raise NotFound(_("Not found."))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.accounts.models import ApiToken, Project, ProjectMembership, User
@@ -29,12 +30,12 @@ def create_user(
     """Create an account; the email must be new and the password long enough."""
     email = email.strip().lower()
     if "@" not in email:
-        raise ValidationError("Enter an email address.", field="email")
+        raise ValidationError(_("Enter an email address."), field="email")
     if not name.strip():
-        raise ValidationError("Enter a name.", field="name")
+        raise ValidationError(_("Enter a name."), field="name")
     check_password(password)
     if db.session.scalar(select(User).where(func.lower(User.email) == email)):
-        raise Conflict(f"An account for {email} exists already.", field="email")
+        raise Conflict(_("An account for %(email)s exists already.", email=email), field="email")
     user = User(
         email=email,
         name=name.strip(),
@@ -50,7 +51,9 @@ def create_user(
 def check_password(password: str) -> None:
     """Raise ValidationError for a password that is too short."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(f"Use at least {MIN_PASSWORD_LENGTH} characters.", field="password")
+        raise ValidationError(
+            _("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH), field="password"
+        )
 
 
 def set_password(user: User, password: str) -> None:
@@ -72,7 +75,9 @@ def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
     """Create a personal access token; the secret is returned once and never stored."""
     name = name.strip()
     if not name:
-        raise ValidationError("Name the token, e.g. after the script that uses it.", field="name")
+        raise ValidationError(
+            _("Name the token, e.g. after the script that uses it."), field="name"
+        )
     secret = new_secret_token("pst")
     token = ApiToken(
         user_id=user.id, name=name, token_hash=token_digest(secret), prefix=secret[:8]
@@ -86,6 +91,6 @@ def revoke_api_token(user: User, token_id: int) -> None:
     """Revoke one of the user's tokens."""
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
-        raise NotFound("No such token.")
+        raise NotFound(_("No such token."))
     token.revoked_at = token.revoked_at or utcnow()
     db.session.commit()

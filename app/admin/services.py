@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.accounts import services as account_services
@@ -18,7 +19,7 @@ def user_by_email(email: str, *, field: str = "email") -> User:
     """Return the account with this email or raise a ValidationError naming the field."""
     user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
     if user is None:
-        raise ValidationError(f"No account for {email.strip()}.", field=field)
+        raise ValidationError(_("No account for %(email)s.", email=email.strip()), field=field)
     return user
 
 
@@ -33,9 +34,9 @@ def set_admin(actor: User, user_id: int, is_admin: bool) -> User:
     require_admin(actor)
     user = db.session.get(User, user_id)
     if user is None:
-        raise ValidationError("No such account.", field="user_id")
+        raise ValidationError(_("No such account."), field="user_id")
     if user.id == actor.id and not is_admin:
-        raise Conflict("You cannot revoke your own administration.", field="user_id")
+        raise Conflict(_("You cannot revoke your own administration."), field="user_id")
     user.is_admin = is_admin
     db.session.commit()
     return user
@@ -46,9 +47,11 @@ def create_project(actor: User, *, name: str, origin: str = "") -> Project:
     require_admin(actor)
     name = name.strip()
     if not name:
-        raise ValidationError("Name the project.", field="name")
+        raise ValidationError(_("Name the project."), field="name")
     if db.session.scalar(select(Project).where(func.lower(Project.name) == name.lower())):
-        raise ValidationError(f"A project named {name} exists already.", field="name")
+        raise ValidationError(
+            _("A project named %(name)s exists already.", name=name), field="name"
+        )
     project = Project(name=name, origin=origin.strip())
     db.session.add(project)
     db.session.commit()
@@ -59,11 +62,11 @@ def add_member(actor: User, *, email: str, project_id: int, role: str = "member"
     """Make the account a member of the project."""
     require_admin(actor)
     if role not in ROLES:
-        raise ValidationError("Choose a role.", field="role")
+        raise ValidationError(_("Choose a role."), field="role")
     user = user_by_email(email)
     project = db.session.get(Project, project_id)
     if project is None:
-        raise ValidationError("Choose a project.", field="project_id")
+        raise ValidationError(_("Choose a project."), field="project_id")
     membership = db.session.get(ProjectMembership, (user.id, project.id))
     if membership is None:
         db.session.add(ProjectMembership(user_id=user.id, project_id=project.id, role=role))
@@ -88,7 +91,7 @@ def make_manager(actor: User, *, email: str, facility_id: int) -> User:
     user = user_by_email(email)
     facility = db.session.get(Facility, facility_id)
     if facility is None:
-        raise ValidationError("Choose a facility.", field="facility_id")
+        raise ValidationError(_("Choose a facility."), field="facility_id")
     if facility not in user.managed_facilities:
         user.managed_facilities.append(facility)
     db.session.commit()

@@ -27,6 +27,7 @@ from app.database import is_postgres, write_transaction
 from app.dbtypes import utcnow
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
+from app.i18n import localised
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -119,14 +120,14 @@ def conflict_error(
     if maintenance:
         detail = _(
             "%(unit)s is under maintenance then (%(reason)s).",
-            unit=unit.name_en,
+            unit=localised(unit),
             reason=maintenance[0].reason or _("no reason given"),
         )
     else:
         detail = _(
             "%(unit)s is already booked then (bookings %(ids)s), or too close to allow its "
             "changeover.",
-            unit=unit.name_en,
+            unit=localised(unit),
             ids=", ".join(f"#{b.id}" for b in bookings),
         )
     return Conflict(

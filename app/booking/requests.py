@@ -19,6 +19,7 @@ from app.database import write_transaction
 from app.dbtypes import utcnow
 from app.errors import BadRequest, Conflict, NotFound, ValidationError
 from app.extensions import db
+from app.i18n import localised
 
 if TYPE_CHECKING:
     from app.accounts.models import User
@@ -152,12 +153,12 @@ def _clean_step(
                 )
             if not unit.is_active:
                 raise ValidationError(
-                    _("%(unit)s is retired and cannot be booked.", unit=unit.name_en),
+                    _("%(unit)s is retired and cannot be booked.", unit=localised(unit)),
                     field=f"{prefix}.unit_ids",
                 )
             if capability and capability not in unit.capability_names:
                 raise ValidationError(
-                    _("%(unit)s does not offer %(cap)s.", unit=unit.name_en, cap=capability),
+                    _("%(unit)s does not offer %(cap)s.", unit=localised(unit), cap=capability),
                     field=f"{prefix}.unit_ids",
                 )
             if unit.training_required and unit.id not in trained:
@@ -165,7 +166,7 @@ def _clean_step(
                     _(
                         "%(unit)s requires training and no member of the project is trained "
                         "on it.",
-                        unit=unit.name_en,
+                        unit=localised(unit),
                     ),
                     field=f"{prefix}.unit_ids",
                 )

@@ -6,12 +6,13 @@ them without a database.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_skeleton
 from markupsafe import Markup, escape
 
 # States a bar can be in; each is a CSS class in pilotslot.css (/* booking */).
@@ -167,7 +168,7 @@ def week_view(
     reference = datetime.combine(monday, time(0), zone)
     days = [monday + timedelta(days=i) for i in range(7)]
     lanes = [
-        Lane(key=day.isoformat(), label=format_date(day, "EEE d MMM", locale=locale))
+        Lane(key=day.isoformat(), label=format_skeleton("MMMEd", day, locale=locale))
         for day in days
     ]
     bars: list[Bar] = []
@@ -289,7 +290,8 @@ def _grid(
             moment = (moment + step).astimezone(zone)
         return parts
     days = (end - start).days + 1
-    pattern = "EEE d MMM" if days <= 8 else ("EEE d" if days <= 15 else "d")
+    # CLDR skeletons, so each language orders day, month and weekday its own way.
+    skeleton = "MMMEd" if days <= 8 else ("Ed" if days <= 15 else "d")
     day = local_start.date()
     while True:
         midnight = datetime.combine(day, time(0), zone)
@@ -302,7 +304,7 @@ def _grid(
                 f'<line class="grid day{weekend}" x1="{px:.1f}" y1="{HEADER - 6}" '
                 f'x2="{px:.1f}" y2="{bottom:.1f}"/>'
                 f'<text class="tick{weekend}" x="{px + 2:.1f}" y="{HEADER - 10}">'
-                f"{escape(format_date(day, pattern, locale=locale))}</text>"
+                f"{escape(format_skeleton(skeleton, day, locale=locale))}</text>"
             )
         day += timedelta(days=1)
     return parts
@@ -314,6 +316,11 @@ def _defs(prefix: str) -> str:
         f'patternTransform="rotate(45)"><rect width="8" height="8" fill="#fdf1d2"/>'
         f'<line x1="0" y1="0" x2="0" y2="8" stroke="#d9a53b" stroke-width="3"/></pattern></defs>'
     )
+
+
+def _text_width(text: str) -> int:
+    """Return the width of text in Latin characters; a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def _legend(entries: Sequence[tuple[str, str]], top: float, prefix: str) -> str:
@@ -335,6 +342,6 @@ def _legend(entries: Sequence[tuple[str, str]], top: float, prefix: str) -> str:
             f'<text class="legend-label" x="{left + 19:.1f}" y="{top + 10:.1f}">'
             f"{escape(label)}</text>"
         )
-        left += 30 + CHAR_WIDTH * len(label)
+        left += 30 + CHAR_WIDTH * _text_width(label)
     parts.append("</g>")
     return "".join(parts)

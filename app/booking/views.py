@@ -38,6 +38,7 @@ from app.catalog.models import Equipment, Facility
 from app.dbtypes import utcnow
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
+from app.i18n import number
 
 bp = Blueprint("booking", __name__)
 
@@ -531,5 +532,4 @@ def _dashboard_helpers() -> dict[str, Any]:
 def _hours(minutes: int | float | None) -> str:
     if minutes is None:
         return ""
-    hours = minutes / 60
-    return f"{hours:.2f}".rstrip("0").rstrip(".") + " h"
+    return _("%(hours)s h", hours=number(minutes / 60, "#,##0.##"))

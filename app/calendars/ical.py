@@ -75,6 +75,8 @@ class FeedMaintenance:
 
 @dataclass(frozen=True)
 class _Labels:
+    """Whole translated sentences with %(name)s placeholders, filled in per event."""
+
     maintenance: str
     cancelled: str
     proposed: str
@@ -90,17 +92,17 @@ def _labels(locale: str) -> _Labels:
     """Translate the fixed words once per feed, in the subscriber's language."""
     with force_locale(locale):
         return _Labels(
-            maintenance=_("Maintenance"),
-            cancelled=_("Cancelled"),
-            proposed=_("Proposed"),
+            maintenance=_("Maintenance: %(unit)s"),
+            cancelled=_("Cancelled: %(summary)s"),
+            proposed=_("Proposed: %(summary)s"),
             proposed_note=_(
                 "Proposed by the scheduler; not yet approved by the facility manager."
             ),
-            equipment=_("Equipment"),
-            project=_("Project"),
+            equipment=_("Equipment: %(unit)s"),
+            project=_("Project: %(project)s"),
             step=_("Step %(n)s of %(m)s"),
-            contact=_("Facility contact"),
-            reason=_("Reason"),
+            contact=_("Facility contact: %(contact)s"),
+            reason=_("Reason: %(reason)s"),
         )
 
 
@@ -171,13 +173,13 @@ def _booking_lines(booking: FeedBooking, host: str, url: str, labels: _Labels) -
     if booking.project_name:
         summary = f"{booking.equipment_name} · {booking.project_name}: {booking.title}"
     if booking.status == CANCELLED:
-        summary = f"{labels.cancelled}: {summary}"
+        summary = labels.cancelled % {"summary": summary}
     elif booking.status == TENTATIVE:
-        summary = f"{labels.proposed}: {summary}"
+        summary = labels.proposed % {"summary": summary}
 
-    description = [f"{labels.equipment}: {booking.equipment_name}"]
+    description = [labels.equipment % {"unit": booking.equipment_name}]
     if booking.project_name:
-        description.append(f"{labels.project}: {booking.project_name}")
+        description.append(labels.project % {"project": booking.project_name})
     if booking.step_count > 1:
         description.append(labels.step % {"n": booking.step_position, "m": booking.step_count})
     contact = ", ".join(
@@ -186,7 +188,7 @@ def _booking_lines(booking: FeedBooking, host: str, url: str, labels: _Labels) -
         if part
     )
     if contact:
-        description.append(f"{labels.contact}: {contact}")
+        description.append(labels.contact % {"contact": contact})
     if booking.status == TENTATIVE:
         description.append(labels.proposed_note)
     if url:
@@ -215,12 +217,12 @@ def _booking_lines(booking: FeedBooking, host: str, url: str, labels: _Labels) -
 
 
 def _maintenance_lines(window: FeedMaintenance, host: str, labels: _Labels) -> list[str]:
-    summary = f"{labels.maintenance}: {window.equipment_name}"
+    summary = labels.maintenance % {"unit": window.equipment_name}
     if window.cancelled:
-        summary = f"{labels.cancelled}: {summary}"
-    description = [f"{labels.equipment}: {window.equipment_name}"]
+        summary = labels.cancelled % {"summary": summary}
+    description = [labels.equipment % {"unit": window.equipment_name}]
     if window.reason:
-        description.append(f"{labels.reason}: {window.reason}")
+        description.append(labels.reason % {"reason": window.reason})
     return [
         "BEGIN:VEVENT",
         f"UID:maintenance-{window.id}@{host}",

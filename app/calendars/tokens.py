@@ -20,7 +20,7 @@ from app.catalog.models import Equipment, Facility
 from app.dbtypes import utcnow
 from app.errors import NotFound, ValidationError
 from app.extensions import db
-from app.i18n import LANGUAGES
+from app.i18n import LANGUAGES, user_language
 
 
 class FeedKind(StrEnum):
@@ -84,10 +84,15 @@ def available_feeds(user: User) -> list[FeedTarget]:
     return [FeedTarget(kind, target, active.get((kind, target))) for kind, target in targets]
 
 
-def issue_token(user: User, kind: str, target_id: int, *, locale: str) -> tuple[FeedToken, str]:
+def issue_token(
+    user: User, kind: str, target_id: int, *, locale: str | None = None
+) -> tuple[FeedToken, str]:
     """Create the user's link to a feed, revoking any link they had to it (rotation).
 
-    Returns the token row and the raw secret, which is never stored."""
+    The feed speaks `locale`, by default its owner's language. Returns the token row and the
+    raw secret, which is never stored."""
+    if not locale:
+        locale = user_language(user)
     if kind not in set(FeedKind):
         raise ValidationError(_("Choose a feed kind."), field="kind")
     if locale not in LANGUAGES:

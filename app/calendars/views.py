@@ -212,7 +212,7 @@ def create_link() -> tuple[str, int]:
         raise ValidationError(_("Choose a calendar."), field="target_id")
     try:
         token, raw = tokens.issue_token(
-            user, kind, int(raw_target), locale=request.form.get("locale", "")
+            user, kind, int(raw_target), locale=request.form.get("locale") or None
         )
     except ValidationError as error:
         return _render_feeds(errors=error.errors, failed=(kind, int(raw_target)), status=422)

@@ -24,21 +24,27 @@ from app.catalog.models import Direction, EquipmentStatus, FacilityKind
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_PROBLEMS = 10
 
+
+def N_(message: str) -> str:
+    """Mark a message for extraction only; it is translated (with _) where it is shown."""
+    return message
+
+
 _SLUG = {
     "type": "string",
     "pattern": r"^[a-z0-9]+(-[a-z0-9]+)*$",
     "maxLength": 64,
-    "x-message": "must be a slug: lower-case letters, digits and single hyphens",
+    "x-message": N_("must be a slug: lower-case letters, digits and single hyphens"),
 }
 _DATE = {
     "type": "string",
     "pattern": r"^\d{4}-\d{2}-\d{2}$",
-    "x-message": "must be a date written YYYY-MM-DD",
+    "x-message": N_("must be a date written YYYY-MM-DD"),
 }
 _SPAN = {
     "type": "string",
     "pattern": r"^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$",
-    "x-message": "must be a time range written HH:MM-HH:MM",
+    "x-message": N_("must be a time range written HH:MM-HH:MM"),
 }
 
 
@@ -61,7 +67,7 @@ SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "properties": {day: {"type": "array", "items": _SPAN} for day in DAYS},
-            "x-message": "must be a mapping of days (mon..sun) to time ranges",
+            "x-message": N_("must be a mapping of days (mon..sun) to time ranges"),
         },
         "centre": {
             "type": "object",
@@ -88,7 +94,7 @@ SCHEMA: dict[str, Any] = {
                     "type": "string",
                     "maxLength": 200,
                     "pattern": r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$",
-                    "x-message": "must be an e-mail address",
+                    "x-message": N_("must be an e-mail address"),
                 },
                 "phone": _text(50, required=False),
             },
@@ -153,7 +159,7 @@ SCHEMA: dict[str, Any] = {
                     "if": {"type": "string"},
                     "then": {
                         "const": "always",
-                        "x-message": 'must be "always" or a mapping of days to time ranges',
+                        "x-message": N_('must be "always" or a mapping of days to time ranges'),
                     },
                     "else": {"$ref": "#/$defs/weekly"},
                 },
@@ -326,12 +332,12 @@ def parse(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
 # ---------------------------------------------------------------- schema errors
 
 _TYPE_WORDS = {
-    "string": "text",
-    "integer": "a whole number",
-    "number": "a number",
-    "boolean": "true or false",
-    "array": "a list",
-    "object": "a mapping",
+    "string": N_("text"),
+    "integer": N_("a whole number"),
+    "number": N_("a number"),
+    "boolean": N_("true or false"),
+    "array": N_("a list"),
+    "object": N_("a mapping"),
 }
 
 

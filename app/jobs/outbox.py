@@ -29,7 +29,7 @@ from app.database import is_postgres, write_transaction
 from app.dbtypes import utcnow
 from app.errors import NotFound
 from app.extensions import db
-from app.i18n import local_time, localised
+from app.i18n import local_time, localised, user_language
 from app.jobs.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,7 @@ def _booking_link(booking: Booking) -> str:
 def render_reminder(booking: Booking, user: User) -> tuple[str, str]:
     """Return the subject and body of a reminder, in the member's language."""
     facility = booking.equipment.facility
-    language = user.locale or current_app.config.get("BABEL_DEFAULT_LOCALE", "zh")
-    with force_locale(language):
+    with force_locale(user_language(user)):
         values = {
             "title": booking.request.title,
             "unit": localised(booking.equipment),
@@ -319,7 +318,7 @@ def mark_read(user: User, message_id: int) -> OutboxMessage:
     """Mark one of the user's messages read; another user's message is not found."""
     message = db.session.get(OutboxMessage, message_id)
     if message is None or message.user_id != user.id:
-        raise NotFound("No such message.")
+        raise NotFound(gettext("No such message."))
     if message.read_at is None:
         message.read_at = utcnow()
         db.session.commit()

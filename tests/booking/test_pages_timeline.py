@@ -81,7 +81,7 @@ def test_day_gridlines_fall_on_local_midnight() -> None:
     first = float(re.search(r'<line class="grid day[^"]*" x1="([\d.]+)"', svg).group(1))
     assert first == pytest.approx(200 + (1120 - 206) * (16 / 24) / 7, abs=0.2)
     assert svg.count('<line class="grid day') == 7
-    assert "Tue 2 Mar" in svg
+    assert "Tue, Mar 2" in svg
 
 
 def test_maintenance_is_hatched_and_closed_hours_shaded() -> None:

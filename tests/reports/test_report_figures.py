@@ -54,8 +54,8 @@ def test_unit_utilisation_matches_the_bookings(
 ) -> None:
     login(known.manager_a)
     rows = by(get_csv(client, "units"), "Equipment unit")
-    assert set(rows) == {"液质联用仪", "生物反应器"}
-    a1, a2 = rows["液质联用仪"], rows["生物反应器"]
+    assert set(rows) == {"LC-MS", "Bioreactor"}
+    a1, a2 = rows["LC-MS"], rows["Bioreactor"]
     assert float(a1["Open hours × capacity"]) == A1_OPEN
     assert float(a1["Booked hours"]) == A1_BOOKED
     assert float(a1["Utilisation (%)"]) == pytest.approx(round(100 * A1_BOOKED / A1_OPEN, 1))
@@ -68,10 +68,10 @@ def test_weekly_heatmap_numbers_40_percent_in_week_9(
 ) -> None:
     login(known.manager_a)
     rows = by(get_csv(client, "weeks"), "Equipment unit")
-    assert float(rows["液质联用仪"]["2027-W09 (%)"]) == 40.0
-    assert float(rows["液质联用仪"]["2027-W10 (%)"]) == pytest.approx(round(100 * 7 / 36, 1))
-    assert float(rows["生物反应器"]["2027-W09 (%)"]) == 20.0
-    assert float(rows["生物反应器"]["2027-W10 (%)"]) == 0.0
+    assert float(rows["LC-MS"]["2027-W09 (%)"]) == 40.0
+    assert float(rows["LC-MS"]["2027-W10 (%)"]) == pytest.approx(round(100 * 7 / 36, 1))
+    assert float(rows["Bioreactor"]["2027-W09 (%)"]) == 20.0
+    assert float(rows["Bioreactor"]["2027-W10 (%)"]) == 0.0
 
 
 def test_facility_and_capability_utilisation_for_the_admin(
@@ -100,13 +100,13 @@ def test_demand_against_solver_and_first_come_first_served(
 ) -> None:
     login(known.admin)
     rows = by(get_csv(client, "demand"), "Facility")
-    a = rows["苏州中试基地"]
+    a = rows["Suzhou pilot base"]
     # Every request but the withdrawn one: 9+9+3+4+3+9+9+5 hours, weights 2+1+1+3+1+1+1+4.
     assert (a["Requests"], float(a["Requested hours"]), a["Requested weight"]) == ("8", 51.0, "14")
     assert (a["Booked requests"], float(a["Booked hours"]), a["Booked weight"]) == ("6", 43.0, "9")
-    assert by(get_csv(client, "demand"), "Facility")["上海概念验证中心"]["Requests"] == "1"
+    assert by(get_csv(client, "demand"), "Facility")["Shanghai PoC centre"]["Requests"] == "1"
     placement = by(get_csv(client, "placement"), "Facility")
-    a, b = placement["苏州中试基地"], placement["上海概念验证中心"]
+    a, b = placement["Suzhou pilot base"], placement["Shanghai PoC centre"]
     # The older proposal of A is not the one reported.
     assert a["Proposal"] == str(known_latest_proposal(known))
     assert (a["Solver: requests"], float(a["Solver: hours"]), a["Solver: weight"]) == (
@@ -151,9 +151,10 @@ def test_page_shows_only_the_managers_facilities(
     response = client.get("/reports/", query_string=PERIOD)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert "苏州中试基地" in page and "液质联用仪" in page
-    assert "上海概念验证中心" not in page and "暗室" not in page and "fac-b" not in page
-    assert "40.0 %" in page
+    assert "Suzhou pilot base" in page and "LC-MS" in page
+    assert "Shanghai PoC centre" not in page and "Anechoic chamber" not in page
+    assert "fac-b" not in page
+    assert "40.0%" in page
     for name in ("heatmap", "facilities", "trend"):
         assert f"/reports/plots/{name}.svg?" in page
     assert 'alt=""' not in page
@@ -166,7 +167,7 @@ def test_page_for_one_facility_keeps_the_choice_in_every_link(
     page = client.get("/reports/", query_string={**PERIOD, "facility": "fac-b"}).get_data(
         as_text=True
     )
-    assert "暗室" in page and "液质联用仪" not in page
+    assert "Anechoic chamber" in page and "LC-MS" not in page
     assert (
         "/reports/export/report.xlsx?start=2027-03-01&amp;end=2027-03-14&amp;facility=fac-b"
         in page
@@ -176,9 +177,9 @@ def test_page_for_one_facility_keeps_the_choice_in_every_link(
 def test_pictures_are_svg_with_their_labels(client: FlaskClient, login: Any, known: Known) -> None:
     login(known.admin)
     expected = {
-        "heatmap": ["液质联用仪", "暗室", "2027-W09", "2027-W10", "40%"],
-        "facilities": ["苏州中试基地", "上海概念验证中心"],
-        "trend": ["苏州中试基地", "2027-W09"],
+        "heatmap": ["LC-MS", "Anechoic chamber", "2027-W09", "2027-W10", "40%"],
+        "facilities": ["Suzhou pilot base", "Shanghai PoC centre"],
+        "trend": ["Suzhou pilot base", "2027-W09"],
     }
     for name, labels in expected.items():
         response = client.get(f"/reports/plots/{name}.svg", query_string=PERIOD)
@@ -217,8 +218,8 @@ def test_workbook_has_a_sheet_per_table_with_bold_headers(
     assert all(c.font.bold for c in sheet[1])
     assert all(sheet.column_dimensions[letter].width >= 8 for letter in "ABCDEF")
     values = {row[1]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
-    assert values["液质联用仪"][4] == A1_BOOKED
-    assert values["液质联用仪"][5] == pytest.approx(A1_BOOKED / A1_OPEN, abs=1e-4)
+    assert values["LC-MS"][4] == A1_BOOKED
+    assert values["LC-MS"][5] == pytest.approx(A1_BOOKED / A1_OPEN, abs=1e-4)
     assert sheet.cell(row=2, column=6).number_format == "0.0%"
     weeks = book["Weeks"]
     assert [c.value for c in weeks[1]][2:] == ["2027-W09", "2027-W10"]
@@ -232,12 +233,12 @@ def test_schedule_lists_active_bookings_in_local_time(
     start, end = "Start (Asia/Shanghai)", "End (Asia/Shanghai)"
     got = [(r["Equipment unit"], r[start], r[end], r["Project"]) for r in rows]
     assert got == [
-        ("液质联用仪", "2027-03-01 09:00", "2027-03-01 18:00", "Alpha Bio"),
-        ("生物反应器", "2027-03-01 09:00", "2027-03-01 18:00", "Gamma Chips"),
-        ("生物反应器", "2027-03-01 09:00", "2027-03-01 18:00", "Beta Devices"),
-        ("液质联用仪", "2027-03-02 09:00", "2027-03-02 18:00", "Beta Devices"),
-        ("液质联用仪", "2027-03-08 09:00", "2027-03-08 12:00", "Alpha Bio"),
-        ("液质联用仪", "2027-03-11 09:00", "2027-03-11 13:00", "Beta Devices"),
+        ("LC-MS", "2027-03-01 09:00", "2027-03-01 18:00", "Alpha Bio"),
+        ("Bioreactor", "2027-03-01 09:00", "2027-03-01 18:00", "Gamma Chips"),
+        ("Bioreactor", "2027-03-01 09:00", "2027-03-01 18:00", "Beta Devices"),
+        ("LC-MS", "2027-03-02 09:00", "2027-03-02 18:00", "Beta Devices"),
+        ("LC-MS", "2027-03-08 09:00", "2027-03-08 12:00", "Alpha Bio"),
+        ("LC-MS", "2027-03-11 09:00", "2027-03-11 13:00", "Beta Devices"),
     ]
     # A title typed by a startup must not run as a spreadsheet formula.
     assert rows[4]["Request"] == '\'=HYPERLINK("x")'
