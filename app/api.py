@@ -16,17 +16,29 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 @bp.before_app_request
 def refuse_undeclared_query_parameters() -> None:
-    """Refuse a query parameter the operation does not declare, as bodies refuse unknown fields:
-    a misspelt filter would otherwise silently return the unfiltered list."""
+    """Refuse a query parameter the operation does not declare, as bodies refuse unknown fields
+    (a misspelt filter would otherwise silently return the unfiltered list), and an empty value
+    where the document asks for a number, date, flag or choice."""
     rule = request.url_rule
     if rule is None or not request.path.startswith("/api/"):
         return
     declared = openapi.declared_query_parameters(rule.rule, request.method)
     if declared is None:
         return
-    for name in request.args:
+    for name, value in request.args.items(multi=True):
         if name not in declared:
             raise BadRequest(_("Unknown query parameter."), field=name[:64])
+        schema = declared[name]
+        if value == "" and not openapi.allows_empty(schema):
+            if "enum" in schema:
+                message = _(
+                    "The parameter %(name)s must be one of: %(values)s.",
+                    name=name,
+                    values=", ".join(map(str, schema["enum"])),
+                )
+            else:
+                message = _("Give a value, or leave the parameter out.")
+            raise BadRequest(message, field=name)
 
 
 @bp.get("/")

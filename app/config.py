@@ -77,7 +77,8 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         "SCHEDULER_SYNC_SECONDS": float(env.get("PILOTSLOT_SCHEDULER_SYNC_SECONDS", "300")),
         # A job that only records its ticks: lets an operator (and the tests) watch the lease.
         "SCHEDULER_HEARTBEAT": env.get("PILOTSLOT_SCHEDULER_HEARTBEAT", "") == "1",
-        "BABEL_DEFAULT_LOCALE": "zh",
+        # The language of whoever chose none (and of background work): zh or en.
+        "BABEL_DEFAULT_LOCALE": env.get("PILOTSLOT_DEFAULT_LANGUAGE", "zh"),
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "app" / "translations"),
     }

@@ -75,22 +75,32 @@ def _with_common_problems(operations: dict[str, Any]) -> dict[str, Any]:
 
 
 @cache
-def _query_parameters() -> dict[tuple[str, str], frozenset[str]]:
-    """Map (path shape, method) to the query parameters the operation declares."""
+def _query_parameters() -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
+    """Map (path shape, method) to its declared query parameters and their schemas."""
     declared = {}
     for path, operations in build()["paths"].items():
         for method, operation in operations.items():
             if isinstance(operation, dict):
-                names = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
-                declared[(_PARAMETER.sub("{}", path), method.upper())] = frozenset(names)
+                declared[(_PARAMETER.sub("{}", path), method.upper())] = {
+                    p["name"]: p.get("schema", {})
+                    for p in operation.get("parameters", [])
+                    if p["in"] == "query"
+                }
     return declared
+
+
+def allows_empty(schema: dict[str, Any]) -> bool:
+    """Tell whether an empty value fits a parameter's schema: a plain string only."""
+    constrained = {"format", "enum", "pattern", "minLength", "const"} & schema.keys()
+    return schema.get("type", "string") == "string" and not constrained
 
 
 _PARAMETER = re.compile(r"\{[^}]*\}|<[^>]*>")
 
 
-def declared_query_parameters(rule: str, method: str) -> frozenset[str] | None:
-    """Return the query parameters declared for a URL rule of the API, None if undocumented."""
+def declared_query_parameters(rule: str, method: str) -> dict[str, dict[str, Any]] | None:
+    """Return the query parameters (and schemas) declared for a URL rule of the API, None if
+    the operation is not in the document."""
     shape = _PARAMETER.sub("{}", rule.removeprefix("/api/v1"))
     return _query_parameters().get((shape, "GET" if method == "HEAD" else method))
 

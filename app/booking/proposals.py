@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
@@ -49,6 +50,7 @@ from app.database import write_transaction
 from app.dbtypes import utcnow
 from app.errors import Conflict, NotFound, ServiceUnavailable, ValidationError
 from app.extensions import db
+from app.i18n import default_language, user_language
 
 if TYPE_CHECKING:
     from app.accounts.models import User
@@ -133,7 +135,11 @@ def _launch_worker(run: SolveRun) -> None:
     web request (and the web worker) that started it."""
     for finished in [w for w in _workers if w.poll() is not None]:
         _workers.discard(finished)
-    env = {**os.environ, "DATABASE_URL": current_app.config["SQLALCHEMY_DATABASE_URI"]}
+    env = {
+        **os.environ,
+        "DATABASE_URL": current_app.config["SQLALCHEMY_DATABASE_URI"],
+        "PILOTSLOT_DEFAULT_LANGUAGE": default_language(),
+    }
     try:
         process = subprocess.Popen(
             [sys.executable, "-m", "app.booking.worker", str(run.id)],
@@ -278,6 +284,20 @@ def execute_run(
         return
     run = db.session.get(SolveRun, run_id)
     assert run is not None
+    from app.accounts.models import User
+
+    starter = db.session.get(User, run.started_by_id) if run.started_by_id else None
+    # What the run writes for people (its error, a cancellation) is in its starter's language.
+    with force_locale(user_language(starter)):
+        _run_to_its_end(run, on_progress, exit_on_cancel)
+
+
+def _run_to_its_end(
+    run: SolveRun,
+    on_progress: Callable[[scheduler.Progress], None] | None,
+    exit_on_cancel: bool,
+) -> None:
+    run_id = run.id
     try:
         _execute(run, on_progress, exit_on_cancel)
     except Exception as error:

@@ -38,7 +38,10 @@ class Answer:
 
 def fetch(url: str, token: str | None = None, timeout: float = 15) -> Answer:
     """GET a URL and return its status, type and body, errors included."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    # In English: the server's default language is Chinese, the assertions read English.
+    headers = {"Accept-Language": "en"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

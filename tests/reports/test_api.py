@@ -22,7 +22,9 @@ def bearer(user: User) -> dict[str, str]:
 
 
 def get(client: FlaskClient, user: User, path: str, **args: str) -> Any:
-    return client.get(path, query_string={**PERIOD, **args}, headers=bearer(user))
+    # In Chinese, as most managers read it: names come from the facilities' Chinese fields.
+    headers = {**bearer(user), "Accept-Language": "zh"}
+    return client.get(path, query_string={**PERIOD, **args}, headers=headers)
 
 
 def text(response: Any) -> str:
