@@ -1,8 +1,10 @@
 """Large-neighbourhood search for components too big for one CP-SAT model to improve.
 
 Each round frees the requests that could use a few units during a stretch of time, keeps
-every other accepted request where it is (as fixed, droppable intervals), and lets CP-SAT
-re-plan that neighbourhood from the current plan; a round is kept if it adds weight.
+every other accepted request where it is (cut out of the freed steps' start domains, so the
+model holds only the freed requests), and lets CP-SAT re-plan that neighbourhood from the
+current plan; a round is kept if it adds weight, or keeps it and moves fewer steps away from
+the previous proposal.
 """
 
 from __future__ import annotations
@@ -10,12 +12,12 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from ortools.sat.python import cp_model
 
 from scheduler.instance import Instance, RequestInfo
-from scheduler.model import build_model
+from scheduler.model import Busy, add_keep_previous, build_model
 from scheduler.plan import Plan, plan_weight
 
 ROUND_DTIME = 0.01
@@ -51,11 +53,15 @@ def improve(
     on_better: Callable[[Plan, int], None],
     max_free: int = 80,
     deterministic_time: float | None = None,
+    guide: Mapping[int, float] | None = None,
 ) -> Plan:
     """Return a plan at least as heavy as ``plan``, improved by rounds until ``stop_at``.
 
-    With ``deterministic_time`` the rounds also stop once CP-SAT has used that much of its
-    deterministic time, so that one worker and one seed repeat the same rounds.
+    Among plans of equal weight a round keeps the one that moves fewer steps from their place
+    in the previous proposal. With ``deterministic_time`` the rounds also stop once CP-SAT has
+    used that much of its deterministic time, so that one worker and one seed repeat the same
+    rounds. ``guide`` (request index -> share accepted by the LP bound) makes rounds aim more
+    often at left-out requests that the relaxation would accept.
     """
     rng = random.Random(seed)
     by_unit: dict[int, list[RequestInfo]] = defaultdict(list)
@@ -71,7 +77,7 @@ def improve(
     day = max(1, 1440 // inst.granularity)
     width = day
     weight = plan_weight(inst, plan)
-    gap = max((u.changeover for u in inst.units), default=0)
+    reach = max((u.changeover for u in inst.units), default=0)
     build = 0.05
     spent = 0.0
     tries: dict[int, int] = {}
@@ -83,7 +89,7 @@ def improve(
         if waiting and rng.random() < TARGETED:
             # Aim at a request left out: its units and the time its window allows.
             # Requests aimed at in vain before are picked less often.
-            odds = [r.weight / _need(r) / (1 + tries.get(r.index, 0)) for r in waiting]
+            odds = [_odds(r, guide) / (1 + tries.get(r.index, 0)) for r in waiting]
             target = rng.choices(waiting, weights=odds)[0]
             tries[target.index] = tries.get(target.index, 0) + 1
             for unit in {a.unit for st in target.steps for a in st.live()}:
@@ -121,20 +127,18 @@ def improve(
             continue
         freed_set = {r.index for r in freed}
         used_units = {a.unit for r in freed for s in r.steps for a in s.live()}
-        fixed = {
-            i: places
-            for i, places in plan.items()
-            if i not in freed_set
-            and any(
-                u in used_units and s < hi + gap and lo - gap < s + st.duration
-                for (u, s), st in zip(places, inst.requests[i].steps, strict=True)
-            )
-        }
-        members = freed + [inst.requests[i] for i in sorted(fixed)]
+        blocked = _blocked(inst, plan, freed_set, used_units, lo - reach, hi + reach)
         began = time.perf_counter()
-        model = build_model(inst, members, fixed=fixed, window=(lo, hi))
+        model = build_model(inst, freed, window=(lo, hi), blocked=blocked)
+        add_keep_previous(model)
+        # Weight first; a moved step costs less than the lightest request.
+        scale = model.previous_steps + 1
+        model.cp.maximize(
+            cp_model.LinearExpr.weighted_sum([model.weight, model.moved], [scale, -1])
+        )
         model.hint(plan)
-        base = sum(inst.requests[i].score for i in plan if i in freed_set or i in fixed)
+        base = sum(r.score for r in freed if r.index in plan)
+        before = scale * base - sum(_moved(r, plan.get(r.index)) for r in freed)
         model.cp.add(model.weight >= base)
         build = max(build, time.perf_counter() - began)
         solver = cp_model.CpSolver()
@@ -151,18 +155,51 @@ def improve(
             continue
         local = model.read_plan(solver)
         gain = sum(inst.requests[i].score for i in local) - base
+        after = scale * (base + gain) - sum(_moved(r, local.get(r.index)) for r in freed)
         if status == cp_model.OPTIMAL and len(freed) < max_free:
             width = min(inst.horizon, width * 5 // 4)
         elif status != cp_model.OPTIMAL:
             width = max(day // 4, width * 4 // 5)
-        if gain >= 0:
-            for i in freed_set | set(fixed):
+        if after >= before:
+            for i in freed_set:
                 plan.pop(i, None)
             plan.update(local)
             weight += gain
             if gain:
                 on_better(plan, weight)
     return plan
+
+
+def _blocked(
+    inst: Instance, plan: Plan, freed: set[int], units: set[int], lo: int, hi: int
+) -> dict[int, list[Busy]]:
+    """Return, per unit of ``units``, the planned steps not freed that touch ``[lo, hi)``."""
+    out: dict[int, list[Busy]] = defaultdict(list)
+    for i, places in plan.items():
+        if i in freed:
+            continue
+        req = inst.requests[i]
+        for (u, s), step in zip(places, req.steps, strict=True):
+            if u in units and s < hi and lo < s + step.duration:
+                out[u].append(Busy(s, s + step.duration, req.project, step.pinned is not None))
+    return out
+
+
+def _moved(req: RequestInfo, places: list[tuple[int, int]] | None) -> int:
+    """Return how many steps of ``req`` are not where the previous proposal had them."""
+    if not req.previous:
+        return 0
+    if places is None:
+        return len(req.previous)
+    return sum(1 for k, where in req.previous.items() if places[k] != where)
+
+
+def _odds(req: RequestInfo, guide: Mapping[int, float] | None) -> float:
+    """Return how strongly to aim at a left-out request: its weight per slot, LP-weighted."""
+    odds = req.weight / _need(req)
+    if guide is not None:
+        odds *= 0.1 + guide.get(req.index, 0.0)
+    return odds
 
 
 def _need(req: RequestInfo) -> int:
