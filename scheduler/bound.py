@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ortools.linear_solver import pywraplp  # type: ignore[import-untyped]
@@ -35,10 +36,27 @@ def _usable(unit: Unit, lo: int, hi: int, attended: bool) -> int:
     return total
 
 
+@dataclass(frozen=True)
+class Relaxation:
+    """The LP optimum: an upper bound on the score, and how much of each request it accepts."""
+
+    bound: float
+    accepted: dict[int, float]
+    """Request index -> its acceptance variable in the LP optimum, between 0 and 1."""
+
+
 def relaxation_bound(
     inst: Instance, requests: Sequence[RequestInfo], bucket_minutes: int = 1440
 ) -> float | None:
-    """Return an upper bound on the summed score of ``requests``, or None if the LP fails.
+    """Return an upper bound on the summed score of ``requests``, or None if the LP fails."""
+    relaxed = relaxation(inst, requests, bucket_minutes)
+    return None if relaxed is None else relaxed.bound
+
+
+def relaxation(
+    inst: Instance, requests: Sequence[RequestInfo], bucket_minutes: int = 1440
+) -> Relaxation | None:
+    """Solve the LP relaxation of ``requests``; None if the LP fails.
 
     An attended step on a unit with opening hours is assigned (fractionally) to whole open
     windows, which carry its full duration; consecutive such steps keep their order and maximum
@@ -51,10 +69,12 @@ def relaxation_bound(
     if solver is None:
         return None
     objective = solver.Objective()
+    accepted: dict[int, pywraplp.Variable] = {}
     per_bucket: dict[tuple[int, int], list[tuple[pywraplp.Variable, float]]] = defaultdict(list)
     per_window: dict[tuple[int, int], list[tuple[pywraplp.Variable, float]]] = defaultdict(list)
     for req in requests:
         x = solver.NumVar(1.0 if req.pinned else 0.0, 1.0, "")
+        accepted[req.index] = x
         objective.SetCoefficient(x, req.score)
         times: list[list[tuple[pywraplp.Variable, int, int]] | None] = []
         for step in req.steps:
@@ -104,7 +124,9 @@ def relaxation_bound(
     status = solver.Solve()
     if status != pywraplp.Solver.OPTIMAL:
         return None
-    return float(objective.Value())
+    return Relaxation(
+        float(objective.Value()), {i: float(x.solution_value()) for i, x in accepted.items()}
+    )
 
 
 def _at_most(solver: Any, terms: list[tuple[Any, float]], room: float) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from ortools.sat.python import cp_model
 
 from scheduler import lns
-from scheduler.bound import relaxation_bound
+from scheduler.bound import relaxation
 from scheduler.greedy import fill, makespan_greedy, weighted_greedy
 from scheduler.instance import Instance, RequestInfo, compile_problem
 from scheduler.model import Model, build_model, prefer_secondary
@@ -50,6 +50,8 @@ class Component:
     valid: bool = True
     """Whether ``plan`` obeys every hard rule of the component (pinned and makespan ones)."""
     seconds: float = 0.0
+    guide: dict[int, float] | None = None
+    """Request index -> how much of it the LP relaxation accepts, once solved."""
 
 
 def components(inst: Instance) -> list[Component]:
@@ -322,9 +324,10 @@ def _improve(
     began = time.perf_counter()
     stop_at = began + share
     if not inst.makespan and comp.size > LP_SIZE and share > LP_SECONDS:
-        relaxed = relaxation_bound(inst, comp.requests)
+        relaxed = relaxation(inst, comp.requests)
         if relaxed is not None:
-            comp.bound = min(comp.bound, int(relaxed + 1e-6))
+            comp.bound = min(comp.bound, int(relaxed.bound + 1e-6))
+            comp.guide = relaxed.accepted
         tracker.report(force=True)
         if comp.valid and comp.value >= comp.bound:
             comp.status = "OPTIMAL"
@@ -401,6 +404,7 @@ def _improve_by_lns(
         seed=seed,
         on_better=better,
         deterministic_time=dtime if workers == 1 else None,
+        guide=comp.guide,
     )
     comp.plan = fill(inst, comp.plan, comp.requests)
     comp.value = plan_weight(inst, comp.plan)
