@@ -134,7 +134,6 @@ def _improve_by_lns(
         comp.requests,
         dict(comp.plan),
         stop_at=stop_at,
-        workers=workers,
         seed=seed,
         on_better=better,
         deterministic_time=dtime if workers == 1 else None,

@@ -38,7 +38,6 @@ def test_lns_adds_weight_moving_as_few_previous_steps_as_it_can() -> None:
         inst.requests,
         dict(plan),
         stop_at=time.perf_counter() + 3,
-        workers=1,
         seed=0,
         on_better=lambda plan, weight: None,
     )
