@@ -88,6 +88,7 @@ def improve(
     alone = Board.with_pins(inst)
     margin = max(1, day // 8)
     holders = _holders(inst, plan)
+    fair = inst.problem.fair_share is not None
     while time.perf_counter() + build < stop_at - 0.05:
         if deterministic_time is not None and spent >= deterministic_time:
             break
@@ -149,8 +150,9 @@ def improve(
         freed_set = {r.index for r in freed}
         used_units = {a.unit for r in freed for s in r.steps for a in s.live()}
         blocked = _blocked(inst, holders, freed_set, used_units, lo - reach, hi + reach)
+        held = _held(inst, holders, freed_set, used_units) if fair else None
         began = time.perf_counter()
-        model = build_model(inst, freed, window=(lo, hi), blocked=blocked)
+        model = build_model(inst, freed, window=(lo, hi), blocked=blocked, held=held)
         add_keep_previous(model)
         # Weight first; a moved step costs less than the lightest request.
         scale = model.previous_steps + 1
@@ -248,12 +250,31 @@ def _blocked(
     out: dict[int, list[Busy]] = {}
     for u in units:
         busy = []
-        for a, b, i, k in holders.get(u, ()):
+        for a, b, i, _ in holders.get(u, ()):
             if i not in freed and a < hi and lo < b:
-                req = inst.requests[i]
-                busy.append(Busy(a, b, req.project, req.steps[k].pinned is not None))
+                busy.append(Busy(a, b, inst.requests[i].project))
         if busy:
             out[u] = busy
+    return out
+
+
+def _held(
+    inst: Instance,
+    holders: dict[int, list[tuple[int, int, int, int]]],
+    freed: set[int],
+    units: set[int],
+) -> dict[tuple[int, int], int]:
+    """Return the slots each project holds on ``units`` outside the freed requests.
+
+    Fair share caps a project's hold over the whole horizon, so this counts every kept step,
+    not only those near the neighbourhood; pinned steps are exempt from the cap.
+    """
+    out: dict[tuple[int, int], int] = defaultdict(int)
+    for u in units:
+        for a, b, i, k in holders.get(u, ()):
+            req = inst.requests[i]
+            if i not in freed and req.steps[k].pinned is None:
+                out[(u, req.project)] += b - a
     return out
 
 

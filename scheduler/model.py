@@ -26,7 +26,6 @@ class Busy(NamedTuple):
     start: int
     end: int
     project: int
-    pinned: bool
 
 
 @dataclass
@@ -119,14 +118,17 @@ def build_model(
     upper: int | None = None,
     window: tuple[int, int] | None = None,
     blocked: Mapping[int, Sequence[Busy]] | None = None,
+    held: Mapping[tuple[int, int], int] | None = None,
     secondary: bool = False,
 ) -> Model:
     """Build the model of ``requests``.
 
     ``upper`` caps every end (makespan); ``window`` keeps the requests inside ``[lo, hi)``;
     ``blocked`` lists, per unit, the steps of requests left out of the model that stay where
-    they are (a neighbourhood of large-neighbourhood search); ``secondary`` adds the soft
-    costs that ``prefer_secondary`` optimises.
+    they are (a neighbourhood of large-neighbourhood search), and ``held`` the slots that
+    those requests hold per ``(unit, project)`` over the whole horizon, pinned steps aside
+    (they count toward fair share); ``secondary`` adds the soft costs that
+    ``prefer_secondary`` optimises.
     """
     m = Model(inst, list(requests))
     busy = blocked or {}
@@ -135,7 +137,7 @@ def build_model(
     add_changeovers(m)
     add_step_order(m)
     add_pinned(m)
-    add_fair_share(m, busy)
+    add_fair_share(m, held or {})
     if inst.makespan:
         add_all_accepted(m)
         add_makespan_objective(m, upper)
@@ -311,7 +313,7 @@ def add_pinned(m: Model) -> None:
             m.cp.add(m.accept[req.index] == 1)
 
 
-def add_fair_share(m: Model, blocked: Mapping[int, Sequence[Busy]]) -> None:
+def add_fair_share(m: Model, held: Mapping[tuple[int, int], int]) -> None:
     """No project holds more than its fair share of a unit, pinned bookings aside."""
     for unit, options in m.by_unit.items():
         cap = m.inst.fair_cap(m.inst.units[unit])
@@ -321,12 +323,8 @@ def add_fair_share(m: Model, blocked: Mapping[int, Sequence[Busy]]) -> None:
         for o in options:
             if not o.pinned:
                 per_project[o.project].append(o)
-        held: dict[int, int] = defaultdict(int)
-        for b in blocked.get(unit, ()):
-            if not b.pinned:
-                held[b.project] += b.end - b.start
         for project, group in per_project.items():
-            room = cap - held[project]
+            room = cap - held.get((unit, project), 0)
             if sum(o.duration for o in group) > room:
                 m.cp.add(sum(o.duration * o.present for o in group) <= room)
 

@@ -46,3 +46,29 @@ def test_lns_adds_weight_moving_as_few_previous_steps_as_it_can() -> None:
     # run shifts half an hour to open an hour, where the run in the long one's way goes).
     moved = [i for i, places in plan.items() if better.get(i) != places]
     assert len(moved) == 2
+
+
+def test_lns_plans_obey_fair_share_pins_changeovers_and_capacity() -> None:
+    from scheduler_instances import busy_week
+
+    from scheduler import first_come_first_served, result_to_dict, solve
+    from scheduler.check import check
+    from scheduler.search import LNS_SIZE
+    from scheduler.solve import components
+
+    data = busy_week(units=10, requests=160, days=3, seed=4)
+    # Six projects share the units, so that a project's cap binds on many of them.
+    for i, req in enumerate(data["requests"]):
+        req["project"] = f"p{i % 6}"
+    data["fair_share"] = {"max_fraction": 0.15}
+    # Pin a few of first-come-first-served's bookings, as a manager would approve them.
+    fcfs = first_come_first_served(problem_from_dict(data))
+    data["pinned"] = [
+        {"request": a.request, "step": a.step, "resource": a.resource, "start": at(a.start)}
+        for a in fcfs.assignments[::25]
+    ]
+    problem = problem_from_dict(data)
+    assert max(c.size for c in components(compile_problem(problem))) > LNS_SIZE
+    result = result_to_dict(solve(problem, time_limit=4))
+    assert result["status"] in ("FEASIBLE", "OPTIMAL")
+    assert check(data, result) == []
