@@ -25,9 +25,9 @@ ROUND_DTIME = 0.01
 """With one worker, the deterministic time of one round (about 0.1-0.5 s)."""
 ROUND_SECONDS = 0.4
 """The wall-clock cap of one round: most rounds are proven optimal in well under a tenth."""
-TARGETED = 0.7
+TARGETED = 0.9
 """Share of rounds built around a request that is left out, the rest around random units."""
-EJECT = 0.5
+EJECT = 0.8
 """Share of those rounds that free one place where the request would fit and what holds it."""
 
 
