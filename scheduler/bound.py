@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ortools.linear_solver import pywraplp
@@ -35,10 +36,27 @@ def _usable(unit: Unit, lo: int, hi: int, attended: bool) -> int:
     return total
 
 
+@dataclass(frozen=True)
+class Relaxation:
+    """The LP optimum: an upper bound on the score, and how much of each request it accepts."""
+
+    bound: float
+    accepted: dict[int, float]
+    """Request index -> its acceptance variable in the LP optimum, between 0 and 1."""
+
+
 def relaxation_bound(
     inst: Instance, requests: Sequence[RequestInfo], bucket_minutes: int = 1440
 ) -> float | None:
-    """Return an upper bound on the summed score of ``requests``, or None if the LP fails.
+    """Return an upper bound on the summed score of ``requests``, or None if the LP fails."""
+    relaxed = relaxation(inst, requests, bucket_minutes)
+    return None if relaxed is None else relaxed.bound
+
+
+def relaxation(
+    inst: Instance, requests: Sequence[RequestInfo], bucket_minutes: int = 1440
+) -> Relaxation | None:
+    """Solve the LP relaxation of ``requests``; None if the LP fails.
 
     An attended step on a unit with opening hours is assigned (fractionally) to whole open
     windows, which carry its full duration; consecutive such steps keep their order and maximum
@@ -51,10 +69,14 @@ def relaxation_bound(
     if solver is None:
         return None
     objective = solver.Objective()
+    accepted: dict[int, pywraplp.Variable] = {}
     per_bucket: dict[tuple[int, int], list[tuple[pywraplp.Variable, float]]] = defaultdict(list)
     per_window: dict[tuple[int, int], list[tuple[pywraplp.Variable, float]]] = defaultdict(list)
+    # Per window of a unit with changeovers: (share, duration, project) of the steps in it.
+    switching: dict[tuple[int, int], list[tuple[pywraplp.Variable, int, int]]] = defaultdict(list)
     for req in requests:
         x = solver.NumVar(1.0 if req.pinned else 0.0, 1.0, "")
+        accepted[req.index] = x
         objective.SetCoefficient(x, req.score)
         times: list[list[tuple[pywraplp.Variable, int, int]] | None] = []
         for step in req.steps:
@@ -69,6 +91,8 @@ def relaxation_bound(
                         z = solver.NumVar(0.0, 1.0, "")
                         demand.SetCoefficient(z, 1.0)
                         per_window[(alt.unit, w)].append((z, float(step.duration)))
+                        if unit.changeover and unit.capacity == 1:
+                            switching[(alt.unit, w)].append((z, step.duration, req.project))
                         per_bucket[(alt.unit, b)].append((z, float(step.duration)))
                         if placed is not None:
                             placed.append((z, first, last_end))
@@ -100,11 +124,38 @@ def relaxation_bound(
             continue
         a, b = unit.open[w]
         _at_most(solver, terms, unit.capacity * _usable(unit, a, b, True))
+    for (u, w), shares in switching.items():
+        _changeovers(solver, inst.units[u], w, shares)
     objective.SetMaximization()
     status = solver.Solve()
     if status != pywraplp.Solver.OPTIMAL:
         return None
-    return float(objective.Value())
+    return Relaxation(
+        float(objective.Value()), {i: float(x.solution_value()) for i, x in accepted.items()}
+    )
+
+
+def _changeovers(solver: Any, unit: Unit, w: int, shares: list[tuple[Any, int, int]]) -> None:
+    """Charge one changeover per project in an open window, less one.
+
+    Steps of ``m`` projects in one window of a unit of one take ``m - 1`` switches at least,
+    each with its changeover between them. A switch may idle through a blackout, so this row
+    counts the window's whole length and leaves blackouts to the window's own capacity row.
+    ``present[p]`` is at least each share of project ``p``: 1 in a plan where ``p`` is there.
+    """
+    if unit.open is None:
+        return
+    a, b = unit.open[w]
+    present: dict[int, Any] = {}
+    row = solver.Constraint(-solver.infinity(), float(b - a + unit.changeover))
+    for z, duration, project in shares:
+        row.SetCoefficient(z, row.GetCoefficient(z) + float(duration))
+        if project not in present:
+            present[project] = solver.NumVar(0.0, 1.0, "")
+            row.SetCoefficient(present[project], float(unit.changeover))
+        link = solver.Constraint(0.0, solver.infinity())
+        link.SetCoefficient(present[project], 1.0)
+        link.SetCoefficient(z, -1.0)
 
 
 def _at_most(solver: Any, terms: list[tuple[Any, float]], room: float) -> None:

@@ -1,8 +1,10 @@
 """Large-neighbourhood search for components too big for one CP-SAT model to improve.
 
 Each round frees the requests that could use a few units during a stretch of time, keeps
-every other accepted request where it is (as fixed, droppable intervals), and lets CP-SAT
-re-plan that neighbourhood from the current plan; a round is kept if it adds weight.
+every other accepted request where it is (cut out of the freed steps' start domains, so the
+model holds only the freed requests), and lets CP-SAT re-plan that neighbourhood from the
+current plan; a round is kept if it adds weight, or keeps it and moves fewer steps away from
+the previous proposal.
 """
 
 from __future__ import annotations
@@ -10,18 +12,23 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from ortools.sat.python import cp_model
 
 from scheduler.instance import Instance, RequestInfo
-from scheduler.model import build_model
+from scheduler.model import Busy, add_keep_previous, build_model
 from scheduler.plan import Plan, plan_weight
+from scheduler.timeline import Board
 
 ROUND_DTIME = 0.01
 """With one worker, the deterministic time of one round (about 0.1-0.5 s)."""
-TARGETED = 0.7
+ROUND_SECONDS = 0.4
+"""The wall-clock cap of one round: most rounds are proven optimal in well under a tenth."""
+TARGETED = 0.9
 """Share of rounds built around a request that is left out, the rest around random units."""
+EJECT = 0.8
+"""Share of those rounds that free one place where the request would fit and what holds it."""
 
 
 def _overlaps(req: RequestInfo, units: set[int], lo: int, hi: int) -> bool:
@@ -46,16 +53,19 @@ def improve(
     plan: Plan,
     *,
     stop_at: float,
-    workers: int,
     seed: int,
     on_better: Callable[[Plan, int], None],
     max_free: int = 80,
     deterministic_time: float | None = None,
+    guide: Mapping[int, float] | None = None,
 ) -> Plan:
     """Return a plan at least as heavy as ``plan``, improved by rounds until ``stop_at``.
 
-    With ``deterministic_time`` the rounds also stop once CP-SAT has used that much of its
-    deterministic time, so that one worker and one seed repeat the same rounds.
+    Among plans of equal weight a round keeps the one that moves fewer steps from their place
+    in the previous proposal. With ``deterministic_time`` the rounds also stop once CP-SAT has
+    used that much of its deterministic time, so that one worker and one seed repeat the same
+    rounds. ``guide`` (request index -> share accepted by the LP bound) makes rounds aim more
+    often at left-out requests that the relaxation would accept.
     """
     rng = random.Random(seed)
     by_unit: dict[int, list[RequestInfo]] = defaultdict(list)
@@ -71,19 +81,37 @@ def improve(
     day = max(1, 1440 // inst.granularity)
     width = day
     weight = plan_weight(inst, plan)
-    gap = max((u.changeover for u in inst.units), default=0)
+    reach = max((u.changeover for u in inst.units), default=0)
     build = 0.05
     spent = 0.0
     tries: dict[int, int] = {}
+    alone = Board.with_pins(inst)
+    margin = max(1, day // 8)
+    holders = _holders(inst, plan)
+    fair = inst.problem.fair_share is not None
     while time.perf_counter() + build < stop_at - 0.05:
         if deterministic_time is not None and spent >= deterministic_time:
             break
         chosen: set[int] = set()
         waiting = [r for r in requests if r.index not in plan]
-        if waiting and rng.random() < TARGETED:
+        must: set[int] = set()
+        if waiting and rng.random() < TARGETED * EJECT:
+            # Aim at a request left out, at one place where it would fit alone: free it with
+            # the requests that hold that place, so CP-SAT weighs them against it.
+            odds = [_odds(r, guide) / (1 + tries.get(r.index, 0)) for r in waiting]
+            target = rng.choices(waiting, weights=odds)[0]
+            tries[target.index] = tries.get(target.index, 0) + 1
+            spot = _spot(alone, target, rng)
+            if spot is None:
+                continue
+            lo, hi, must = _eject(inst, plan, target, spot, holders)
+            lo, hi = max(0, lo - margin), min(inst.horizon, hi + margin)
+            for u, _ in spot:
+                chosen |= mates[u]
+        elif waiting and rng.random() < TARGETED:
             # Aim at a request left out: its units and the time its window allows.
             # Requests aimed at in vain before are picked less often.
-            odds = [r.weight / _need(r) / (1 + tries.get(r.index, 0)) for r in waiting]
+            odds = [_odds(r, guide) / (1 + tries.get(r.index, 0)) for r in waiting]
             target = rng.choices(waiting, weights=odds)[0]
             tries[target.index] = tries.get(target.index, 0) + 1
             for unit in {a.unit for st in target.steps for a in st.live()}:
@@ -111,37 +139,39 @@ def improve(
                 continue
             freed.append(req)
         if len(freed) > max_free:
-            others = [r for r in freed if r is not target]
-            freed = rng.sample(others, max_free - 1 if target in freed else max_free)
-            if target is not None and _fits_window(target, lo, hi):
-                freed.append(target)
-            width = max(day // 4, width * 4 // 5)
+            first = [r for r in freed if r is target or r.index in must]
+            others = [r for r in freed if r is not target and r.index not in must]
+            freed = first + rng.sample(others, max(0, max_free - len(first)))
+            if not must:
+                width = max(day // 4, width * 4 // 5)
         if not freed:
             width = min(inst.horizon, width * 5 // 4)
             continue
         freed_set = {r.index for r in freed}
         used_units = {a.unit for r in freed for s in r.steps for a in s.live()}
-        fixed = {
-            i: places
-            for i, places in plan.items()
-            if i not in freed_set
-            and any(
-                u in used_units and s < hi + gap and lo - gap < s + st.duration
-                for (u, s), st in zip(places, inst.requests[i].steps, strict=True)
-            )
-        }
-        members = freed + [inst.requests[i] for i in sorted(fixed)]
+        blocked = _blocked(inst, holders, freed_set, used_units, lo - reach, hi + reach)
+        held = _held(inst, holders, freed_set, used_units) if fair else None
         began = time.perf_counter()
-        model = build_model(inst, members, fixed=fixed, window=(lo, hi))
+        model = build_model(inst, freed, window=(lo, hi), blocked=blocked, held=held)
+        add_keep_previous(model)
+        # Weight first; a moved step costs less than the lightest request.
+        scale = model.previous_steps + 1
+        model.cp.maximize(
+            cp_model.LinearExpr.weighted_sum([model.weight, model.moved], [scale, -1])
+        )
         model.hint(plan)
-        base = sum(inst.requests[i].score for i in plan if i in freed_set or i in fixed)
+        base = sum(r.score for r in freed if r.index in plan)
+        before = scale * base - sum(_moved(r, plan.get(r.index)) for r in freed)
         model.cp.add(model.weight >= base)
         build = max(build, time.perf_counter() - began)
         solver = cp_model.CpSolver()
         params = solver.parameters
         left = stop_at - time.perf_counter()
-        params.max_time_in_seconds = max(0.05, left if deterministic_time else min(1.0, left))
-        params.num_workers = max(1, workers)
+        limit = left if deterministic_time else min(ROUND_SECONDS, left)
+        params.max_time_in_seconds = max(0.05, limit)
+        # One worker: a round's model is small, and starting CP-SAT's portfolio of workers
+        # costs more than it finds (on the congested week, 50 % more rounds in the same time).
+        params.num_workers = 1
         params.random_seed = rng.randrange(1 << 30)
         if deterministic_time is not None:
             params.max_deterministic_time = max(1e-3, min(ROUND_DTIME, deterministic_time - spent))
@@ -151,18 +181,118 @@ def improve(
             continue
         local = model.read_plan(solver)
         gain = sum(inst.requests[i].score for i in local) - base
+        after = scale * (base + gain) - sum(_moved(r, local.get(r.index)) for r in freed)
         if status == cp_model.OPTIMAL and len(freed) < max_free:
             width = min(inst.horizon, width * 5 // 4)
         elif status != cp_model.OPTIMAL:
             width = max(day // 4, width * 4 // 5)
-        if gain >= 0:
-            for i in freed_set | set(fixed):
+        if after >= before:
+            for i in freed_set:
                 plan.pop(i, None)
             plan.update(local)
+            holders = _holders(inst, plan)
             weight += gain
             if gain:
                 on_better(plan, weight)
     return plan
+
+
+def _holders(inst: Instance, plan: Plan) -> dict[int, list[tuple[int, int, int, int]]]:
+    """Return per unit ``(start, end, request, step)`` of every planned step."""
+    out: dict[int, list[tuple[int, int, int, int]]] = defaultdict(list)
+    for i, places in plan.items():
+        for (u, s), step in zip(places, inst.requests[i].steps, strict=True):
+            out[u].append((s, s + step.duration, i, step.index))
+    return out
+
+
+def _spot(alone: Board, req: RequestInfo, rng: random.Random) -> list[tuple[int, int]] | None:
+    """Return a random placement of ``req`` on units holding nothing but pinned steps."""
+    first = req.steps[0].live()
+    lo = min(a.starts[0][0] for a in first)
+    hi = max(a.starts[-1][1] for a in first)
+    noise = {a.unit: rng.random() for s in req.steps for a in s.live()}
+    return alone.earliest_request(
+        req, lambda a: noise[a.unit], first_step_from=rng.randint(lo, hi)
+    ) or alone.earliest_request(req, lambda a: noise[a.unit])
+
+
+def _eject(
+    inst: Instance,
+    plan: Plan,
+    target: RequestInfo,
+    spot: list[tuple[int, int]],
+    holders: dict[int, list[tuple[int, int, int, int]]],
+) -> tuple[int, int, set[int]]:
+    """Return the stretch covering ``spot`` and the steps of requests in its way, and those."""
+    lo, hi = inst.horizon, 0
+    must: set[int] = set()
+    for (u, s), step in zip(spot, target.steps, strict=True):
+        e = s + step.duration
+        lo, hi = min(lo, s), max(hi, e)
+        gap = inst.units[u].changeover
+        must |= {i for a, b, i, _ in holders.get(u, ()) if a < e + gap and s < b + gap}
+    for i in must:
+        for (_, s), step in zip(plan[i], inst.requests[i].steps, strict=True):
+            lo, hi = min(lo, s), max(hi, s + step.duration)
+    return lo, hi, must
+
+
+def _blocked(
+    inst: Instance,
+    holders: dict[int, list[tuple[int, int, int, int]]],
+    freed: set[int],
+    units: set[int],
+    lo: int,
+    hi: int,
+) -> dict[int, list[Busy]]:
+    """Return, per unit of ``units``, the planned steps not freed that touch ``[lo, hi)``."""
+    out: dict[int, list[Busy]] = {}
+    for u in units:
+        busy = []
+        for a, b, i, _ in holders.get(u, ()):
+            if i not in freed and a < hi and lo < b:
+                busy.append(Busy(a, b, inst.requests[i].project))
+        if busy:
+            out[u] = busy
+    return out
+
+
+def _held(
+    inst: Instance,
+    holders: dict[int, list[tuple[int, int, int, int]]],
+    freed: set[int],
+    units: set[int],
+) -> dict[tuple[int, int], int]:
+    """Return the slots each project holds on ``units`` outside the freed requests.
+
+    Fair share caps a project's hold over the whole horizon, so this counts every kept step,
+    not only those near the neighbourhood; pinned steps are exempt from the cap.
+    """
+    out: dict[tuple[int, int], int] = defaultdict(int)
+    for u in units:
+        for a, b, i, k in holders.get(u, ()):
+            req = inst.requests[i]
+            if i not in freed and req.steps[k].pinned is None:
+                out[(u, req.project)] += b - a
+    return out
+
+
+def _moved(req: RequestInfo, places: list[tuple[int, int]] | None) -> int:
+    """Return how many steps of ``req`` are not where the previous proposal had them."""
+    if not req.previous:
+        return 0
+    if places is None:
+        return len(req.previous)
+    return sum(1 for k, where in req.previous.items() if places[k] != where)
+
+
+def _odds(req: RequestInfo, guide: Mapping[int, float] | None) -> float:
+    """Return how strongly to aim at a left-out request: its weight per slot, LP-weighted."""
+    odds = req.weight / _need(req)
+    if guide is not None:
+        odds *= 0.1 + guide.get(req.index, 0.0)
+    return odds
 
 
 def _need(req: RequestInfo) -> int:

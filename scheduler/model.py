@@ -10,13 +10,22 @@ the domain of its start variable; an empty set drops the alternative.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ortools.sat.python import cp_model
 
-from scheduler.instance import Instance, RequestInfo, spans_clip
+from scheduler.instance import Instance, RequestInfo, spans_clip, spans_subtract
 from scheduler.plan import Plan
+
+
+class Busy(NamedTuple):
+    """A step outside the model that holds a unit during ``[start, end)``."""
+
+    start: int
+    end: int
+    project: int
 
 
 @dataclass
@@ -56,6 +65,7 @@ class Model:
     weight: cp_model.LinearExprT = 0
     makespan: cp_model.IntVar | None = None
     moved: cp_model.LinearExprT = 0
+    previous_steps: int = 0
     completion: cp_model.LinearExprT = 0
     changeover_pairs: int = 0
 
@@ -106,23 +116,28 @@ def build_model(
     requests: Sequence[RequestInfo],
     *,
     upper: int | None = None,
-    fixed: Plan | None = None,
     window: tuple[int, int] | None = None,
+    blocked: Mapping[int, Sequence[Busy]] | None = None,
+    held: Mapping[tuple[int, int], int] | None = None,
     secondary: bool = False,
 ) -> Model:
     """Build the model of ``requests``.
 
-    ``upper`` caps every end (makespan); ``fixed`` freezes some requests where they are (they
-    may still be dropped); ``window`` keeps the other requests inside ``[lo, hi)``;
-    ``secondary`` adds the soft costs that ``prefer_secondary`` optimises.
+    ``upper`` caps every end (makespan); ``window`` keeps the requests inside ``[lo, hi)``;
+    ``blocked`` lists, per unit, the steps of requests left out of the model that stay where
+    they are (a neighbourhood of large-neighbourhood search), and ``held`` the slots that
+    those requests hold per ``(unit, project)`` over the whole horizon, pinned steps aside
+    (they count toward fair share); ``secondary`` adds the soft costs that
+    ``prefer_secondary`` optimises.
     """
     m = Model(inst, list(requests))
-    add_alternatives(m, upper, fixed or {}, window)
-    add_capacity(m)
+    busy = blocked or {}
+    add_alternatives(m, upper, window, busy)
+    add_capacity(m, busy)
     add_changeovers(m)
     add_step_order(m)
     add_pinned(m)
-    add_fair_share(m)
+    add_fair_share(m, held or {})
     if inst.makespan:
         add_all_accepted(m)
         add_makespan_objective(m, upper)
@@ -138,21 +153,20 @@ def build_model(
 
 
 def add_alternatives(
-    m: Model, upper: int | None, fixed: Plan, window: tuple[int, int] | None
+    m: Model,
+    upper: int | None,
+    window: tuple[int, int] | None,
+    blocked: Mapping[int, Sequence[Busy]],
 ) -> None:
     """Each step of an accepted request uses exactly one of its units, none if not accepted."""
     cp = m.cp
     for req in m.requests:
         accept = cp.new_bool_var(f"accept_{req.index}")
         m.accept[req.index] = accept
-        frozen = fixed.get(req.index)
         tail = sum(s.duration for s in req.steps)
         for step in req.steps:
             spans = {a.unit: a.starts for a in step.live()}
-            if frozen is not None:
-                u, s = frozen[step.index]
-                spans = {u: [(s, s)]}
-            elif upper is not None:
+            if upper is not None:
                 spans = {
                     u: [(a, min(b, upper - tail)) for a, b in sp if a <= upper - tail]
                     for u, sp in spans.items()
@@ -161,6 +175,12 @@ def add_alternatives(
             elif window is not None:
                 lo, hi = window[0], window[1] - step.duration
                 spans = {u: spans_clip(sp, lo, hi) for u, sp in spans.items()}
+                spans = {u: sp for u, sp in spans.items() if sp}
+            if blocked:
+                spans = {
+                    u: _clear_of(m.inst, req, step.duration, u, sp, blocked)
+                    for u, sp in spans.items()
+                }
                 spans = {u: sp for u, sp in spans.items() if sp}
             tail -= step.duration
             options = []
@@ -207,15 +227,42 @@ def add_alternatives(
             )
 
 
-def add_capacity(m: Model) -> None:
+def _clear_of(
+    inst: Instance,
+    req: RequestInfo,
+    duration: int,
+    unit: int,
+    spans: list[tuple[int, int]],
+    blocked: Mapping[int, Sequence[Busy]],
+) -> list[tuple[int, int]]:
+    """Drop the starts that would overlap a blocked step (and its changeover) on a unit of one."""
+    info = inst.units[unit]
+    if info.capacity != 1:
+        return spans
+    for busy in blocked.get(unit, ()):
+        gap = info.changeover if busy.project != req.project else 0
+        spans = spans_subtract(spans, busy.start - gap - duration + 1, busy.end + gap - 1)
+        if not spans:
+            break
+    return spans
+
+
+def add_capacity(m: Model, blocked: Mapping[int, Sequence[Busy]]) -> None:
     """At no moment does a unit hold more steps than its capacity."""
     for unit, options in m.by_unit.items():
         capacity = m.inst.units[unit].capacity
         if capacity == 1:
             if len(options) > 1:
                 m.cp.add_no_overlap([o.interval for o in options])
-        elif len(options) > capacity:
-            m.cp.add_cumulative([o.interval for o in options], [1] * len(options), capacity)
+            continue
+        # Blocked steps on a unit of one are already cut out of the start domains.
+        intervals = [o.interval for o in options]
+        intervals += [
+            m.cp.new_fixed_size_interval_var(b.start, b.end - b.start, "")
+            for b in blocked.get(unit, ())
+        ]
+        if len(intervals) > capacity:
+            m.cp.add_cumulative(intervals, [1] * len(intervals), capacity)
 
 
 def add_changeovers(m: Model) -> None:
@@ -266,7 +313,7 @@ def add_pinned(m: Model) -> None:
             m.cp.add(m.accept[req.index] == 1)
 
 
-def add_fair_share(m: Model) -> None:
+def add_fair_share(m: Model, held: Mapping[tuple[int, int], int]) -> None:
     """No project holds more than its fair share of a unit, pinned bookings aside."""
     for unit, options in m.by_unit.items():
         cap = m.inst.fair_cap(m.inst.units[unit])
@@ -276,9 +323,10 @@ def add_fair_share(m: Model) -> None:
         for o in options:
             if not o.pinned:
                 per_project[o.project].append(o)
-        for group in per_project.values():
-            if sum(o.duration for o in group) > cap:
-                m.cp.add(sum(o.duration * o.present for o in group) <= cap)
+        for project, group in per_project.items():
+            room = cap - held.get((unit, project), 0)
+            if sum(o.duration for o in group) > room:
+                m.cp.add(sum(o.duration * o.present for o in group) <= room)
 
 
 def add_all_accepted(m: Model) -> None:
@@ -311,6 +359,7 @@ def add_keep_previous(m: Model) -> None:
             m.cp.add(option.start == start).only_enforce_if(keep)
             moved.append(1 - keep)
     m.moved = cp_model.LinearExpr.sum(moved)
+    m.previous_steps = len(moved)
 
 
 def add_early_completion(m: Model) -> None:

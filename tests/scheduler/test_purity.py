@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,29 @@ def test_importing_scheduler_loads_no_web_framework():
     )
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == ""
+
+
+def test_importing_scheduler_and_checking_a_plan_loads_no_ortools():
+    # OR-Tools (and the pandas it pulls in) takes seconds to import; only solving needs it.
+    code = (
+        "import sys, scheduler, scheduler.solve, scheduler.check, scheduler.__main__\n"
+        "from scheduler_instances import problem_dict, request, step\n"
+        "from scheduler import first_come_first_served, problem_from_dict, result_to_dict\n"
+        "from scheduler.check import check\n"
+        "data = problem_dict([{'id': 'a'}], [request('r', step(5, 'a'))])\n"
+        "result = result_to_dict(first_come_first_served(problem_from_dict(data)))\n"
+        "assert check(data, result) == []\n"
+        "print(','.join(m for m in sys.modules if m.split('.')[0] in ('ortools', 'pandas')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "tests" / "scheduler")},
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert done.stdout.strip() == ""
 

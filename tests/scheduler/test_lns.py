@@ -1,0 +1,74 @@
+"""Large-neighbourhood search: it adds weight and, doing so, keeps the previous proposal."""
+
+import time
+
+from scheduler_instances import at, problem_dict, request, step
+
+from scheduler import problem_from_dict
+from scheduler.instance import Instance, compile_problem
+from scheduler.lns import improve
+from scheduler.plan import Plan, plan_weight
+
+
+def _spread_day() -> Instance:
+    """Sixteen one-hour runs every 90 minutes on one unit, and a two-hour run left out."""
+    runs = [request(f"r{i:02d}", step(60, "a")) for i in range(16)]
+    previous = [
+        {"request": f"r{i:02d}", "step": 0, "resource": "a", "start": at(90 * i)}
+        for i in range(16)
+    ]
+    data = problem_dict(
+        [{"id": "a"}],
+        [*runs, request("long", step(120, "a"), weight=100)],
+        granularity_minutes=15,
+        previous=previous,
+    )
+    return compile_problem(problem_from_dict(data))
+
+
+def _previous_plan(inst: Instance) -> Plan:
+    return {r.index: [r.previous[0]] for r in inst.requests if r.previous}
+
+
+def test_lns_adds_weight_moving_as_few_previous_steps_as_it_can() -> None:
+    inst = _spread_day()
+    plan = _previous_plan(inst)
+    better = improve(
+        inst,
+        inst.requests,
+        dict(plan),
+        stop_at=time.perf_counter() + 3,
+        seed=0,
+        on_better=lambda plan, weight: None,
+    )
+    assert plan_weight(inst, better) == plan_weight(inst, plan) + 100
+    # Moving one run opens two hours but leaves it nowhere to go: the fewest moves are two (one
+    # run shifts half an hour to open an hour, where the run in the long one's way goes).
+    moved = [i for i, places in plan.items() if better.get(i) != places]
+    assert len(moved) == 2
+
+
+def test_lns_plans_obey_fair_share_pins_changeovers_and_capacity() -> None:
+    from scheduler_instances import busy_week
+
+    from scheduler import first_come_first_served, result_to_dict, solve
+    from scheduler.check import check
+    from scheduler.search import LNS_SIZE
+    from scheduler.solve import components
+
+    data = busy_week(units=10, requests=160, days=3, seed=4)
+    # Six projects share the units, so that a project's cap binds on many of them.
+    for i, req in enumerate(data["requests"]):
+        req["project"] = f"p{i % 6}"
+    data["fair_share"] = {"max_fraction": 0.15}
+    # Pin a few of first-come-first-served's bookings, as a manager would approve them.
+    fcfs = first_come_first_served(problem_from_dict(data))
+    data["pinned"] = [
+        {"request": a.request, "step": a.step, "resource": a.resource, "start": at(a.start)}
+        for a in fcfs.assignments[::25]
+    ]
+    problem = problem_from_dict(data)
+    assert max(c.size for c in components(compile_problem(problem))) > LNS_SIZE
+    result = result_to_dict(solve(problem, time_limit=4))
+    assert result["status"] in ("FEASIBLE", "OPTIMAL")
+    assert check(data, result) == []
