@@ -21,6 +21,7 @@ from app.booking.models import (
     Booking,
     BookingRequest,
     Proposal,
+    RequestStatus,
     SolveRun,
 )
 from app.booking.requests import StepInput
@@ -120,6 +121,23 @@ def _query_datetime(name: str) -> datetime | None:
         return parse_datetime(raw, name)
     except ValidationError as error:
         raise BadRequest(error.detail, field=name) from None
+
+
+def _query_status(name: str = "status") -> str | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if raw not in {s.value for s in RequestStatus}:
+        # Present but empty is a caller's mistake too: the schema's enum has no empty value.
+        raise BadRequest(
+            _(
+                "The parameter %(name)s must be one of: %(values)s.",
+                name=name,
+                values=", ".join(RequestStatus),
+            ),
+            field=name,
+        )
+    return raw
 
 
 def _query_flag(name: str) -> bool:
@@ -357,7 +375,7 @@ def requests_list() -> Response:
         user,
         project_id=_query_int("project"),
         facility_id=facility.id if facility else None,
-        status=request.args.get("status") or None,
+        status=_query_status(),
     )
     return jsonify({"requests": [request_json(r) for r in found]})
 

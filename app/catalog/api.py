@@ -89,7 +89,7 @@ def facility_json(facility: Facility) -> dict[str, Any]:
 
 @bp.get("/facilities")
 def facilities() -> Response:
-    wanted = queries.CatalogueFilter.from_args(request.args)
+    wanted = queries.CatalogueFilter.from_args(request.args, strict=True)
     found = queries.search_facilities(wanted)
     return jsonify({"facilities": [facility_summary_json(f) for f in found]})
 

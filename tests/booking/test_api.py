@@ -141,6 +141,8 @@ def test_patch_and_withdraw(core: Core, client_for: Any) -> None:
     listed = alice.get("/api/v1/requests?status=withdrawn").get_json()["requests"]
     assert [r["id"] for r in listed] == [created["id"]]
     assert_problem(alice.get("/api/v1/requests?status=lost"), 400, "status")
+    empty = assert_problem(alice.get("/api/v1/requests?status="), 400, "status")
+    assert "pending" in empty["detail"]
     assert_problem(alice.get("/api/v1/requests?facility=atlantis"), 400, "facility")
 
 
