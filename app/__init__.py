@@ -42,6 +42,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from app import (  # noqa: F401  (models: the tables)
         database,
+        dataversion,
         errorhandlers,
         httpsecurity,
         logs,
@@ -51,6 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     logs.configure(app)
     database.init_app(app)
+    dataversion.init_app(app)
     errorhandlers.register(app)
     httpsecurity.register(app)
     register_blueprints(app)
