@@ -109,13 +109,14 @@ def _bump_on_commit(conn: Connection) -> None:
     # The DBAPI cursor, not conn.execute(): this runs inside the commit event, in the
     # transaction about to commit, and must not re-enter SQLAlchemy's own transaction logic.
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     try:
         for scope in scopes:
-            # The token is hex from `secrets` and the scope a constant: no untrusted text here.
             cursor.execute(
-                "INSERT INTO data_versions (scope, token) "  # noqa: S608
-                f"VALUES ('{scope}', '{secrets.token_hex(16)}') "
-                "ON CONFLICT (scope) DO UPDATE SET token = excluded.token"
+                "INSERT INTO data_versions (scope, token) "
+                f"VALUES ({mark}, {mark}) "
+                "ON CONFLICT (scope) DO UPDATE SET token = excluded.token",
+                (scope, secrets.token_hex(16)),
             )
     finally:
         cursor.close()
