@@ -51,6 +51,12 @@ _WRITE = re.compile(
 # A statement that starts with WITH may write through its CTE; count it as a write anywhere.
 _WITH = re.compile(r"^\s*WITH\b", re.IGNORECASE)
 _TOUCHED = "pilotslot_touched_tables"
+# Sent on the DBAPI cursor, so in the driver's own parameter style.
+_UPSERT_FORMAT = (
+    "INSERT INTO data_versions (scope, token) VALUES (%s, %s) "
+    "ON CONFLICT (scope) DO UPDATE SET token = excluded.token"
+)
+_UPSERT_QMARK = _UPSERT_FORMAT.replace("%s", "?")
 
 T = TypeVar("T")
 
@@ -109,15 +115,10 @@ def _bump_on_commit(conn: Connection) -> None:
     # The DBAPI cursor, not conn.execute(): this runs inside the commit event, in the
     # transaction about to commit, and must not re-enter SQLAlchemy's own transaction logic.
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    statement = _UPSERT_QMARK if conn.dialect.paramstyle == "qmark" else _UPSERT_FORMAT
     try:
         for scope in scopes:
-            cursor.execute(
-                "INSERT INTO data_versions (scope, token) "
-                f"VALUES ({mark}, {mark}) "
-                "ON CONFLICT (scope) DO UPDATE SET token = excluded.token",
-                (scope, secrets.token_hex(16)),
-            )
+            cursor.execute(statement, (scope, secrets.token_hex(16)))
     finally:
         cursor.close()
 
