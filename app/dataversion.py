@@ -3,9 +3,10 @@
 Every transaction that changed a row replaces the `all` token in `data_versions` as its last
 statement before COMMIT, so the new token becomes visible exactly when the new rows do, in every
 process and on every host. A transaction that changed a catalogue table also replaces the
-`catalogue` token. A reader that reads a token and then the rows it depends on has seen rows at
-least as new as the token; whatever it computes may be kept under that token, and is dropped as
-soon as another write commits. Tokens are random, never counters, so a database restored from
+`catalogue` token, and one that may have changed a calendar feed the `feeds` token. A reader
+that reads a token and then the rows it depends on has seen rows at least as new as the token;
+whatever it computes may be kept under that token, and is dropped as soon as another write of
+its scope commits. Tokens are random, never counters, so a database restored from
 a dump can never give an old token new meaning.
 
 The writes are noticed at the engine (every INSERT, UPDATE, DELETE, TRUNCATE or MERGE sent
@@ -29,6 +30,7 @@ from app.extensions import db
 
 ALL = "all"
 CATALOGUE = "catalogue"
+FEEDS = "feeds"
 CATALOGUE_TABLES = frozenset(
     {
         "centres",
@@ -44,12 +46,21 @@ CATALOGUE_TABLES = frozenset(
 IGNORED_TABLES = frozenset(
     {"data_versions", "scheduler_leases", "apscheduler_jobs", "alembic_version"}
 )
+# Tables no calendar feed reads: writing them leaves the `feeds` token alone.
+NOT_IN_FEEDS = frozenset({"audit_events", "api_tokens", "outbox", "job_runs", "solve_runs"})
+# A feed shows a request only through its bookings or its draft proposal's items, which are
+# rows of their own: a request that was only just inserted (a team's submission, its steps and
+# their units) cannot be in any feed until one of those rows is written, and that write moves
+# the token. Updating or deleting these rows still counts (a renamed request, a removed step).
+INSERTS_NOT_IN_FEEDS = frozenset({"requests", "request_steps", "step_equipment"})
 _WRITE = re.compile(
-    r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|MERGE\s+INTO)\s+"?(\w+)"?',
+    r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|MERGE\s+INTO)\s+"?(\w+)"?',
     re.IGNORECASE,
 )
 # A statement that starts with WITH may write through its CTE; count it as a write anywhere.
 _WITH = re.compile(r"^\s*WITH\b", re.IGNORECASE)
+# Stands for "any table": a TRUNCATE of several tables, a WITH statement.
+_ANY = "*"
 _TOUCHED = "pilotslot_touched_tables"
 # Sent on the DBAPI cursor, so in the driver's own parameter style.
 _UPSERT_FORMAT = (
@@ -62,7 +73,7 @@ T = TypeVar("T")
 
 
 class DataVersion(db.Model):
-    """The current token of one scope of data (`all`, `catalogue`)."""
+    """The current token of one scope of data (`all`, `catalogue`, `feeds`)."""
 
     __tablename__ = "data_versions"
 
@@ -93,25 +104,39 @@ def _note_write(
 ) -> None:
     match = _WRITE.match(statement)
     if match:
-        table = match.group(1).lower()
+        verb, table = match.group(1).split()[0].upper(), match.group(2).lower()
         if table in IGNORED_TABLES:
             return
-        tables = {table}
-        if statement.lstrip()[:8].upper() == "TRUNCATE":
-            # TRUNCATE a, b, c may name several tables: take it as touching the catalogue too.
-            tables |= CATALOGUE_TABLES
+        if verb == "TRUNCATE":
+            # TRUNCATE a, b, c may name several tables.
+            table = _ANY
     elif _WITH.match(statement):
-        tables = set(CATALOGUE_TABLES)
+        verb, table = "WITH", _ANY
     else:
         return
-    conn.info.setdefault(_TOUCHED, set()).update(tables)
+    conn.info.setdefault(_TOUCHED, set()).add((verb, table))
+
+
+def scopes_moved(touched: set[tuple[str, str]]) -> list[str]:
+    """Return the scopes whose token a transaction that wrote `touched` must replace."""
+    scopes = [ALL]
+    tables = {table for _verb, table in touched}
+    if _ANY in tables or tables & CATALOGUE_TABLES:
+        scopes.append(CATALOGUE)
+    if any(
+        table == _ANY
+        or not (table in NOT_IN_FEEDS or (verb == "INSERT" and table in INSERTS_NOT_IN_FEEDS))
+        for verb, table in touched
+    ):
+        scopes.append(FEEDS)
+    return scopes
 
 
 def _bump_on_commit(conn: Connection) -> None:
     touched = conn.info.pop(_TOUCHED, None)
     if not touched:
         return
-    scopes = [ALL, CATALOGUE] if touched & CATALOGUE_TABLES else [ALL]
+    scopes = scopes_moved(touched)
     # The DBAPI cursor, not conn.execute(): this runs inside the commit event, in the
     # transaction about to commit, and must not re-enter SQLAlchemy's own transaction logic.
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]

@@ -22,6 +22,7 @@ import json
 import multiprocessing
 import os
 import random
+import resource
 import shutil
 import signal
 import socket
@@ -74,6 +75,10 @@ class Tally:
     created: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # CPU seconds used during the run: by the client processes, gunicorn, PostgreSQL backends.
+    client_cpu: float = 0.0
+    server_cpu: float = 0.0
+    database_cpu: float = 0.0
 
     def add(self, kind: str, status: int, seconds: float) -> None:
         with self.lock:
@@ -87,6 +92,7 @@ class Tally:
             "statuses": {kind: dict(codes) for kind, codes in self.statuses.items()},
             "created": self.created,
             "failures": self.failures,
+            "client_cpu": self.client_cpu,
         }
 
     def merge(self, plain: dict[str, Any]) -> None:
@@ -98,6 +104,7 @@ class Tally:
                 self.statuses[kind][code] += n
         self.created.update(plain["created"])
         self.failures.extend(plain["failures"])
+        self.client_cpu += plain["client_cpu"]
 
 
 def free_port() -> int:
@@ -347,6 +354,7 @@ def drive(
     Runs in its own process, so the load generator has a GIL (and a core) of its own."""
     start, deadline = window
     time.sleep(max(0.0, start - time.time()))
+    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     tally = Tally()
     budget = Budget(calls, deadline)
     clients = [Client(first + n, port, fixtures, tally, budget, tag) for n in range(count)]
@@ -354,6 +362,10 @@ def drive(
         client.start()
     for client in clients:
         client.join(timeout=max(0.0, deadline - time.time()) + 60)
+    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+    tally.client_cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (
+        cpu_after.ru_stime - cpu_before.ru_stime
+    )
     return tally.plain()
 
 
@@ -392,6 +404,57 @@ def run_clients(
     return tally
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """Return the user + system CPU seconds a process has used so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # After the command: state is field 3; utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(process_group: int) -> dict[int, float]:
+    """Return the CPU seconds of every process in gunicorn's process group (master, workers)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == process_group:
+            seconds = _cpu_seconds(int(entry.name))
+            if seconds is not None:
+                found[int(entry.name)] = seconds
+    return found
+
+
+def database_cpu(database_url: str) -> dict[int, float]:
+    """Return the CPU seconds of the PostgreSQL backends serving the benchmark's database."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            pids = conn.scalars(
+                text(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    found = {pid: _cpu_seconds(pid) for pid in pids}
+    return {pid: seconds for pid, seconds in found.items() if seconds is not None}
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """Return the CPU seconds spent between two snapshots (processes born between count whole).
+
+    A process that ended between the snapshots is missed: the figure is a lower bound."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
 def percentile(values: list[float], share: float) -> float:
     """Return the value below which `share` of the sorted values lie (nearest rank)."""
     ordered = sorted(values)
@@ -422,7 +485,14 @@ def report(tally: Tally, seconds: float, writes: dict[str, int], load: tuple[flo
     """Print the table and tell whether every target was met."""
     total = sum(len(v) for v in tally.latencies.values())
     print(f"\n{total} calls in {seconds:.1f} s: {total / seconds:.0f} calls/s")
-    print(f"load average before/after: {load[0]:.2f} / {load[1]:.2f} ({os.cpu_count()} CPUs)\n")
+    print(f"load average before/after: {load[0]:.2f} / {load[1]:.2f} ({os.cpu_count()} CPUs)")
+    # CPU time per call does not depend on how many neighbours share the cores.
+    per_call = 1000 / max(1, total)
+    print(
+        f"CPU per call: gunicorn {tally.server_cpu * per_call:.1f} ms, "
+        f"PostgreSQL {tally.database_cpu * per_call:.1f} ms, "
+        f"clients {tally.client_cpu * per_call:.1f} ms\n"
+    )
     print(
         "| kind | calls | p50 ms | p95 ms | p99 ms | p50 ÷ baseline | p95 ÷ baseline | statuses |"
     )
@@ -513,6 +583,7 @@ def main(argv: list[str] | None = None) -> int:
             f" for {args.seconds:.0f} s"
         )
         load_before = os.getloadavg()[0]
+        server_before, database_before = server_cpu(server.pid), database_cpu(database_url)
         tally = run_clients(
             port,
             fixtures,
@@ -524,6 +595,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         elapsed = args.seconds
         load_after = os.getloadavg()[0]
+        tally.server_cpu = cpu_used(server_before, server_cpu(server.pid))
+        tally.database_cpu = cpu_used(database_before, database_cpu(database_url))
         stop_server(server)
         server = None
         writes = check_writes(database_url, tag, tally.created)

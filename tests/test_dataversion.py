@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from app import dataversion
@@ -95,3 +96,23 @@ def test_cache_drops_everything_kept_under_an_older_token() -> None:
     assert (cache.get("t2", "a"), cache.get("t1", "b")) == (10, None)
     cache.put(None, "x", 1)
     assert cache.get(None, "x") is None
+
+
+@pytest.mark.parametrize(
+    ("touched", "scopes"),
+    [
+        ({("INSERT", "requests"), ("INSERT", "request_steps"), ("INSERT", "audit_events")}, []),
+        ({("INSERT", "step_equipment"), ("UPDATE", "api_tokens")}, []),
+        ({("UPDATE", "requests")}, [dataversion.FEEDS]),
+        ({("INSERT", "requests"), ("INSERT", "bookings")}, [dataversion.FEEDS]),
+        ({("DELETE", "project_memberships")}, [dataversion.FEEDS]),
+        ({("UPDATE", "feed_tokens")}, [dataversion.FEEDS]),
+        ({("UPDATE", "equipment")}, [dataversion.CATALOGUE, dataversion.FEEDS]),
+        ({("TRUNCATE", "*")}, [dataversion.CATALOGUE, dataversion.FEEDS]),
+        ({("WITH", "*")}, [dataversion.CATALOGUE, dataversion.FEEDS]),
+    ],
+)
+def test_each_write_moves_the_scopes_that_can_show_it(
+    touched: set[tuple[str, str]], scopes: list[str]
+) -> None:
+    assert dataversion.scopes_moved(touched) == [dataversion.ALL, *scopes]

@@ -120,10 +120,10 @@ def feed(token: str) -> Response:
     base = _public_base()
     default_timezone = current_app.config["DEFAULT_TIMEZONE"]
     link_routes = tuple(sorted(e for e in _LINK_ENDPOINTS if e in current_app.view_functions))
-    # Any write may change a feed (its rows, its owner's rights, the link's revocation), so the
-    # whole answer is kept per data version; the day is in the key because the windows are.
+    # Nearly any write may change a feed (its rows, its owner's rights, the link's revocation),
+    # so the whole answer is kept per `feeds` version; the day is in the key as the windows are.
     cache = dataversion.cache("feeds", max_entries=FEED_CACHE_ENTRIES)
-    data_token = dataversion.current(dataversion.ALL)
+    data_token = dataversion.current(dataversion.FEEDS)
     key = (token_digest(token), feeds.window_start(now), base, link_routes, default_timezone)
     cached: _CachedFeed | None = cache.get(data_token, key)
     feed_token = None

@@ -25,7 +25,7 @@ def upgrade():
     )
     op.bulk_insert(
         table,
-        [{"scope": scope, "token": secrets.token_hex(16)} for scope in ("all", "catalogue")],
+        [{"scope": scope, "token": secrets.token_hex(16)} for scope in ("all", "catalogue", "feeds")],
     )
 
 

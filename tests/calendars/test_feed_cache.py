@@ -64,3 +64,39 @@ def test_a_member_who_left_the_project_loses_the_feed_at_once(client, db: Any, t
     db.session.commit()
 
     assert client.get(f"/feeds/{raw}.ics").status_code == 404
+
+
+def test_a_new_submission_keeps_the_cached_feed_and_a_booking_moves_it(client, team) -> None:
+    from datetime import timedelta
+
+    from app.booking.requests import StepInput, create_request
+    from app.dbtypes import utcnow
+
+    make_booking(team.project, team.reactor, at("2027-03-01 01:00"), at("2027-03-01 05:00"))
+    _token, raw = tokens.issue_token(team.member, "project", team.project.id, locale="en")
+    first = client.get(f"/feeds/{raw}.ics")
+    start = utcnow().replace(microsecond=0) + timedelta(days=30)
+
+    submitted = create_request(
+        team.member,
+        team.project.id,
+        title="Second batch",
+        earliest_start=start,
+        deadline=start + timedelta(days=14),
+        steps=[StepInput(duration_minutes=60, unit_ids=[team.lcms.id])],
+    )
+    with recorded_statements() as statements:
+        after_submission = client.get(f"/feeds/{raw}.ics")
+    make_booking(
+        team.project,
+        team.lcms,
+        at("2027-03-05 01:00"),
+        at("2027-03-05 02:00"),
+        request=submitted,
+    )
+    after_booking = client.get(f"/feeds/{raw}.ics")
+
+    assert after_submission.data == first.data
+    assert all("data_versions" in s for s in statements if s.startswith("SELECT")), statements
+    assert b"Second batch" in after_booking.data
+    assert after_booking.headers["ETag"] != first.headers["ETag"]
