@@ -27,6 +27,7 @@ from app.catalog.models import (
     FacilityKind,
     MaintenanceWindow,
 )
+from app.dataversion import DataVersion
 from app.jobs.models import JobRun, OutboxMessage, SchedulerLease
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "BookingRequest",
     "BookingStatus",
     "Centre",
+    "DataVersion",
     "Direction",
     "Equipment",
     "EquipmentCapability",

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_login import AnonymousUserMixin, current_user
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import joinedload
 
 from app.dbtypes import utcnow
 from app.errors import NotFound, Unauthorized
@@ -89,7 +90,9 @@ def _load_user_from_bearer(req: object) -> User | None:
         return None
     digest = token_digest(header.removeprefix("Bearer ").strip())
     token = db.session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
+        select(ApiToken)
+        .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
+        .options(joinedload(ApiToken.user))
     )
     if token is None or not token.user.active:
         return None

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app import openapi
 from app.accounts import security
@@ -171,7 +172,9 @@ def _facility(slug: str) -> Facility:
 
 
 def _equipment(slug: str) -> Equipment:
-    unit = db.session.scalar(select(Equipment).where(Equipment.slug == slug))
+    unit = db.session.scalar(
+        select(Equipment).where(Equipment.slug == slug).options(joinedload(Equipment.facility))
+    )
     if unit is None:
         raise NotFound(_("No such unit."))
     return unit

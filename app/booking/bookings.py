@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from app.accounts import security
 from app.accounts.models import Project, Training, User
@@ -655,6 +656,7 @@ def active_bookings_between(equipment_id: int, start: datetime, end: datetime) -
                 Booking.start < end,
                 Booking.end > start,
             )
+            .options(joinedload(Booking.request))
             .order_by(Booking.start)
         )
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
+from app import dataversion
 from app.accounts import security
 from app.accounts.models import Project
 from app.accounts.security import token_digest
@@ -31,6 +33,8 @@ bp = Blueprint("calendars", __name__)
 
 CALENDAR_MIMETYPE = "text/calendar"
 CACHE_CONTROL = "private, max-age=300"
+# Feeds kept per worker between writes; a feed of thousands of bookings is a few MB.
+FEED_CACHE_ENTRIES = 64
 
 
 def _public_base() -> str:
@@ -101,30 +105,54 @@ def _calendar_response(body: bytes | None, version: feeds.FeedVersion) -> Respon
     return response
 
 
+@dataclass
+class _CachedFeed:
+    """A feed's fingerprint and, once someone asked for it in full, its bytes."""
+
+    version: feeds.FeedVersion
+    body: bytes | None = None
+
+
 @bp.get("/feeds/<token>.ics")
 @limiter.limit(_feed_rate, key_func=_feed_rate_key)
 def feed(token: str) -> Response:
-    feed_token = tokens.resolve_token(token)
     now = utcnow()
     base = _public_base()
     default_timezone = current_app.config["DEFAULT_TIMEZONE"]
     link_routes = tuple(sorted(e for e in _LINK_ENDPOINTS if e in current_app.view_functions))
-    version = feeds.feed_version(
-        feed_token, now=now, context=(base, *link_routes), default_timezone=default_timezone
-    )
-    if _is_fresh(version):
-        return _calendar_response(None, version)
-    content = feeds.feed_content(feed_token, now=now, default_timezone=default_timezone)
-    body = bookings_to_ical(
-        content.bookings,
-        name=content.name,
-        locale=feed_token.locale,
-        host=_uid_host(base),
-        maintenance=content.maintenance,
-        url_for_booking=_page_links(base),
-        default_timezone=content.default_timezone,
-    )
-    return _calendar_response(body, version)
+    # Nearly any write may change a feed (its rows, its owner's rights, the link's revocation),
+    # so the whole answer is kept per `feeds` version; the day is in the key as the windows are.
+    cache = dataversion.cache("feeds", max_entries=FEED_CACHE_ENTRIES)
+    data_token = dataversion.current(dataversion.FEEDS)
+    key = (token_digest(token), feeds.window_start(now), base, link_routes, default_timezone)
+    cached: _CachedFeed | None = cache.get(data_token, key)
+    feed_token = None
+    if cached is None:
+        feed_token = tokens.resolve_token(token)
+        cached = _CachedFeed(
+            feeds.feed_version(
+                feed_token,
+                now=now,
+                context=(base, *link_routes),
+                default_timezone=default_timezone,
+            )
+        )
+        cache.put(data_token, key, cached)
+    if _is_fresh(cached.version):
+        return _calendar_response(None, cached.version)
+    if cached.body is None:
+        feed_token = feed_token or tokens.resolve_token(token)
+        content = feeds.feed_content(feed_token, now=now, default_timezone=default_timezone)
+        cached.body = bookings_to_ical(
+            content.bookings,
+            name=content.name,
+            locale=feed_token.locale,
+            host=_uid_host(base),
+            maintenance=content.maintenance,
+            url_for_booking=_page_links(base),
+            default_timezone=content.default_timezone,
+        )
+    return _calendar_response(cached.body, cached.version)
 
 
 @bp.get("/bookings/<int:booking_id>.ics")

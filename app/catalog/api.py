@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable, Hashable
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
-from app import openapi
+from app import dataversion, openapi
 from app.catalog import queries
 from app.catalog.models import Direction, Equipment, Facility, FacilityKind, MaintenanceWindow
 from app.dbtypes import utcnow
@@ -87,16 +89,37 @@ def facility_json(facility: Facility) -> dict[str, Any]:
 # ---------------------------------------------------------------- routes
 
 
+def _cached_json(key: Hashable, build: Callable[[], Any]) -> Response:
+    """Answer JSON serialised once per catalogue version, with an ETag of its bytes."""
+
+    def encode() -> tuple[bytes, str]:
+        body = (current_app.json.dumps(build()) + "\n").encode()
+        return body, hashlib.sha256(body).hexdigest()[:32]
+
+    body, etag = dataversion.cache("catalogue-json").get_or_compute(
+        dataversion.CATALOGUE, key, encode
+    )
+    response = current_app.response_class(body, mimetype="application/json")
+    response.set_etag(etag)
+    # Clients may keep a copy but must ask again; the answer is a cheap 304 while it holds.
+    response.headers["Cache-Control"] = "no-cache"
+    return response.make_conditional(request)
+
+
 @bp.get("/facilities")
 def facilities() -> Response:
     wanted = queries.CatalogueFilter.from_args(request.args, strict=True)
-    found = queries.search_facilities(wanted)
-    return jsonify({"facilities": [facility_summary_json(f) for f in found]})
+    return _cached_json(
+        ("facilities", wanted),
+        lambda: {
+            "facilities": [facility_summary_json(f) for f in queries.search_facilities(wanted)]
+        },
+    )
 
 
 @bp.get("/facilities/<slug>")
 def facility(slug: str) -> Response:
-    return jsonify(facility_json(queries.get_facility(slug)))
+    return _cached_json(("facility", slug), lambda: facility_json(queries.get_facility(slug)))
 
 
 @bp.get("/equipment/<slug>")
@@ -116,8 +139,9 @@ def equipment(slug: str) -> Response:
 
 @bp.get("/capabilities")
 def capabilities() -> Response:
-    return jsonify(
-        {
+    return _cached_json(
+        ("capabilities",),
+        lambda: {
             "capabilities": [
                 {
                     "name": summary.name,
@@ -126,7 +150,7 @@ def capabilities() -> Response:
                 }
                 for summary in queries.capability_summaries()
             ]
-        }
+        },
     )
 
 

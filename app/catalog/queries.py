@@ -136,7 +136,15 @@ def active_unit_count(facility: Facility) -> int:
 
 def get_facility(slug: str) -> Facility:
     """Return the facility with this slug, or raise NotFound."""
-    facility = db.session.scalar(select(Facility).where(Facility.slug == slug))
+    facility = db.session.scalar(
+        select(Facility)
+        .where(Facility.slug == slug)
+        .options(
+            selectinload(Facility.centre),
+            selectinload(Facility.directions),
+            selectinload(Facility.equipment).selectinload(Equipment.capabilities),
+        )
+    )
     if facility is None:
         raise NotFound(_("No facility %(slug)s.", slug=slug[:64]))
     return facility

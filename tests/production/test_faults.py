@@ -4,13 +4,16 @@ without a restart."""
 
 from __future__ import annotations
 
+import http.cookiejar
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -58,6 +61,7 @@ class Site:
     token: str
     cluster: PrivatePostgres
     log: Path
+    email: str
 
     def errors(self) -> str:
         """The server's log lines about errors, to explain a failed assertion."""
@@ -78,7 +82,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     try:
         cluster.initialise()
         cluster.start()
-        token = _prepare_database(cluster.url)
+        token, email = _prepare_database(cluster.url)
         port = free_port()
         env = dict(
             os.environ,
@@ -103,7 +107,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             )
         base = f"http://127.0.0.1:{port}"
         _wait_until(lambda: _status(f"{base}/healthz") == 200, 60, "gunicorn to serve")
-        yield Site(base, token, cluster, log)
+        yield Site(base, token, cluster, log, email)
     finally:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)
@@ -111,7 +115,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         cluster.remove()
 
 
-def _prepare_database(url: str) -> str:
+def _prepare_database(url: str) -> tuple[str, str]:
     from app.accounts.services import create_api_token
     from app.extensions import db
 
@@ -122,11 +126,12 @@ def _prepare_database(url: str) -> str:
         db.create_all()
         facility = factories.make_facility()
         factories.make_equipment(facility=facility)
-        user = factories.make_user()
+        user = factories.make_user(name="Outage Tester")
         _token, secret = create_api_token(user, "fault test")
+        email = user.email
         db.session.remove()
         db.engine.dispose()
-    return secret
+    return secret, email
 
 
 def _status(url: str) -> int | None:
@@ -201,6 +206,84 @@ def test_postgres_outage_answers_503_and_recovers_without_restart(site: Site) ->
     statuses = {path: sorted(set(answers)) for path, answers in seen.items()}
     assert all(set(found) <= {200, 503} for found in statuses.values()), (statuses, site.errors())
     assert all(503 in answers and answers[-1] == 200 for answers in seen.values()), statuses
+
+
+class Browser:
+    """A browser-like client: keeps its session cookie, sends forms with their CSRF token."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+
+    def open(self, path: str, form: dict[str, str] | None = None) -> Answer:
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        request = urllib.request.Request(f"{self.base}{path}", data=data)
+        try:
+            with self.opener.open(request, timeout=15) as response:
+                body = response.read().decode()
+                return Answer(response.status, response.headers.get_content_type(), body)
+        except urllib.error.HTTPError as error:
+            return Answer(error.code, error.headers.get_content_type(), error.read().decode())
+
+    @staticmethod
+    def csrf_token(page: Answer) -> str:
+        found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.body) or re.search(
+            r'name="[a-z]*-?csrf_token"[^>]*value="([^"]+)"', page.body
+        )
+        assert found, page.body[:2000]
+        return found.group(1)
+
+    def session_cookie(self) -> str:
+        return next(c.value for c in self.cookies if c.name == "session")
+
+
+def test_a_logged_in_browser_gets_503_pages_through_an_outage_and_stays_logged_in(
+    site: Site,
+) -> None:
+    browser = Browser(site.base)
+    login_page = browser.open("/login")
+    logged_in = browser.open(
+        "/login",
+        {
+            "email": site.email,
+            "password": factories.PASSWORD,
+            "csrf_token": browser.csrf_token(login_page),
+        },
+    )
+    assert logged_in.status == 200 and "Outage Tester" in logged_in.body, site.errors()
+    account = browser.open("/account")
+    assert account.status == 200 and "Outage Tester" in account.body
+    token_form = {
+        "action": "token",
+        "token-name": "made after the outage",
+        "csrf_token": browser.csrf_token(account),
+    }
+    cookie_before = browser.session_cookie()
+
+    site.cluster.stop()
+    try:
+        down_page = browser.open("/account")
+        down_form = browser.open("/account", {**token_form, "token-name": "made in the outage"})
+        down_dashboard = browser.open("/dashboard")
+    finally:
+        site.cluster.start()
+    _wait_until(lambda: _status(f"{site.base}/healthz") == 200, 30, "the app to reconnect")
+
+    for answer in (down_page, down_form, down_dashboard):
+        assert answer.status == 503, (answer.status, answer.body[:500], site.errors())
+        assert answer.content_type == "text/html"
+        assert "database is not reachable" in answer.body
+    # The pages answered in the outage could not tell who was asking, and dropped no one.
+    assert browser.session_cookie() == cookie_before
+    # Both workers' pools held dead connections: several rounds reach each worker.
+    for _ in range(4):
+        again = browser.open("/account")
+        assert again.status == 200 and "Outage Tester" in again.body, site.errors()
+    made = browser.open("/account", token_form)
+    assert made.status == 200, made.body[:500]
+    assert "made after the outage" in made.body
+    assert "made in the outage" not in made.body
 
 
 @dataclass
