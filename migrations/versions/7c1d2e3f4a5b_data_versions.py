@@ -1,7 +1,7 @@
 """data versions: a token every committed write replaces, for caches
 
 Revision ID: 7c1d2e3f4a5b
-Revises: 5489964bb147
+Revises: 6097d8b864a8
 Create Date: 2026-11-23 13:05:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "7c1d2e3f4a5b"
-down_revision = "5489964bb147"
+down_revision = "6097d8b864a8"
 branch_labels = None
 depends_on = None
 
