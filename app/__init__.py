@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter
 
 from app import config as config_module
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -15,8 +14,6 @@ from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Create the Flask application; `config` overrides the environment (tests use it)."""
     app = Flask(__name__, instance_path=str(config_module._instance_dir()))
-    # Before any route is added: every <int:...> id must fit the database's integer columns.
-    app.url_map.converters["int"] = DatabaseIdConverter
     app.config.update(config_module.from_environment())
     if config:
         app.config.update(config)
@@ -65,16 +62,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     i18n.register(app)
     navigation.register(app)
     return app
-
-
-class DatabaseIdConverter(IntegerConverter):
-    """An <int:...> path id no larger than PostgreSQL's integer; a larger one is not found.
-
-    Without the bound, /bookings/99999999999 reached PostgreSQL and failed as a 500."""
-
-    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(url_map, *args, **kwargs)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -218,7 +218,10 @@ class Browser:
 
     def open(self, path: str, form: dict[str, str] | None = None) -> Answer:
         data = urllib.parse.urlencode(form).encode() if form is not None else None
-        request = urllib.request.Request(f"{self.base}{path}", data=data)
+        # An English browser: the server's default language is Chinese.
+        request = urllib.request.Request(
+            f"{self.base}{path}", data=data, headers={"Accept-Language": "en"}
+        )
         try:
             with self.opener.open(request, timeout=15) as response:
                 body = response.read().decode()
