@@ -6,12 +6,14 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
+
+from tests.booking.pages_world import World, build_world
 
 CHROMIUM = os.environ.get("PILOTSLOT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -122,3 +124,20 @@ def log_in(page: Any, email: str, password: str) -> None:
     page.fill("#password", password)
     page.click("button.primary")
     page.wait_for_url("**/dashboard")
+
+
+@pytest.fixture(scope="module")
+def world(live_server: LiveServer) -> World:
+    """Build the pages' world in the server's database and keep its rows readable outside it."""
+    from app.extensions import db
+
+    def build() -> World:
+        built = build_world()
+        for item in fields(built):
+            value = getattr(built, item.name)
+            if hasattr(value, "__table__"):
+                db.session.refresh(value)
+        db.session.expunge_all()
+        return built
+
+    return live_server.run(build)

@@ -7,35 +7,17 @@ next pages (a cookie, and the account for a logged-in user), and switching back 
 from __future__ import annotations
 
 import re
-from dataclasses import fields
 from typing import Any
 
 import pytest
 
 from tests import factories
-from tests.booking.pages_world import World, build_world, solve_now
+from tests.booking.pages_world import World, solve_now
 from tests.browser.conftest import LiveServer, log_in, screenshot
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = factories.PASSWORD
-
-
-@pytest.fixture(scope="module")
-def world(live_server: LiveServer) -> World:
-    """Build the world in the server's database and keep its rows readable outside it."""
-    from app.extensions import db
-
-    def build() -> World:
-        built = build_world()
-        for item in fields(built):
-            value = getattr(built, item.name)
-            if hasattr(value, "__table__"):
-                db.session.refresh(value)
-        db.session.expunge_all()
-        return built
-
-    return live_server.run(build)
 
 
 @pytest.fixture(scope="module")

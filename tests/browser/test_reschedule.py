@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 
 import pytest
 
 from tests import factories
-from tests.booking.pages_world import World, build_world
+from tests.booking.pages_world import World
 from tests.browser.conftest import LiveServer, log_in, screenshot
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def world(live_server: LiveServer) -> World:
-    """Build the world in the server's database and keep its rows readable outside it."""
-    from app.extensions import db
-
-    def build() -> World:
-        built = build_world()
-        for item in fields(built):
-            value = getattr(built, item.name)
-            if hasattr(value, "__table__"):
-                db.session.refresh(value)
-        db.session.expunge_all()
-        return built
-
-    return live_server.run(build)
 
 
 def test_manager_reschedules_a_booking_after_a_refused_clash(
