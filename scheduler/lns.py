@@ -175,7 +175,7 @@ def improve(
         params.random_seed = rng.randrange(1 << 30)
         if deterministic_time is not None:
             params.max_deterministic_time = max(1e-3, min(ROUND_DTIME, deterministic_time - spent))
-        status = solver.solve(model.cp)
+        status = model.solve(solver)
         spent += solver.deterministic_time
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             continue

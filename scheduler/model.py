@@ -69,6 +69,24 @@ class Model:
     completion: cp_model.LinearExprT = 0
     changeover_pairs: int = 0
 
+    def solve(
+        self,
+        solver: cp_model.CpSolver,
+        callback: cp_model.CpSolverSolutionCallback | None = None,
+    ) -> int:
+        """Run CP-SAT on the model and return its status.
+
+        OR-Tools 9.15 sometimes throws while carrying a solution hint through presolve
+        (``absl::btree_map::at``, or-tools issue #5288; it depends on the presolve path a
+        worker takes). The hint is only a head start: the model is solved again without it."""
+        try:
+            return int(solver.solve(self.cp, callback))
+        except IndexError as error:
+            if "btree_map" not in str(error):
+                raise
+        self.cp.clear_hints()  # type: ignore[no-untyped-call]
+        return int(solver.solve(self.cp, callback))
+
     def read_plan(self, value: cp_model.CpSolver) -> Plan:
         """Return the plan of the solver's last solution."""
         plan: Plan = {}

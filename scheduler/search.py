@@ -95,7 +95,7 @@ def _solve_whole(
     if left <= 0.02:
         return
     solver = _solver(left, workers, seed, dtime)
-    status = solver.solve(model.cp, _Callback(comp, tracker, inst.makespan))
+    status = model.solve(solver, _Callback(comp, tracker, inst.makespan))
     comp.status = solver.status_name(status)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         _take(inst, comp, model, solver)
@@ -165,7 +165,7 @@ def _polish(
     prefer_secondary(model, comp.value)
     model.hint(comp.plan)
     solver = _solver(left, workers, seed, dtime)
-    status = solver.solve(model.cp)
+    status = model.solve(solver)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         plan = model.read_plan(solver)
         if plan_weight(model.inst, plan) >= comp.value:
