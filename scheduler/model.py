@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ortools.sat.python import cp_model
+from ortools.sat.python import cp_model_helper as cmh
 
 from scheduler.instance import Instance, RequestInfo, spans_clip, spans_subtract
 from scheduler.plan import Plan
@@ -73,19 +74,19 @@ class Model:
         self,
         solver: cp_model.CpSolver,
         callback: cp_model.CpSolverSolutionCallback | None = None,
-    ) -> int:
+    ) -> cmh.CpSolverStatus:
         """Run CP-SAT on the model and return its status.
 
         OR-Tools 9.15 sometimes throws while carrying a solution hint through presolve
         (``absl::btree_map::at``, or-tools issue #5288; it depends on the presolve path a
         worker takes). The hint is only a head start: the model is solved again without it."""
         try:
-            return int(solver.solve(self.cp, callback))
+            return solver.solve(self.cp, callback)
         except IndexError as error:
             if "btree_map" not in str(error):
                 raise
         self.cp.clear_hints()  # type: ignore[no-untyped-call]
-        return int(solver.solve(self.cp, callback))
+        return solver.solve(self.cp, callback)
 
     def read_plan(self, value: cp_model.CpSolver) -> Plan:
         """Return the plan of the solver's last solution."""
