@@ -17,6 +17,7 @@ from app.accounts import security
 from app.accounts.models import User
 from app.booking import bookings as booking_service
 from app.booking import proposals as proposal_service
+from app.booking import reasons
 from app.booking import requests as request_service
 from app.booking.models import (
     AuditEvent,
@@ -269,7 +270,8 @@ def request_json(req: BookingRequest) -> dict[str, Any]:
         "facility": request_service.request_facility(req).slug,
         "title": req.title,
         "status": req.status,
-        "unplaced_reason": req.unplaced_reason,
+        # In the caller's language, units by name; the code below stays the same in any.
+        "unplaced_reason": reasons.request_reason(req) if req.unplaced_reason else "",
         # The stable code of the reason (scheduler/FORMAT-EXTENSIONS.md); null on old rows.
         "unplaced_reason_code": (req.unplaced_reason_detail or {}).get("code"),
         "weight": req.weight,
@@ -374,7 +376,7 @@ def proposal_json(proposal: Proposal) -> dict[str, Any]:
             {
                 "request": u.request_id,
                 "title": u.request.title,
-                "reason": u.reason,
+                "reason": reasons.proposal_reason(u),
                 "kind": u.kind,
                 "code": (u.reason_detail or {}).get("code"),
             }

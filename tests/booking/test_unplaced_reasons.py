@@ -81,6 +81,25 @@ def test_startup_reads_the_reason_in_chinese_with_chinese_unit_names(
     assert format_datetime(core.at(0, "09:00"), "short", tzinfo=ZONE, locale="en") in reason
 
 
+def test_the_api_gives_the_reason_in_the_callers_language_with_unit_names(
+    core: Core, client: Any, login: Any
+) -> None:
+    amber = crowd_out_amber(core)
+    run = core.solve()
+    req = unplaced(amber)
+    login(core.alice)
+    answers = {}
+    for lang in ("zh", "en"):
+        client.set_cookie("lang", lang)
+        answers[lang] = client.get(f"/api/v1/requests/{req.id}").get_json()["unplaced_reason"]
+    assert core.lcms1.name_zh in answers["zh"] and core.lcms2.name_zh in answers["zh"]
+    assert core.lcms1.name_en in answers["en"] and "ulcms" not in answers["en"]
+    login(core.mia)
+    proposal = client.get(f"/api/v1/proposals/{run.proposal.id}").get_json()
+    (row,) = [u for u in proposal["unplaced"] if u["request"] == req.id]
+    assert row["code"] == "booked-by-others" and core.lcms1.name_en in row["reason"]
+
+
 def test_reason_never_names_the_startup_that_took_the_time(
     core: Core, client: Any, login: Any
 ) -> None:
