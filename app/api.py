@@ -29,7 +29,7 @@ def refuse_undeclared_query_parameters() -> None:
         if name not in declared:
             raise BadRequest(_("Unknown query parameter."), field=name[:64])
         schema = declared[name]
-        if value == "" and not openapi.allows_empty(schema):
+        if not value.strip() and not openapi.allows_empty(schema):
             if "enum" in schema:
                 message = _(
                     "The parameter %(name)s must be one of: %(values)s.",

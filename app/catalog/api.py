@@ -108,7 +108,7 @@ def _cached_json(key: Hashable, build: Callable[[], Any]) -> Response:
 
 @bp.get("/facilities")
 def facilities() -> Response:
-    wanted = queries.CatalogueFilter.from_args(request.args, strict=True)
+    wanted = queries.CatalogueFilter.from_args(request.args)
     return _cached_json(
         ("facilities", wanted),
         lambda: {

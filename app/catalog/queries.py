@@ -35,16 +35,16 @@ class CatalogueFilter:
     q: str = ""
 
     @classmethod
-    def from_args(cls, args: Mapping[str, str], *, strict: bool = False) -> CatalogueFilter:
+    def from_args(cls, args: Mapping[str, str]) -> CatalogueFilter:
         """Read the filter from query parameters; raise BadRequest naming a bad one.
 
-        `strict` (the API) refuses a present but empty kind or direction: the form on the
-        pages sends empty fields for "any", an API caller that sends one has made a mistake."""
+        Empty means "any" (the pages' form sends empty fields); the API refuses an empty
+        choice before this, from its OpenAPI document (app/api.py)."""
         kind = args.get("kind", "").strip()
         direction = args.get("direction", "").strip()
         city = args.get("city", "").strip()
         q = args.get("q", "").strip()
-        if (kind or (strict and "kind" in args)) and kind not in {k.value for k in FacilityKind}:
+        if kind and kind not in {k.value for k in FacilityKind}:
             raise BadRequest(
                 _(
                     "The parameter kind must be one of: %(values)s.",
@@ -52,9 +52,7 @@ class CatalogueFilter:
                 ),
                 field="kind",
             )
-        if (direction or (strict and "direction" in args)) and direction not in {
-            d.value for d in Direction
-        }:
+        if direction and direction not in {d.value for d in Direction}:
             raise BadRequest(
                 _(
                     "The parameter direction must be one of: %(values)s.",
