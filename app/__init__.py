@@ -4,16 +4,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as config_module
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
+class Pilotslot(Flask):
+    """Flask, serving its (small) static files from memory."""
+
+    def send_static_file(self, filename: str) -> Response:
+        """Answer a static file with its bytes read and the file closed at once.
+
+        werkzeug's own server skips close() on the answer when the client resets the
+        connection, and a 304 is never read: either way an open file would be left behind."""
+        response = super().send_static_file(filename)
+        source = response.response
+        if response.direct_passthrough:
+            try:
+                body = [] if response.status_code == 304 else [b"".join(source)]
+            finally:
+                source.close()  # type: ignore[attr-defined]
+            response.response = body
+            response.direct_passthrough = False
+        return response
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Create the Flask application; `config` overrides the environment (tests use it)."""
-    app = Flask(__name__, instance_path=str(config_module._instance_dir()))
+    app = Pilotslot(__name__, instance_path=str(config_module._instance_dir()))
     app.config.update(config_module.from_environment())
     if config:
         app.config.update(config)

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, jsonify, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
+from app import schemaversion
 from app.extensions import db
 
 bp = Blueprint("web", __name__)
@@ -25,4 +26,17 @@ def health() -> tuple[Response, int]:
     except Exception as error:  # noqa: BLE001  (any failure means unhealthy)
         db.session.rollback()
         return jsonify({"status": "unavailable", "database": type(error).__name__}), 503
+    stamped = schemaversion.database_revisions()
+    heads = schemaversion.code_heads()
+    if stamped != heads:
+        # A database the migrations have not (fully) reached: every page would fail.
+        body = {
+            "status": "unavailable",
+            "database": "ok",
+            "schema": "missing" if stamped is None else "behind",
+            "database_revision": sorted(stamped or ()),
+            "code_revision": sorted(heads),
+            "fix": "flask --app app db upgrade",
+        }
+        return jsonify(body), 503
     return jsonify({"status": "ok", "database": "ok"}), 200

@@ -116,14 +116,16 @@ def free_port() -> int:
 
 def create_database(server_url: str, name: str) -> str:
     """Create an empty database with btree_gist on the server and return its URL."""
+    from app.schemaversion import create_extensions
+
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("CREATE EXTENSION IF NOT EXISTS btree_gist"))
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        create_extensions(conn)
     engine.dispose()
     return url
 

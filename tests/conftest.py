@@ -34,10 +34,15 @@ def postgres_url_for(schema: str) -> str:
 
 
 def reset_postgres_schema(schema: str) -> None:
-    """Drop and recreate a schema (and make sure btree_gist exists)."""
+    """Drop and recreate a schema (and make sure btree_gist exists, one worker at a time)."""
+    from app.schemaversion import create_extensions
+
+    engine = create_engine(postgres_url_for("public"))
+    with engine.begin() as conn:
+        create_extensions(conn)
+    engine.dispose()
     engine = create_engine(postgres_url_for("public"), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(text("CREATE EXTENSION IF NOT EXISTS btree_gist"))
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     engine.dispose()
@@ -92,6 +97,7 @@ def database_urls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Create the schema once per test session on every database in use."""
     from app import create_app
     from app.extensions import db
+    from app.schemaversion import stamp_head
 
     urls = {"sqlite": f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"}
     if POSTGRES_URL:
@@ -102,6 +108,7 @@ def database_urls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         app = create_app(_test_config(urls[name]))
         with app.app_context():
             db.create_all()
+            stamp_head()
             db.engine.dispose()
     return urls
 

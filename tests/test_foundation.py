@@ -115,3 +115,51 @@ def test_openapi_document_is_served(client) -> None:
     assert spec["openapi"].startswith("3.")
     assert "/me" in spec["paths"]
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_static_answer_holds_no_open_file_when_the_client_goes_away(app) -> None:
+    """A client that resets mid-answer makes werkzeug's server skip close(): nothing may leak."""
+    import gc
+    import warnings
+
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(path="/static/pilotslot.css").get_environ()
+    statuses: list[str] = []
+    body = app.wsgi_app(environ, lambda status, headers, exc_info=None: statuses.append(status))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        del body
+        gc.collect()
+    assert statuses == ["200 OK"]
+    assert [w.message for w in seen if issubclass(w.category, ResourceWarning)] == []
+
+
+def test_static_files_still_answer_in_full_and_conditionally(client) -> None:
+    first = client.get("/static/pilotslot.css")
+    assert first.status_code == 200 and b"{" in first.data
+    assert int(first.headers["Content-Length"]) == len(first.data)
+    again = client.get("/static/pilotslot.css", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+    part = client.get("/static/pilotslot.css", headers={"Range": "bytes=0-9"})
+    assert part.status_code == 206 and part.data == first.data[:10]
+
+
+def test_health_refuses_a_database_not_at_the_migrations_head(app, db) -> None:
+    from sqlalchemy import text
+
+    from app.schemaversion import stamp_head
+
+    client = app.test_client()
+    db.session.execute(text("UPDATE alembic_version SET version_num = 'older'"))
+    db.session.commit()
+    behind = client.get("/healthz")
+    db.session.execute(text("DROP TABLE alembic_version"))
+    db.session.commit()
+    missing = client.get("/healthz")
+    stamp_head()
+    back = client.get("/healthz")
+    assert behind.status_code == 503 and behind.json["schema"] == "behind"
+    assert behind.json["database_revision"] == ["older"]
+    assert missing.status_code == 503 and missing.json["schema"] == "missing"
+    assert back.status_code == 200

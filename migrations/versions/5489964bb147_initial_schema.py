@@ -355,6 +355,8 @@ def upgrade():
 
     if op.get_bind().dialect.name == "postgresql":
         # The last line of defence against double booking (see Booking.__table_args__).
+        # Under app.schemaversion.EXTENSION_LOCK: concurrent CREATE EXTENSIONs collide.
+        op.execute("SELECT pg_advisory_xact_lock(1885957231)")
         op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
         op.execute(
             "ALTER TABLE bookings ADD CONSTRAINT ex_bookings_no_overlap EXCLUDE USING gist "

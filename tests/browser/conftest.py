@@ -57,6 +57,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
     from app import create_app
     from app.extensions import db
+    from app.schemaversion import stamp_head
 
     database = tmp_path_factory.mktemp("live") / "live.sqlite"
     app = create_app(
@@ -69,6 +70,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     )
     with app.app_context():
         db.create_all()
+        stamp_head()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

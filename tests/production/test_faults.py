@@ -118,12 +118,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 def _prepare_database(url: str) -> tuple[str, str]:
     from app.accounts.services import create_api_token
     from app.extensions import db
+    from app.schemaversion import create_extensions, stamp_head
 
     flask_app = make_app(url)
     with flask_app.app_context():
         with db.engine.begin() as conn:
-            conn.execute(text("CREATE EXTENSION IF NOT EXISTS btree_gist"))
+            create_extensions(conn)
         db.create_all()
+        stamp_head()
         facility = factories.make_facility()
         factories.make_equipment(facility=facility)
         user = factories.make_user(name="Outage Tester")
@@ -302,11 +304,13 @@ def sqlite_world(tmp_path: Path) -> Iterator[SqliteWorld]:
     """A SQLite database file with a facility, a unit, a startup and its member's API token."""
     from app.accounts.services import create_api_token
     from app.extensions import db
+    from app.schemaversion import stamp_head
 
     url = f"sqlite:///{tmp_path / 'site.sqlite'}"
     flask_app = make_app(url)
     with flask_app.app_context():
         db.create_all()
+        stamp_head()
         factories.make_equipment()
         project = factories.make_project()
         user = factories.make_user(projects=(project,))
