@@ -310,8 +310,9 @@ def test_a_managers_stop_ends_a_running_worker_within_seconds_and_keeps_nothing(
     stopped_at = monotonic()
     response = client.post(f"/runs/{run.id}/cancel")
     assert response.status_code == 302
-    assert worker.wait(timeout=5) == 0, "the worker ends within seconds, not at the time limit"
-    assert monotonic() - stopped_at < 5
+    # Far below the 60-s limit, with room for a loaded machine: it must not search on.
+    assert worker.wait(timeout=20) == 0, "the worker ends within seconds, not at the time limit"
+    assert monotonic() - stopped_at < 20
     db.session.expire_all()
     cancelled = db.session.get(SolveRun, run.id)
     assert cancelled.status == RunStatus.CANCELLED.value

@@ -3,7 +3,6 @@ valid and invalid requests as a startup member and as a facility manager, every 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import hypothesis
@@ -57,7 +56,6 @@ def test_every_operation_holds_to_its_schema_under_generated_input(app: Flask, d
     }
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", IsolatedWsgi(app))
     failures: list[str] = []
-    started = time.monotonic()
     operations = 0
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -84,7 +82,5 @@ def test_every_operation_holds_to_its_schema_under_generated_input(app: Flask, d
         except (AssertionError, FailureGroup) as error:
             # Collect each operation's shrunk finding, so one run reports them all.
             failures.append(f"{operation.label}: {describe(error)}")
-    elapsed = time.monotonic() - started
     assert operations >= 25
     assert not failures, f"{len(failures)} findings:\n\n" + "\n\n".join(failures[:20])
-    assert elapsed < 120
