@@ -54,6 +54,13 @@ class Period:
             self.last_day + timedelta(days=1), time(0), ZoneInfo(self.timezone)
         )
 
+    def shifted(self, direction: int) -> Period:
+        """Return the period of the same length just before (-1) or just after (+1) this one."""
+        length = timedelta(days=(self.last_day - self.first_day).days + 1)
+        return Period(
+            self.first_day + direction * length, self.last_day + direction * length, self.timezone
+        )
+
     @property
     def interval(self) -> Interval:
         return (self.start, self.end)
@@ -111,9 +118,10 @@ def read_scope(
         facility = next((f for f in facilities if f.slug == slug), None)
         if facility is None:
             raise NotFound(_("No such facility among those you manage."))
+    # By default the coming weeks, where the bookings are: this week and the next three.
     this_monday = today - timedelta(days=today.weekday())
-    first = _day(args, "start", this_monday - timedelta(weeks=DEFAULT_WEEKS - 1))
-    last = _day(args, "end", this_monday + timedelta(days=6))
+    first = _day(args, "start", this_monday)
+    last = _day(args, "end", this_monday + timedelta(weeks=DEFAULT_WEEKS, days=-1))
     if last < first:
         raise BadRequest(_("end must not be before start."), field="end")
     if (last - first).days + 1 > MAX_DAYS:

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from app.accounts import security
 from app.errors import BadRequest, NotFound
 from app.reports import exports, plots, queries
-from app.reports.queries import Scope
+from app.reports.queries import Period, Scope
 from app.reports.report import TABLE_KEYS, Report, Series, compute
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -43,8 +43,9 @@ def _report() -> Report:
     return compute(scope, queries.load(scope))
 
 
-def _query(scope: Scope) -> dict[str, str]:
-    query = {"start": scope.period.first_day.isoformat(), "end": scope.period.last_day.isoformat()}
+def _query(scope: Scope, period: Period | None = None) -> dict[str, str]:
+    period = period or scope.period
+    query = {"start": period.first_day.isoformat(), "end": period.last_day.isoformat()}
     if scope.facility:
         query["facility"] = scope.facility.slug
     return query
@@ -69,6 +70,8 @@ def index() -> str:
         "reports/index.html",
         report=report,
         query=_query(report.scope),
+        earlier=_query(report.scope, report.scope.period.shifted(-1)),
+        later=_query(report.scope, report.scope.period.shifted(+1)),
         facilities=queries.reportable_facilities(security.user()),
         alt=plots.alt_texts(report.heatmap, report.facility_bars, report.weekly_trend),
     )

@@ -98,3 +98,23 @@ def test_reports_entry_appears_in_the_navigation_for_managers_only(
     client.post("/logout")
     login(known.manager_b)
     assert 'href="/reports/"' in client.get("/account").get_data(as_text=True)
+
+
+def test_report_opens_on_the_coming_weeks_and_steps_a_period_either_way(
+    client: FlaskClient, login: Any, known: Known
+) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    login(known.manager_a)
+    page = client.get("/reports/").get_data(as_text=True)
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    monday = today - timedelta(days=today.weekday())
+    last = monday + timedelta(days=27)
+    assert f'name="start" value="{monday.isoformat()}"' in page
+    assert f'name="end" value="{last.isoformat()}"' in page
+    def link(first: Any, end: Any) -> str:
+        return f"start={first.isoformat()}&amp;end={end.isoformat()}"
+
+    assert link(monday - timedelta(days=28), monday - timedelta(days=1)) in page
+    assert link(last + timedelta(days=1), last + timedelta(days=28)) in page
