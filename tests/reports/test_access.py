@@ -113,6 +113,7 @@ def test_report_opens_on_the_coming_weeks_and_steps_a_period_either_way(
     last = monday + timedelta(days=27)
     assert f'name="start" value="{monday.isoformat()}"' in page
     assert f'name="end" value="{last.isoformat()}"' in page
+
     def link(first: Any, end: Any) -> str:
         return f"start={first.isoformat()}&amp;end={end.isoformat()}"
 
