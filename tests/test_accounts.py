@@ -123,6 +123,7 @@ def test_log_out_everywhere_ends_every_session_of_the_account(
     bystander = login(other_user, app.test_client())
     login(user)
     saved = _saved_cookie(client)
+    assert 'action="/account/sessions/end"' in client.get("/account").get_data(as_text=True)
     response = client.post("/account/sessions/end")
     assert response.status_code == 302 and response.location.endswith("/login")
     assert client.get("/login").get_data(as_text=True).count("You were logged out on every")
