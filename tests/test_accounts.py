@@ -107,6 +107,17 @@ def test_logout_refuses_a_replayed_session_cookie(client, make_user, login, app)
     assert replay.get("/dashboard").status_code == 401
 
 
+def test_logging_in_again_ends_the_browsers_previous_session(
+    client, make_user, login, app
+) -> None:
+    user = make_user()
+    login(user)
+    saved = _saved_cookie(client)
+    login(user)
+    assert _replay(app, saved).get("/api/v1/me").status_code == 401
+    assert client.get("/api/v1/me").status_code == 200
+
+
 def test_logout_leaves_the_users_other_browsers_logged_in(client, make_user, login, app) -> None:
     user = make_user()
     laptop = login(user, app.test_client())

@@ -93,9 +93,12 @@ def is_token_request() -> bool:
 
 
 def log_in(user: User) -> None:
-    """Start a new session of the user in this browser."""
-    from app.accounts.services import start_session
+    """Start a new session of the user in this browser, ending the one it had."""
+    from app.accounts.services import end_session, start_session
 
+    previous = session.get(SESSION_KEY)
+    if isinstance(previous, str):
+        end_session(previous)
     key = start_session(user)
     login_user(user)
     session[SESSION_KEY] = key
