@@ -58,6 +58,7 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         "REDIS_URL": redis_url,
         "TRUSTED_PROXIES": int(env.get("PILOTSLOT_TRUSTED_PROXIES", "0")),
         "LOGIN_RATE_LIMIT": env.get("PILOTSLOT_LOGIN_RATE_LIMIT", "10/minute"),
+        "LOGIN_ADDRESS_RATE_LIMIT": env.get("PILOTSLOT_LOGIN_ADDRESS_RATE_LIMIT", "30/minute"),
         "API_RATE_LIMIT": env.get("PILOTSLOT_API_RATE_LIMIT", "600/minute"),
         "FEED_RATE_LIMIT": env.get("PILOTSLOT_FEED_RATE_LIMIT", "60/minute"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",

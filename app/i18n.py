@@ -22,6 +22,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from app.extensions import db
+from app.httpsecurity import local_path
 
 LANGUAGES = ("zh", "en")
 
@@ -137,8 +138,6 @@ def set_language(code: str) -> Response:
         referrer = urlsplit(request.referrer)
         if referrer.netloc == request.host:
             target = referrer.path + (f"?{referrer.query}" if referrer.query else "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("web.index")
-    response = redirect(target)
+    response = redirect(local_path(target) or url_for("web.index"))
     response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response

@@ -10,15 +10,20 @@ from flask import Flask, Response, current_app, request, session
 from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 
-from app.accounts.security import token_digest
+from app.accounts.security import is_token_request, token_digest
 from app.extensions import limiter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def login_rate() -> str:
-    """Return the login allowance, per address and per email."""
+    """Return the failed-login allowance of one account from one address."""
     return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+def login_address_rate() -> str:
+    """Return the failed-login allowance of one address across all accounts."""
+    return str(current_app.config["LOGIN_ADDRESS_RATE_LIMIT"])
 
 
 def api_rate() -> str:
@@ -31,18 +36,21 @@ def login_address_key() -> str:
     return f"login-ip:{get_remote_address()}"
 
 
-def login_email_key() -> str:
-    """Key login attempts by the email tried, so many addresses cannot guess one password."""
+def login_account_key() -> str:
+    """Key login attempts by the email tried and the client's address together.
+
+    Never by the email alone: then anyone could lock a person out of their own account by
+    failing ten logins with their email from elsewhere."""
     email = (request.form.get("email") or "").strip().lower()
-    return f"login-email:{token_digest(email)[:24]}"
+    return f"login-account:{token_digest(email)[:24]}:{get_remote_address()}"
 
 
 def api_caller_key() -> str:
     """Key API calls by bearer token, else by logged-in session, else by address.
 
     Neither needs the database: a token is keyed by its digest, a session by its user id."""
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
+    if is_token_request():
+        header = request.headers.get("Authorization", "")
         return f"api-token:{token_digest(header.removeprefix('Bearer ').strip())[:24]}"
     user_id = session.get("_user_id")
     if user_id:
@@ -63,12 +71,16 @@ def seconds_until(limit: RequestLimit | None) -> int:
 
 
 def limit_login(on_breach: Callable[[RequestLimit], Response | None]) -> Callable[[F], F]:
-    """Limit failed logins per address and per email; `on_breach` renders the refusal."""
+    """Limit failed logins per account and address, and per address; `on_breach` renders the
+    refusal."""
 
     def decorate(view: F) -> F:
-        for key_func in (login_address_key, login_email_key):
+        for rate, key_func in (
+            (login_address_rate, login_address_key),
+            (login_rate, login_account_key),
+        ):
             view = limiter.limit(
-                login_rate,
+                rate,
                 key_func=key_func,
                 methods=["POST"],
                 deduct_when=failed_login,

@@ -20,12 +20,9 @@ TOO_LARGE = 2**31
     ],
 )
 def test_an_id_past_the_integer_range_is_404(
-    client: FlaskClient, make_user: Any, method: str, path: str
+    client: FlaskClient, make_user: Any, login: Any, method: str, path: str
 ) -> None:
-    user = make_user()
-    with client.session_transaction() as session:
-        session["_user_id"] = user.get_id()
-        session["_fresh"] = True
+    login(make_user())
 
     response = client.open(path.format(id=TOO_LARGE), method=method, json={})
     largest = client.open(path.format(id=TOO_LARGE - 1), method=method, json={})

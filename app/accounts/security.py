@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -10,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import g, request
+from flask import g, request, session
 from flask_babel import gettext as _
-from flask_login import AnonymousUserMixin, current_user
+from flask_login import AnonymousUserMixin, current_user, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
@@ -39,6 +40,15 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@functools.cache
+def dummy_password_hash() -> str:
+    """Return a hash no password matches, made with the same parameters as real ones.
+
+    Checking a login for an unknown email against it takes as long as checking a real one, so
+    the time of the answer does not tell which emails have accounts."""
+    return hash_password(secrets.token_urlsafe(32))
 
 
 def token_digest(token: str) -> str:
@@ -68,26 +78,66 @@ login_manager.login_view = "accounts.login"
 login_manager.session_protection = "basic"
 
 
-@login_manager.user_loader
-def _load_user(session_id: str) -> User | None:
-    from app.accounts.models import User
+# The browser session's entry holding the secret of its `UserSession` row.
+SESSION_KEY = "session_key"
 
-    user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit():
+
+def is_token_request() -> bool:
+    """Tell whether the request is one for a bearer token: an API call that sends one.
+
+    Such a request is authenticated by its token alone and ignores the session cookie (so it
+    needs no CSRF token); any other request ignores the header, and pages never open by it."""
+    return request.path.startswith("/api/") and request.headers.get(
+        "Authorization", ""
+    ).startswith("Bearer ")
+
+
+def log_in(user: User) -> None:
+    """Start a new session of the user in this browser, ending the one it had."""
+    from app.accounts.services import end_session, start_session
+
+    previous = session.get(SESSION_KEY)
+    if isinstance(previous, str):
+        end_session(previous)
+    key = start_session(user)
+    login_user(user)
+    session[SESSION_KEY] = key
+
+
+def log_out() -> None:
+    """End this browser's session, so that a copy of its cookie opens nothing afterwards."""
+    from app.accounts.services import end_session
+
+    key = session.pop(SESSION_KEY, None)
+    if isinstance(key, str):
+        end_session(key)
+    logout_user()
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    from app.accounts.models import UserSession
+
+    key = session.get(SESSION_KEY)
+    if is_token_request() or not user_id.isdigit() or not isinstance(key, str):
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or str(user.session_version) != version:
+    row = db.session.scalar(
+        select(UserSession)
+        .where(UserSession.key_hash == token_digest(key))
+        .options(joinedload(UserSession.user))
+    )
+    if row is None or row.user_id != int(user_id) or not row.user.active:
         return None
-    return user
+    return row.user
 
 
 @login_manager.request_loader
 def _load_user_from_bearer(req: object) -> User | None:
     from app.accounts.models import ApiToken
 
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
+    if not is_token_request():
         return None
+    header = request.headers.get("Authorization", "")
     digest = token_digest(header.removeprefix("Bearer ").strip())
     token = db.session.scalar(
         select(ApiToken)

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-from sqlalchemy import func, select
+import secrets
 
-from app.accounts.models import ApiToken, Project, ProjectMembership, User
-from app.accounts.security import hash_password, new_secret_token, token_digest, verify_password
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, select, update
+
+from app.accounts.models import ApiToken, Project, ProjectMembership, User, UserSession
+from app.accounts.security import (
+    dummy_password_hash,
+    hash_password,
+    new_secret_token,
+    token_digest,
+    verify_password,
+)
 from app.dbtypes import utcnow
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
@@ -15,9 +23,15 @@ MIN_PASSWORD_LENGTH = 10
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """Return the active user with this email and password, or None."""
+    """Return the active user with this email and password, or None.
+
+    An unknown email costs one password check too, against a dummy hash, so that how long the
+    answer takes does not tell whether the email has an account."""
     user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
-    if user is None or not user.active or not verify_password(user.password_hash, password):
+    matches = verify_password(
+        user.password_hash if user is not None else dummy_password_hash(), password
+    )
+    if user is None or not matches or not user.active:
         return None
     user.last_login_at = utcnow()
     db.session.commit()
@@ -57,11 +71,47 @@ def check_password(password: str) -> None:
 
 
 def set_password(user: User, password: str) -> None:
-    """Change the password and end every other session of the account."""
+    """Change the password and end every session of the account."""
     check_password(password)
     user.password_hash = hash_password(password)
-    user.session_version += 1
+    end_sessions(user)
+
+
+def start_session(user: User) -> str:
+    """Record a new logged-in session of the user and return its secret for the cookie."""
+    key = secrets.token_urlsafe(32)
+    db.session.add(UserSession(user_id=user.id, key_hash=token_digest(key)))
     db.session.commit()
+    return key
+
+
+def end_session(key: str) -> None:
+    """End the session whose cookie carries this secret (nothing if it ended already)."""
+    db.session.execute(delete(UserSession).where(UserSession.key_hash == token_digest(key)))
+    db.session.commit()
+
+
+def end_sessions(user: User) -> None:
+    """End every session of the account, in every browser (pending changes commit with it)."""
+    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    db.session.commit()
+
+
+def set_active(user: User, active: bool) -> None:
+    """Enable or disable the account; disabling ends its sessions and revokes its API tokens.
+
+    Tokens stay revoked when the account is enabled again: its owner makes new ones, so a
+    token copied while the account was in doubt never comes back to life."""
+    user.active = active
+    if active:
+        db.session.commit()
+        return
+    db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    end_sessions(user)
 
 
 def add_member(project: Project, user: User, role: str = "member") -> None:

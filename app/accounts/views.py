@@ -14,7 +14,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_limiter import RequestLimit
-from flask_login import login_required, login_user, logout_user
+from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
 from app import ratelimits
@@ -24,14 +24,9 @@ from app.accounts.models import ApiToken
 from app.accounts.security import verify_password
 from app.errors import ValidationError
 from app.extensions import db
+from app.httpsecurity import local_path
 
 bp = Blueprint("accounts", __name__)
-
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("accounts.dashboard")
 
 
 def _login_refused(limit: RequestLimit) -> Response:
@@ -53,15 +48,25 @@ def login() -> str | BaseResponse:
     if form.validate_on_submit():
         user = services.authenticate(form.email.data or "", form.password.data or "")
         if user is not None:
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            security.log_in(user)
+            return redirect(local_path(request.args.get("next")) or url_for("accounts.dashboard"))
         form.password.errors.append(_("Email or password is wrong."))
     return render_template("accounts/login.html", form=form)
 
 
 @bp.post("/logout")
 def logout() -> Response:
-    logout_user()
+    security.log_out()
+    return redirect(url_for("accounts.login"))
+
+
+@bp.post("/account/sessions/end")
+@login_required
+def end_sessions() -> Response:
+    """Log out of every browser, this one included (a lost laptop, a shared computer)."""
+    services.end_sessions(security.user())
+    security.log_out()
+    flash(_("You were logged out on every device."))
     return redirect(url_for("accounts.login"))
 
 
@@ -90,7 +95,7 @@ def account() -> str | BaseResponse:
                 password_form.current.errors.append(_("This is not your current password."))
             else:
                 services.set_password(user, password_form.new.data or "")
-                login_user(user)
+                security.log_in(user)
                 flash(_("Password changed; other sessions were logged out."))
                 return redirect(url_for("accounts.account"))
     tokens = (

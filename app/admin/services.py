@@ -42,6 +42,20 @@ def set_admin(actor: User, user_id: int, is_admin: bool) -> User:
     return user
 
 
+def set_active(actor: User, user_id: int, active: bool) -> User:
+    """Enable or disable an account; disabling ends its sessions and revokes its API tokens.
+
+    Nobody can disable their own account, so an administrator always remains."""
+    require_admin(actor)
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise ValidationError(_("No such account."), field="user_id")
+    if user.id == actor.id and not active:
+        raise Conflict(_("You cannot disable your own account."), field="user_id")
+    account_services.set_active(user, active)
+    return user
+
+
 def create_project(actor: User, *, name: str, origin: str = "") -> Project:
     """Create a project (a startup team) with a unique name."""
     require_admin(actor)

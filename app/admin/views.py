@@ -160,6 +160,23 @@ def admin_flag(user_id: int, change: str) -> BaseResponse:
     return redirect(url_for("admin.index"))
 
 
+@bp.post("/accounts/<int:user_id>/<any(disable, enable):change>")
+@login_required
+def account_active(user_id: int, change: str) -> BaseResponse:
+    actor = _admin()
+    try:
+        services.set_active(actor, user_id, change == "enable")
+    except AppError as error:
+        flash(error.detail)
+    else:
+        flash(
+            _("Account enabled.")
+            if change == "enable"
+            else _("Account disabled; its sessions ended and its API tokens were revoked.")
+        )
+    return redirect(url_for("admin.index"))
+
+
 @bp.post("/accounts/<int:user_id>/projects/<int:project_id>/remove")
 @login_required
 def member_remove(user_id: int, project_id: int) -> BaseResponse:

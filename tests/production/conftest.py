@@ -44,6 +44,7 @@ def limited_app(database_urls: dict[str, str]) -> Iterator[Flask]:
         RATELIMIT_STORAGE_URI="memory://",
         RATELIMIT_STORAGE_OPTIONS={},
         LOGIN_RATE_LIMIT="3/minute",
+        LOGIN_ADDRESS_RATE_LIMIT="6/minute",
         API_RATE_LIMIT="5/minute",
     )
     with flask_app.app_context():

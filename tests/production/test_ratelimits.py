@@ -40,17 +40,33 @@ def test_fourth_failed_login_shows_the_form_with_a_wait_and_429(limited_app: Fla
     assert 0 < int(refused.headers["Retry-After"]) <= 60
 
 
-def test_one_email_is_limited_across_addresses(limited_app: Flask) -> None:
+def test_failed_logins_from_elsewhere_do_not_lock_the_owner_out(limited_app: Flask) -> None:
+    owner = factories.make_user()
     client = limited_app.test_client()
-    for n in range(3):
-        assert _fail_login(client, address=f"10.0.1.{n}").status_code == 200
-    assert _fail_login(client, address="10.0.1.99").status_code == 429
-    assert _fail_login(client, email="other@example.org", address="10.0.1.98").status_code == 200
+    for _ in range(10):
+        _fail_login(client, email=owner.email, address="10.0.1.66")
+    assert _fail_login(client, email=owner.email, address="10.0.1.66").status_code == 429
+    response = client.post(
+        "/login",
+        data={"email": owner.email, "password": factories.PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.0.2.1"},
+    )
+    assert response.status_code == 302
+
+
+def test_one_account_is_limited_per_address_below_the_address_allowance(
+    limited_app: Flask,
+) -> None:
+    client = limited_app.test_client()
+    for _ in range(3):
+        assert _fail_login(client, email="target@example.org").status_code == 200
+    assert _fail_login(client, email="target@example.org").status_code == 429
+    assert _fail_login(client, email="other@example.org").status_code == 200
 
 
 def test_one_address_is_limited_across_emails(limited_app: Flask) -> None:
     client = limited_app.test_client()
-    for n in range(3):
+    for n in range(6):
         assert _fail_login(client, email=f"guess{n}@example.org").status_code == 200
     assert _fail_login(client, email="guess9@example.org").status_code == 429
     assert _fail_login(client, email="guess9@example.org", address="10.0.0.2").status_code == 200
