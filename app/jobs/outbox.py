@@ -271,17 +271,25 @@ def deliver_due(now: datetime) -> dict[str, int]:
                 gave_up = message.attempts >= MAX_ATTEMPTS
                 _finish(message_id, FAILED if gave_up else WAITING, error=str(error)[:500])
                 counts[FAILED if gave_up else "retry"] += 1
+                # A refused message (4xx/5xx) leaves an open connection: close it, not leak it.
+                _close(connection)
                 connection = None
                 continue
             _finish(message_id, SMTP)
             counts[SMTP] += 1
     finally:
-        if connection is not None:
-            try:
-                connection.quit()
-            except (OSError, smtplib.SMTPException):
-                log.info("SMTP connection closed uncleanly after delivery")
+        _close(connection)
     return counts
+
+
+def _close(connection: smtplib.SMTP | None) -> None:
+    if connection is None:
+        return
+    try:
+        connection.quit()
+    except (OSError, smtplib.SMTPException):
+        log.info("SMTP connection closed uncleanly after delivery")
+        connection.close()
 
 
 def messages_for(user: User, now: datetime) -> list[OutboxMessage]:
