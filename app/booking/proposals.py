@@ -715,9 +715,9 @@ def approve_proposal(user: User | None, proposal_id: int) -> list[Booking]:
             dropped=[b.id for b in dropped],
         )
         db.session.commit()
-    signals.proposal_approved.send(proposal, bookings=published)
+    signals.proposal_approved.send(proposal, bookings=published, moved=list(moving.values()))
     for booking in dropped:
-        signals.booking_cancelled.send(booking)
+        signals.booking_cancelled.send(booking, by=user, proposal=proposal)
     return published
 
 
