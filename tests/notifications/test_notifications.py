@@ -267,3 +267,34 @@ def test_a_refusing_server_is_retried_and_the_mail_arrives_later(
     assert outbox.deliver_due(utcnow())["smtp"] == 2
     assert len(smtp.messages) == 2
     assert len(_inbox(db, team.world.alice)) == 1
+
+
+def test_a_too_long_reason_is_refused_and_moves_nothing(
+    team: Team, db: Any, client: Any, login: Any
+) -> None:
+    world = team.world
+    booking = _booking(team)
+    login(world.mia)
+    response = client.patch(
+        f"/api/v1/bookings/{booking.id}",
+        json={
+            "start": world.at(2, "13:00").isoformat(),
+            "end": world.at(2, "16:00").isoformat(),
+            "reason": "x" * 2001,
+        },
+    )
+    assert response.status_code == 422
+    assert response.get_json()["field"] == "reason"
+    form = client.post(
+        f"/bookings/{booking.id}/reschedule",
+        data={
+            "equipment_id": str(world.lcms1.id),
+            "start": world.local(2, "13:00"),
+            "end": world.local(2, "16:00"),
+            "reason": "x" * 501,
+        },
+    )
+    assert form.status_code == 422 and 'id="reason-error"' in form.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Booking, booking.id).start == world.at(1, "09:00")  # type: ignore[union-attr]
+    assert _inbox(db, world.alice) == []
