@@ -298,3 +298,53 @@ def test_a_too_long_reason_is_refused_and_moves_nothing(
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).start == world.at(1, "09:00")  # type: ignore[union-attr]
     assert _inbox(db, world.alice) == []
+
+
+def test_an_approved_schedule_that_moves_a_released_booking_tells_its_members(
+    team: Team, db: Any
+) -> None:
+    from app.booking.requests import StepInput
+
+    world = team.world
+
+    def on_lcms1() -> list[StepInput]:
+        return [
+            StepInput(
+                duration_minutes=180, unit_ids=[world.lcms1.id], facility_id=world.facility.id
+            )
+        ]
+
+    first = make_request(world, "Glycan profile", steps=on_lcms1())
+    run = solve_now(world.mia, world.facility)
+    proposal_service.approve_proposal(world.mia, run.proposal.id)
+    db.session.expire_all()
+    (booking,) = db.session.get(type(first), first.id).bookings  # type: ignore[union-attr]
+    slot = (booking.start, booking.end)
+    booking_service.release_booking(world.mia, booking.id, "Birch needs this exact slot")
+    # Birch can only use the slot Amber's released booking holds.
+    birch = _birch_request(world, slot, on_lcms1())
+    run = solve_now(world.mia, world.facility)
+    proposal_service.approve_proposal(world.mia, run.proposal.id)
+    db.session.expire_all()
+    moved = db.session.get(Booking, booking.id)
+    assert moved is not None and (moved.start, moved.end) != slot
+    kinds = [e.kind for e in _inbox(db, world.alice)]
+    assert kinds == ["placed", "released", "moved"]
+    last = _inbox(db, world.alice)[-1]
+    assert "approved a new schedule that moves your released booking" in last.body
+    assert "Birch" not in last.body
+    assert [e.kind for e in _inbox(db, world.bob)] == ["placed"]
+    assert _inbox(db, world.bob)[0].request_id == birch.id
+
+
+def _birch_request(world: Any, slot: tuple[Any, Any], steps: Any) -> Any:
+    from app.booking import requests as request_service
+
+    return request_service.create_request(
+        world.bob,
+        world.project_b.id,
+        title="Birch calibration",
+        earliest_start=slot[0],
+        deadline=slot[1],
+        steps=steps,
+    )
