@@ -144,15 +144,26 @@ def test_an_approved_schedule_tells_placed_and_unplaced_requests_without_naming_
 def test_the_waitlist_tells_the_member_it_gave_them_a_freed_slot(
     app: Flask, team: Team, db: Any
 ) -> None:
+    from app.jobs.waitlist import run_waitlist_solves
+
     world = team.world
+    taken = booking_service.manual_booking(
+        world.mia,
+        project_id=world.project_b.id,
+        equipment_id=world.lcms1.id,
+        start=world.at(1, "09:00"),
+        end=world.at(1, "12:00"),
+        title="Birch calibration",
+    )
     req = make_request(world, "Waiting peptide map")
-    run = solve_now(world.mia, world.facility)
-    run.trigger = "waitlist"
-    db.session.commit()
+    booking_service.cancel_booking(world.bob, taken.id, "")
+    (run,) = run_waitlist_solves(utcnow())
+    assert run.trigger == "waitlist" and run.proposal is not None
     proposal_service.approve_proposal(None, run.proposal.id)
     (entry,) = _inbox(db, world.alice)
     assert entry.kind == "waitlist" and entry.request_id == req.id
     assert "Time freed by a cancellation was given to your request" in entry.body
+    assert "Birch" not in entry.body
 
 
 def test_a_user_reads_only_their_own_notifications_on_pages_and_in_the_api(
