@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.booking import bookings as booking_service
 from app.booking import proposals as proposal_service
-from app.booking.models import Booking
+from app.booking.models import Booking, BookingRequest
 from app.dbtypes import utcnow
 from app.jobs import outbox
 from app.jobs.models import OutboxMessage
@@ -359,3 +359,45 @@ def _birch_request(world: Any, slot: tuple[Any, Any], steps: Any) -> Any:
         deadline=slot[1],
         steps=steps,
     )
+
+
+def test_a_released_booking_dropped_by_an_approved_schedule_is_told_as_cancelled(
+    team: Team, db: Any
+) -> None:
+    from app.booking import requests as request_service
+    from app.booking.requests import StepInput
+
+    world = team.world
+    slot = (world.at(1, "09:00"), world.at(1, "12:00"))
+    steps = [
+        StepInput(duration_minutes=180, unit_ids=[world.lcms1.id], facility_id=world.facility.id)
+    ]
+    amber = make_request(world, "Glycan profile", steps=steps)
+    db.session.execute(
+        BookingRequest.__table__.update()
+        .where(BookingRequest.id == amber.id)
+        .values(earliest_start=slot[0], deadline=slot[1])
+    )
+    db.session.commit()
+    run = solve_now(world.mia, world.facility)
+    proposal_service.approve_proposal(world.mia, run.proposal.id)
+    db.session.expire_all()
+    (booking,) = db.session.get(BookingRequest, amber.id).bookings  # type: ignore[union-attr]
+    booking_service.release_booking(world.mia, booking.id, "Another request has priority")
+    request_service.create_request(
+        world.bob,
+        world.project_b.id,
+        title="Birch calibration",
+        earliest_start=slot[0],
+        deadline=slot[1],
+        steps=steps,
+        weight=5,
+        priority_reason="Investor demo",
+    )
+    run = solve_now(world.mia, world.facility)
+    proposal_service.approve_proposal(world.mia, run.proposal.id)
+    entries = _inbox(db, world.alice)
+    assert [e.kind for e in entries] == ["placed", "released", "unplaced", "cancelled"]
+    assert "approved a new schedule in which it has no place" in entries[-1].body
+    for e in entries:
+        assert "Birch" not in e.body and "Investor" not in e.body, e.body
