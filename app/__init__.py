@@ -57,6 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
 
     from app import i18n, navigation
+    from app.notifications import views as notification_views
 
     babel.init_app(app, locale_selector=i18n.select_locale)
 
@@ -81,6 +82,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_cli(app)
     i18n.register(app)
     navigation.register(app)
+    notification_views.register(app)
     return app
 
 
@@ -95,6 +97,8 @@ def register_blueprints(app: Flask) -> None:
     from app.catalog.api import bp as catalog_api_bp
     from app.catalog.views import bp as catalog_bp
     from app.jobs.views import bp as jobs_bp
+    from app.notifications.api import bp as notifications_api_bp
+    from app.notifications.views import bp as notifications_bp
     from app.reports.api import bp as reports_api_bp
     from app.reports.views import bp as reports_bp
     from app.web import bp as web_bp
@@ -111,13 +115,17 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_bp)
     app.register_blueprint(reports_api_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(notifications_bp)
+    app.register_blueprint(notifications_api_bp)
 
 
 def register_signals() -> None:
     """Connect the listeners of domain signals (blinker; idempotent)."""
     from app.jobs import waitlist
+    from app.notifications import listeners
 
     waitlist.connect()
+    listeners.connect()
 
 
 def register_cli(app: Flask) -> None:

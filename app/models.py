@@ -29,6 +29,7 @@ from app.catalog.models import (
 )
 from app.dataversion import DataVersion
 from app.jobs.models import JobRun, OutboxMessage, SchedulerLease
+from app.notifications.models import EmailOptOut, Notification
 
 __all__ = [
     "ApiToken",
@@ -39,6 +40,7 @@ __all__ = [
     "Centre",
     "DataVersion",
     "Direction",
+    "EmailOptOut",
     "Equipment",
     "EquipmentCapability",
     "EquipmentStatus",
@@ -48,6 +50,7 @@ __all__ = [
     "FeedToken",
     "JobRun",
     "MaintenanceWindow",
+    "Notification",
     "OutboxMessage",
     "Project",
     "ProjectMembership",

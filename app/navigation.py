@@ -22,7 +22,7 @@ _ENTRIES: list[tuple[str, Any, str]] = [
     ("catalog.facility_list", _l("Catalogue"), "all"),
     ("booking.request_list", _l("My requests"), "member"),
     ("calendars.feeds", _l("Calendars"), "user"),
-    ("jobs.reminders", _l("Reminders"), "user"),
+    ("notifications.inbox", _l("Inbox"), "user"),
     ("booking.manage_home", _l("Manage"), "manager"),
     ("reports.index", _l("Reports"), "manager"),
     ("admin.index", _l("Administration"), "admin"),

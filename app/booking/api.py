@@ -566,7 +566,7 @@ def bookings_detail(booking_id: int) -> Response:
 @bp.patch("/bookings/<int:booking_id>")
 def bookings_reschedule(booking_id: int) -> Response:
     user = security.user()
-    data = _body({"start", "end", "equipment"}, {"start", "end"})
+    data = _body({"start", "end", "equipment", "reason"}, {"start", "end"})
     unit_id = None
     if "equipment" in data:
         unit = db.session.scalar(
@@ -581,6 +581,7 @@ def bookings_reschedule(booking_id: int) -> Response:
         start=parse_datetime(data["start"], "start"),
         end=parse_datetime(data["end"], "end"),
         equipment_id=unit_id,
+        reason=_string(data.get("reason", ""), "reason"),
     )
     return jsonify(booking_json(booking))
 
@@ -1222,7 +1223,12 @@ openapi.document(
                     "type": "object",
                     "additionalProperties": False,
                     "required": ["start", "end"],
-                    "properties": {"start": _DT, "end": _DT, "equipment": {"type": "string"}},
+                    "properties": {
+                        "start": _DT,
+                        "end": _DT,
+                        "equipment": {"type": "string"},
+                        "reason": {"type": "string", "maxLength": 2000},
+                    },
                 },
                 parameters=_ID,
             ),

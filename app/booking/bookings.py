@@ -409,7 +409,7 @@ def cancel_booking(user: User, booking_id: int, reason: str = "") -> Booking:
         reason=(reason or "").strip(),
     )
     db.session.commit()
-    signals.booking_cancelled.send(booking)
+    signals.booking_cancelled.send(booking, by=user, reason=(reason or "").strip())
     return booking
 
 
@@ -443,6 +443,7 @@ def release_booking(user: User, booking_id: int, reason: str) -> Booking:
         reason=reason,
     )
     db.session.commit()
+    signals.booking_released.send(booking, by=user, reason=reason)
     return booking
 
 
@@ -472,9 +473,12 @@ def reschedule_booking(
     start: datetime,
     end: datetime,
     equipment_id: int | None = None,
+    reason: str = "",
 ) -> Booking:
     """Move a booking to another time (and unit of the same facility), if that is free."""
     write_transaction()
+    if len(reason or "") > 2000:
+        raise ValidationError(_("Keep the reason under 2000 characters."), field="reason")
     booking = _managed_booking(user, booking_id)
     unit = booking.equipment if equipment_id is None else _unit(equipment_id)
     if unit.facility_id != booking.equipment.facility_id:
@@ -505,6 +509,7 @@ def reschedule_booking(
             after={"equipment": unit.slug, "start": start, "end": end},
         )
         db.session.commit()
+    signals.booking_moved.send(booking, by=user, before=before, reason=(reason or "").strip())
     return booking
 
 

@@ -144,6 +144,7 @@ class RescheduleForm(FlaskForm):
         _l("New start"), format=DATETIME_FORMAT, validators=[DataRequired()]
     )
     end = DateTimeLocalField(_l("New end"), format=DATETIME_FORMAT, validators=[DataRequired()])
+    reason = StringField(_l("Why is it moved? (optional)"), validators=[Length(max=500)])
 
 
 class MaintenanceForm(FlaskForm):

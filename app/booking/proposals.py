@@ -640,9 +640,11 @@ def approve_proposal(user: User | None, proposal_id: int) -> list[Booking]:
     conflicts: list[dict[str, Any]] = []
     first_error: Conflict | None = None
     with overlap_guard():
-        # Lift the moving bookings out of the schedule first, so that neither the checks nor
-        # the exclusion constraint see them at their old places; nobody else sees this state.
-        for booking in moving.values():
+        # Lift the moving and the dropped bookings out of the schedule first, so that neither
+        # the checks nor the exclusion constraint see them at their old places (the plan may
+        # give a dropped booking's time to another request); nobody else sees this state.
+        dropped = [d["booking"] for d in diff["dropped"]]
+        for booking in [*moving.values(), *dropped]:
             booking.status = BookingStatus.CANCELLED.value
         db.session.flush()
         for item in free_items:
@@ -689,9 +691,7 @@ def approve_proposal(user: User | None, proposal_id: int) -> list[Booking]:
                 conflicts=conflicts,
                 maintenance=first_error.extra.get("maintenance", []),
             )
-        dropped = [d["booking"] for d in diff["dropped"]]
         for booking in dropped:
-            booking.status = BookingStatus.CANCELLED.value
             booking.cancelled_at = now
             booking.sequence += 1
             booking.updated_at = now
@@ -715,9 +715,9 @@ def approve_proposal(user: User | None, proposal_id: int) -> list[Booking]:
             dropped=[b.id for b in dropped],
         )
         db.session.commit()
-    signals.proposal_approved.send(proposal, bookings=published)
+    signals.proposal_approved.send(proposal, bookings=published, moved=list(moving.values()))
     for booking in dropped:
-        signals.booking_cancelled.send(booking)
+        signals.booking_cancelled.send(booking, by=user, proposal=proposal)
     return published
 
 

@@ -230,6 +230,7 @@ def booking_reschedule(booking_id: int) -> str | tuple[str, int] | BaseResponse:
                 start=to_utc(form.start.data, facility.timezone),
                 end=to_utc(form.end.data, facility.timezone),
                 equipment_id=form.equipment_id.data,
+                reason=form.reason.data or "",
             )
         except ValidationError as error:
             errors = apply_errors(form, error, {"equipment": "equipment_id"})

@@ -4,8 +4,9 @@ Queuing is idempotent through `OutboxMessage.dedupe_key`. Delivery claims each r
 conditional UPDATE (`channel '' → 'sending'`) before talking to the SMTP server, so two
 deliveries, or one delivery and a restarted one, never send the same row; a process killed
 between the server accepting a message and the row being marked leaves it in `sending`, which
-is never retried (at most once, never twice). Without `SMTP_URL` the messages are shown in the
-app instead (channel `app`)."""
+is never retried (at most once, never twice). Every delivered message is in its user's inbox
+(`app.notifications`); it goes by e-mail too when `SMTP_URL` is set and the user takes its kind
+by e-mail (channel `smtp`), otherwise it stays in the app (channel `app`)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 from flask import current_app, url_for
 from flask_babel import force_locale, gettext
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -27,10 +28,10 @@ from app.accounts.models import ProjectMembership, User
 from app.booking.models import Booking, BookingRequest, BookingStatus
 from app.database import is_postgres, write_transaction
 from app.dbtypes import utcnow
-from app.errors import NotFound
 from app.extensions import db
 from app.i18n import local_time, localised, user_language
 from app.jobs.models import OutboxMessage
+from app.notifications import services as notifications
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +244,7 @@ def _finish(message_id: int, channel: str, *, error: str = "") -> None:
 
 
 def deliver_due(now: datetime) -> dict[str, int]:
-    """Deliver due messages once each: by SMTP when configured, otherwise in the app."""
+    """Deliver due messages once each: in the inbox, and by SMTP when configured and wanted."""
     smtp_url = current_app.config.get("SMTP_URL", "")
     counts = {SMTP: 0, APP: 0, DROPPED: 0, "retry": 0, FAILED: 0}
     claimed = _claim(now, SENDING)
@@ -259,7 +260,8 @@ def deliver_due(now: datetime) -> dict[str, int]:
                 _finish(message_id, DROPPED)
                 counts[DROPPED] += 1
                 continue
-            if settings is None:
+            notifications.file_delivered(message)
+            if settings is None or not notifications.wants_email(message.user_id, message.kind):
                 _finish(message_id, APP)
                 counts[APP] += 1
                 continue
@@ -271,55 +273,22 @@ def deliver_due(now: datetime) -> dict[str, int]:
                 gave_up = message.attempts >= MAX_ATTEMPTS
                 _finish(message_id, FAILED if gave_up else WAITING, error=str(error)[:500])
                 counts[FAILED if gave_up else "retry"] += 1
+                # A refused message (4xx/5xx) leaves an open connection: close it, not leak it.
+                _close(connection)
                 connection = None
                 continue
             _finish(message_id, SMTP)
             counts[SMTP] += 1
     finally:
-        if connection is not None:
-            try:
-                connection.quit()
-            except (OSError, smtplib.SMTPException):
-                log.info("SMTP connection closed uncleanly after delivery")
+        _close(connection)
     return counts
 
 
-def messages_for(user: User, now: datetime) -> list[OutboxMessage]:
-    """Return the user's delivered messages, newest first."""
-    return list(
-        db.session.scalars(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.user_id == user.id,
-                OutboxMessage.channel.in_([APP, SMTP]),
-                OutboxMessage.due_at <= now,
-            )
-            .order_by(OutboxMessage.due_at.desc(), OutboxMessage.id.desc())
-            .limit(200)
-        )
-    )
-
-
-def unread_count(user: User) -> int:
-    """Count the user's in-app messages not yet read."""
-    return int(
-        db.session.scalar(
-            select(func.count(OutboxMessage.id)).where(
-                OutboxMessage.user_id == user.id,
-                OutboxMessage.channel == APP,
-                OutboxMessage.read_at.is_(None),
-            )
-        )
-        or 0
-    )
-
-
-def mark_read(user: User, message_id: int) -> OutboxMessage:
-    """Mark one of the user's messages read; another user's message is not found."""
-    message = db.session.get(OutboxMessage, message_id)
-    if message is None or message.user_id != user.id:
-        raise NotFound(gettext("No such message."))
-    if message.read_at is None:
-        message.read_at = utcnow()
-        db.session.commit()
-    return message
+def _close(connection: smtplib.SMTP | None) -> None:
+    if connection is None:
+        return
+    try:
+        connection.quit()
+    except (OSError, smtplib.SMTPException):
+        log.info("SMTP connection closed uncleanly after delivery")
+        connection.close()

@@ -1,13 +1,13 @@
-"""Pages: the administrators' view of background jobs, and each user's in-app reminders."""
+"""Pages: the administrators' view of background jobs."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, redirect, render_template, url_for
+from flask import Blueprint, current_app, render_template
 from flask_login import login_required
 
 from app.accounts.security import require_admin, user
 from app.dbtypes import utcnow
-from app.jobs import outbox, overview
+from app.jobs import overview
 
 bp = Blueprint("jobs", __name__)
 
@@ -29,23 +29,3 @@ def admin_jobs() -> str:
         outbox=overview.outbox_counts(),
         smtp_configured=bool(current_app.config.get("SMTP_URL")),
     )
-
-
-@bp.get("/reminders")
-@login_required
-def reminders() -> str:
-    """List the user's reminders (shown here when no mail server is configured)."""
-    me = user()
-    return render_template(
-        "jobs/reminders.html",
-        messages=outbox.messages_for(me, utcnow()),
-        smtp_configured=bool(current_app.config.get("SMTP_URL")),
-    )
-
-
-@bp.post("/reminders/<int:message_id>/read")
-@login_required
-def reminder_read(message_id: int) -> Response:
-    """Mark one of the user's reminders read."""
-    outbox.mark_read(user(), message_id)
-    return redirect(url_for("jobs.reminders"))

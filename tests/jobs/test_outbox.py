@@ -16,6 +16,7 @@ from app.database import write_transaction
 from app.dbtypes import utcnow
 from app.jobs import outbox
 from app.jobs.models import OutboxMessage
+from app.notifications.models import Notification
 from tests.jobs.conftest import World
 from tests.jobs.helpers import make_booking, smtp_server
 
@@ -66,7 +67,7 @@ def test_other_projects_members_get_no_reminder(world: World, db: Any) -> None:
     assert world.bob.id not in {m.user_id for m in _messages(db)}
 
 
-def test_without_smtp_reminders_are_shown_in_the_app_to_their_user_only(
+def test_without_smtp_reminders_are_shown_in_the_inbox_to_their_user_only(
     app: Flask, world: World, db: Any, client: Any, login: Any
 ) -> None:
     app.config["SMTP_URL"] = ""
@@ -75,20 +76,26 @@ def test_without_smtp_reminders_are_shown_in_the_app_to_their_user_only(
     counts = outbox.deliver_due(utcnow())
     assert counts["app"] == 2
     assert {m.channel for m in _messages(db)} == {"app"}
-    mine = next(m for m in _messages(db) if m.user_id == world.ann.id)
+    mine = db.session.scalars(
+        select(Notification).where(Notification.user_id == world.ann.id)
+    ).one()
+    assert mine.kind == "reminder"
 
     login(world.bob)
-    page = client.get("/reminders").get_data(as_text=True)
+    page = client.get("/inbox").get_data(as_text=True)
     assert "LC-MS One" not in page and "Amber" not in page
-    assert client.post(f"/reminders/{mine.id}/read").status_code == 404
+    assert client.post(f"/inbox/{mine.id}/read").status_code == 404
     client.post("/logout")
 
     login(world.ann)
-    page = client.get("/reminders").get_data(as_text=True)
-    assert mine.subject in page and 'class="card reminder unread"' in page
-    assert client.post(f"/reminders/{mine.id}/read").status_code == 302
-    assert "reminder unread" not in client.get("/reminders").get_data(as_text=True)
-    assert next(m for m in _messages(db) if m.id == mine.id).read_at is not None
+    page = client.get("/inbox").get_data(as_text=True)
+    assert mine.subject in page and 'class="card notification unread"' in page
+    assert client.post(f"/inbox/{mine.id}/read").status_code == 302
+    assert "notification unread" not in client.get("/inbox").get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Notification, mine.id).read_at is not None  # type: ignore[union-attr]
+    # Delivering again files nothing twice.
+    assert outbox.deliver_due(utcnow())["app"] == 0
 
 
 def test_smtp_sends_each_reminder_exactly_once_across_a_restart(

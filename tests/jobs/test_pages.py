@@ -70,14 +70,14 @@ def test_only_administrators_see_the_jobs_page(world: World, client: Any, login:
         client.post("/logout")
 
 
-def test_reminders_need_a_login_and_appear_in_the_navigation(
+def test_the_inbox_needs_a_login_and_appears_in_the_navigation(
     world: World, client: Any, login: Any
 ) -> None:
-    assert client.get("/reminders").status_code in (302, 401)
+    assert client.get("/inbox").status_code in (302, 401)
     login(world.ann)
-    page = client.get("/reminders").get_data(as_text=True)
-    assert 'href="/reminders"' in page
-    assert "No reminders yet." in page
+    page = client.get("/inbox").get_data(as_text=True)
+    assert 'href="/inbox"' in page
+    assert "No notifications yet." in page
 
 
 def test_every_admin_page_is_linked_from_the_navigation_or_the_admin_index(

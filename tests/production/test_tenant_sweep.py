@@ -20,7 +20,7 @@ from app.booking.models import AuditEvent, Booking, BookingRequest, Proposal, So
 from app.calendars.models import FeedToken
 from app.catalog.models import MaintenanceWindow
 from app.extensions import db
-from app.jobs.models import OutboxMessage
+from app.notifications.models import Notification
 from tests import factories
 from tests.production.world import MARKERS, World, build_world
 
@@ -116,8 +116,12 @@ ENDPOINTS: dict[str, str] = {
     "calendars.week": "own bookings",
     "calendars.month": "own bookings",
     "jobs.admin_jobs": "administrators only",
-    "jobs.reminders": "own reminders",
-    "jobs.reminder_read": "victim's reminder",
+    "notifications.inbox": "own inbox",
+    "notifications.mark_read": "victim's notification",
+    "notifications.mark_all_read": "own inbox",
+    "notifications.email_settings": "the caller's own settings",
+    "notifications_api.notifications_list": "own inbox",
+    "notifications_api.notifications_read": "victim's notification",
     "reports.index": "own facilities",
     "reports.picture": "own facilities",
     "reports.table_csv": "own facilities",
@@ -143,7 +147,7 @@ def path_values(rule: Rule, world: World) -> dict[str, Any]:
         "request_id": world.pending.id,
         "proposal_id": world.proposal.id,
         "run_id": world.run.id,
-        "message_id": world.reminder.id,
+        "notification_id": world.notice.id,
         "user_id": world.member.id,
         "facility_id": world.facility.id,
         "project_id": world.project.id,
@@ -256,7 +260,7 @@ def snapshot(world: World) -> dict[str, Any]:
             f.id for f in db.session.get(User, world.manager.id).managed_facilities
         ),  # type: ignore[union-attr]
         "admins": count(User, User.is_admin.is_(True)),
-        "reminder read": db.session.get(OutboxMessage, world.reminder.id).read_at,  # type: ignore[union-attr]
+        "notice read": db.session.get(Notification, world.notice.id).read_at,  # type: ignore[union-attr]
         "audit": count(AuditEvent, AuditEvent.facility_id == world.facility.id),
     }
 
@@ -337,7 +341,8 @@ def test_sweep_would_see_the_victims_data(app: Flask, db: Any, login: Any) -> No
         f"/api/v1/requests/{world.pending.id}",
         f"/api/v1/bookings/{world.booking.id}",
         "/account",
-        "/reminders",
+        "/inbox",
+        "/api/v1/notifications",
     ):
         response = client.get(path)
         assert response.status_code == 200, path

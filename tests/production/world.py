@@ -15,9 +15,9 @@ from app.booking.requests import StepInput, create_request
 from app.calendars import tokens
 from app.calendars.models import FeedToken
 from app.catalog.models import Equipment, Facility
-from app.dbtypes import utcnow
 from app.extensions import db
-from app.jobs.models import OutboxMessage
+from app.notifications import services as notifications
+from app.notifications.models import Notification
 from tests import factories
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -48,7 +48,7 @@ class World:
     api_token: ApiToken
     feed_token: FeedToken
     feed_secret: str
-    reminder: OutboxMessage
+    notice: Notification
     outsider: User
     other_manager: User
     other_facility: Facility
@@ -119,18 +119,14 @@ def build_world() -> World:
     assert found_run is not None and found_run.proposal is not None, "the solve made no proposal"
     api_token, _secret = create_api_token(member, "quokka-ci-token")
     feed_token, feed_secret = tokens.issue_token(member, "project", project.id, locale="en")
-    reminder = OutboxMessage(
-        dedupe_key=f"reminder:{booking.id}:{member.id}",
-        user_id=member.id,
-        booking_id=booking.id,
-        kind="reminder",
-        subject="Tomorrow: Secret peptide route",
+    notice = notifications.add(
+        member,
+        kind="moved",
+        subject="Booking moved: Secret peptide route",
         body="quokka-lab-notes",
-        due_at=utcnow(),
-        sent_at=utcnow(),
-        channel="app",
+        reason="quokka-lab-notes",
+        booking_id=booking.id,
     )
-    db.session.add(reminder)
     db.session.commit()
     return World(
         facility=facility,
@@ -145,7 +141,7 @@ def build_world() -> World:
         api_token=api_token,
         feed_token=feed_token,
         feed_secret=feed_secret,
-        reminder=reminder,
+        notice=notice,
         outsider=outsider,
         other_manager=other_manager,
         other_facility=other_facility,
