@@ -38,7 +38,9 @@ ENDPOINTS: dict[str, str] = {
     "accounts.dashboard": "the caller's own page",
     "accounts.account": "the caller's own page",
     "accounts.revoke_token": "victim's API token",
+    "accounts.end_sessions": "the caller's own sessions (ends them: called last)",
     "admin.index": "administrators only",
+    "admin.account_active": "administrators only",
     "admin.account_create": "administrators only",
     "admin.admin_flag": "administrators only",
     "admin.manager_remove": "administrators only",
@@ -164,6 +166,9 @@ def path_values(rule: Rule, world: World) -> dict[str, Any]:
     for argument in rule.arguments:
         if argument == "token_id":
             values[argument] = token_ids[rule.endpoint]
+        elif argument == "change" and rule.endpoint == "admin.account_active":
+            # Disabling the victim's account is the change an outsider must not make.
+            values[argument] = "disable"
         elif argument == "slug":
             values[argument] = _slug(rule, world)
         else:
@@ -260,6 +265,7 @@ def snapshot(world: World) -> dict[str, Any]:
             f.id for f in db.session.get(User, world.manager.id).managed_facilities
         ),  # type: ignore[union-attr]
         "admins": count(User, User.is_admin.is_(True)),
+        "victim active": db.session.get(User, world.member.id).active,  # type: ignore[union-attr]
         "notice read": db.session.get(Notification, world.notice.id).read_at,  # type: ignore[union-attr]
         "audit": count(AuditEvent, AuditEvent.facility_id == world.facility.id),
     }
@@ -267,7 +273,7 @@ def snapshot(world: World) -> dict[str, Any]:
 
 def _rules(app: Flask) -> list[Rule]:
     rules = sorted(
-        app.url_map.iter_rules(), key=lambda r: (r.endpoint == "accounts.logout", r.rule)
+        app.url_map.iter_rules(), key=lambda r: (r.endpoint in ("accounts.end_sessions", "accounts.logout"), r.rule)
     )
     unknown = sorted({r.endpoint for r in rules} - set(ENDPOINTS))
     assert not unknown, f"the tenant sweep does not know these endpoints yet: {unknown}"
