@@ -273,7 +273,8 @@ def snapshot(world: World) -> dict[str, Any]:
 
 def _rules(app: Flask) -> list[Rule]:
     rules = sorted(
-        app.url_map.iter_rules(), key=lambda r: (r.endpoint in ("accounts.end_sessions", "accounts.logout"), r.rule)
+        app.url_map.iter_rules(),
+        key=lambda r: (r.endpoint in ("accounts.end_sessions", "accounts.logout"), r.rule),
     )
     unknown = sorted({r.endpoint for r in rules} - set(ENDPOINTS))
     assert not unknown, f"the tenant sweep does not know these endpoints yet: {unknown}"
