@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from app.accounts.models import ApiToken, Project, ProjectMembership, User
 from app.accounts.security import hash_password, new_secret_token, token_digest, verify_password
+from app.database import write_transaction
 from app.dbtypes import utcnow
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
@@ -19,6 +20,8 @@ def authenticate(email: str, password: str) -> User | None:
     user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
     if user is None or not user.active or not verify_password(user.password_hash, password):
         return None
+    # The write lock only for the write: not while the password hash is checked.
+    write_transaction()
     user.last_login_at = utcnow()
     db.session.commit()
     return user
@@ -34,12 +37,14 @@ def create_user(
     if not name.strip():
         raise ValidationError(_("Enter a name."), field="name")
     check_password(password)
+    password_hash = hash_password(password)
+    write_transaction()
     if db.session.scalar(select(User).where(func.lower(User.email) == email)):
         raise Conflict(_("An account for %(email)s exists already.", email=email), field="email")
     user = User(
         email=email,
         name=name.strip(),
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         is_admin=is_admin,
         locale=locale,
     )
@@ -59,13 +64,16 @@ def check_password(password: str) -> None:
 def set_password(user: User, password: str) -> None:
     """Change the password and end every other session of the account."""
     check_password(password)
-    user.password_hash = hash_password(password)
+    password_hash = hash_password(password)
+    write_transaction()
+    user.password_hash = password_hash
     user.session_version += 1
     db.session.commit()
 
 
 def add_member(project: Project, user: User, role: str = "member") -> None:
     """Make the user a member of the project (idempotent)."""
+    write_transaction()
     if db.session.get(ProjectMembership, (user.id, project.id)) is None:
         db.session.add(ProjectMembership(user_id=user.id, project_id=project.id, role=role))
         db.session.commit()
@@ -79,6 +87,7 @@ def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
             _("Name the token, e.g. after the script that uses it."), field="name"
         )
     secret = new_secret_token("pst")
+    write_transaction()
     token = ApiToken(
         user_id=user.id, name=name, token_hash=token_digest(secret), prefix=secret[:8]
     )
@@ -89,6 +98,7 @@ def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
 
 def revoke_api_token(user: User, token_id: int) -> None:
     """Revoke one of the user's tokens."""
+    write_transaction()
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
         raise NotFound(_("No such token."))

@@ -316,6 +316,7 @@ def unread_count(user: User) -> int:
 
 def mark_read(user: User, message_id: int) -> OutboxMessage:
     """Mark one of the user's messages read; another user's message is not found."""
+    write_transaction()
     message = db.session.get(OutboxMessage, message_id)
     if message is None or message.user_id != user.id:
         raise NotFound(gettext("No such message."))
