@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# The largest request body accepted (413 above it): a campaign of the most steps is a few KB,
+# and a body that cannot be this large never holds a worker thread for long.
+MAX_REQUEST_BYTES = 1024 * 1024
 
 
 def _instance_dir() -> Path:
@@ -50,6 +53,7 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url, env),
         "DEFAULT_TIMEZONE": env.get("PILOTSLOT_TIMEZONE", "Asia/Shanghai"),
         "FACILITIES_FILE": env.get("FACILITIES_FILE", str(PROJECT_ROOT / "facilities.yaml")),
+        "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

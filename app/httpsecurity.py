@@ -8,7 +8,6 @@ from urllib.parse import unquote, urlsplit
 from flask import Flask, Response, request
 
 from app.accounts.security import is_token_request
-from app.database import write_transaction
 from app.extensions import csrf
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -53,12 +52,6 @@ def local_path(target: str | None) -> str | None:
 def register(app: Flask) -> None:
     """Check CSRF on every state change made with a session cookie, and set security headers."""
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
-
-    @app.before_request
-    def _serialise_writes() -> None:
-        # A request that changes state takes SQLite's write lock before it reads anything.
-        if request.method not in SAFE_METHODS:
-            write_transaction()
 
     @app.before_request
     def _csrf_guard() -> None:

@@ -21,6 +21,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_login import current_user
 
+from app.database import write_transaction
 from app.extensions import db
 from app.httpsecurity import local_path
 
@@ -131,6 +132,7 @@ def set_language(code: str) -> Response:
     if code not in LANGUAGES:
         code = default_language()
     if current_user.is_authenticated:
+        write_transaction()
         current_user.locale = code
         db.session.commit()
     target = request.form.get("next") or ""

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
+from app.database import write_transaction
 from app.dbtypes import utcnow
 from app.errors import NotFound, Unauthorized
 from app.extensions import db, login_manager
@@ -149,6 +150,7 @@ def _load_user_from_bearer(req: object) -> User | None:
     # Recording every use would turn each API read into a write; a few minutes' precision does.
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_PRECISION:
+        write_transaction()
         token.last_used_at = now
         db.session.commit()
     g.api_token_auth = True

@@ -15,6 +15,7 @@ from app.accounts.security import (
     token_digest,
     verify_password,
 )
+from app.database import write_transaction
 from app.dbtypes import utcnow
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
@@ -33,6 +34,8 @@ def authenticate(email: str, password: str) -> User | None:
     )
     if user is None or not matches or not user.active:
         return None
+    # The write lock only for the write: not while the password hash is checked.
+    write_transaction()
     user.last_login_at = utcnow()
     db.session.commit()
     return user
@@ -48,12 +51,14 @@ def create_user(
     if not name.strip():
         raise ValidationError(_("Enter a name."), field="name")
     check_password(password)
+    password_hash = hash_password(password)
+    write_transaction()
     if db.session.scalar(select(User).where(func.lower(User.email) == email)):
         raise Conflict(_("An account for %(email)s exists already.", email=email), field="email")
     user = User(
         email=email,
         name=name.strip(),
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         is_admin=is_admin,
         locale=locale,
     )
@@ -73,13 +78,18 @@ def check_password(password: str) -> None:
 def set_password(user: User, password: str) -> None:
     """Change the password and end every session of the account."""
     check_password(password)
-    user.password_hash = hash_password(password)
-    end_sessions(user)
+    # Hashed before the write lock is taken: the lock is only for the write.
+    password_hash = hash_password(password)
+    write_transaction()
+    user.password_hash = password_hash
+    _delete_sessions(user)
+    db.session.commit()
 
 
 def start_session(user: User) -> str:
     """Record a new logged-in session of the user and return its secret for the cookie."""
     key = secrets.token_urlsafe(32)
+    write_transaction()
     db.session.add(UserSession(user_id=user.id, key_hash=token_digest(key)))
     db.session.commit()
     return key
@@ -87,14 +97,20 @@ def start_session(user: User) -> str:
 
 def end_session(key: str) -> None:
     """End the session whose cookie carries this secret (nothing if it ended already)."""
+    write_transaction()
     db.session.execute(delete(UserSession).where(UserSession.key_hash == token_digest(key)))
     db.session.commit()
 
 
 def end_sessions(user: User) -> None:
-    """End every session of the account, in every browser (pending changes commit with it)."""
-    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    """End every session of the account, in every browser."""
+    write_transaction()
+    _delete_sessions(user)
     db.session.commit()
+
+
+def _delete_sessions(user: User) -> None:
+    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
 
 
 def set_active(user: User, active: bool) -> None:
@@ -102,20 +118,21 @@ def set_active(user: User, active: bool) -> None:
 
     Tokens stay revoked when the account is enabled again: its owner makes new ones, so a
     token copied while the account was in doubt never comes back to life."""
+    write_transaction()
     user.active = active
-    if active:
-        db.session.commit()
-        return
-    db.session.execute(
-        update(ApiToken)
-        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
-    end_sessions(user)
+    if not active:
+        db.session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+        _delete_sessions(user)
+    db.session.commit()
 
 
 def add_member(project: Project, user: User, role: str = "member") -> None:
     """Make the user a member of the project (idempotent)."""
+    write_transaction()
     if db.session.get(ProjectMembership, (user.id, project.id)) is None:
         db.session.add(ProjectMembership(user_id=user.id, project_id=project.id, role=role))
         db.session.commit()
@@ -129,6 +146,7 @@ def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
             _("Name the token, e.g. after the script that uses it."), field="name"
         )
     secret = new_secret_token("pst")
+    write_transaction()
     token = ApiToken(
         user_id=user.id, name=name, token_hash=token_digest(secret), prefix=secret[:8]
     )
@@ -139,6 +157,7 @@ def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
 
 def revoke_api_token(user: User, token_id: int) -> None:
     """Revoke one of the user's tokens."""
+    write_transaction()
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
         raise NotFound(_("No such token."))

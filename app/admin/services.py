@@ -9,6 +9,7 @@ from app.accounts import services as account_services
 from app.accounts.models import Project, ProjectMembership, User
 from app.accounts.security import require_admin
 from app.catalog.models import Facility
+from app.database import write_transaction
 from app.errors import Conflict, ValidationError
 from app.extensions import db
 
@@ -32,6 +33,7 @@ def create_account(actor: User, *, email: str, name: str, password: str, is_admi
 def set_admin(actor: User, user_id: int, is_admin: bool) -> User:
     """Grant or revoke administration; nobody can revoke their own, so one always remains."""
     require_admin(actor)
+    write_transaction()
     user = db.session.get(User, user_id)
     if user is None:
         raise ValidationError(_("No such account."), field="user_id")
@@ -59,6 +61,7 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
 def create_project(actor: User, *, name: str, origin: str = "") -> Project:
     """Create a project (a startup team) with a unique name."""
     require_admin(actor)
+    write_transaction()
     name = name.strip()
     if not name:
         raise ValidationError(_("Name the project."), field="name")
@@ -75,6 +78,7 @@ def create_project(actor: User, *, name: str, origin: str = "") -> Project:
 def add_member(actor: User, *, email: str, project_id: int, role: str = "member") -> User:
     """Make the account a member of the project."""
     require_admin(actor)
+    write_transaction()
     if role not in ROLES:
         raise ValidationError(_("Choose a role."), field="role")
     user = user_by_email(email)
@@ -93,6 +97,7 @@ def add_member(actor: User, *, email: str, project_id: int, role: str = "member"
 def remove_member(actor: User, *, user_id: int, project_id: int) -> None:
     """End a membership."""
     require_admin(actor)
+    write_transaction()
     membership = db.session.get(ProjectMembership, (user_id, project_id))
     if membership is not None:
         db.session.delete(membership)
@@ -102,6 +107,7 @@ def remove_member(actor: User, *, user_id: int, project_id: int) -> None:
 def make_manager(actor: User, *, email: str, facility_id: int) -> User:
     """Make the account a manager of the facility."""
     require_admin(actor)
+    write_transaction()
     user = user_by_email(email)
     facility = db.session.get(Facility, facility_id)
     if facility is None:
@@ -115,6 +121,7 @@ def make_manager(actor: User, *, email: str, facility_id: int) -> User:
 def remove_manager(actor: User, *, user_id: int, facility_id: int) -> None:
     """Stop the account managing the facility."""
     require_admin(actor)
+    write_transaction()
     user = db.session.get(User, user_id)
     facility = db.session.get(Facility, facility_id)
     if user is not None and facility is not None and facility in user.managed_facilities:

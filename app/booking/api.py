@@ -27,7 +27,7 @@ from app.booking.models import (
     RequestStatus,
     SolveRun,
 )
-from app.booking.requests import StepInput
+from app.booking.requests import MAX_STEPS, StepInput
 from app.catalog.models import Equipment, Facility, MaintenanceWindow
 from app.database import MAX_INTEGER, MIN_INTEGER
 from app.dbtypes import utcnow
@@ -206,6 +206,7 @@ REQUEST_FIELDS = {"title", "earliest_start", "deadline", "steps", "weight", "pri
 def _steps(value: Any) -> list[StepInput]:
     if not isinstance(value, list):
         raise ValidationError(_("Must be a list of steps."), field="steps")
+    request_service.check_step_count(len(value))
     steps = []
     for i, item in enumerate(value):
         prefix = f"steps[{i}]"
@@ -826,7 +827,7 @@ _REQUEST_PROPS = {
     "deadline": _DT,
     "weight": {"type": "integer", "minimum": 1, "maximum": 10},
     "priority_reason": {"type": "string"},
-    "steps": {"type": "array", "minItems": 1, "maxItems": 20, "items": _ref("StepInput")},
+    "steps": {"type": "array", "minItems": 1, "maxItems": MAX_STEPS, "items": _ref("StepInput")},
 }
 _PROJECT = {
     "type": "object",

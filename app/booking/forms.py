@@ -29,9 +29,11 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import ValidationError as FieldError
 
-from app.booking.requests import StepInput
+from app.booking.requests import MAX_STEPS, StepInput, check_step_count
 from app.errors import ValidationError
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
@@ -101,6 +103,28 @@ class SingleStepForm(StepForm):
     max_gap_hours = None
 
 
+class StepRows(FieldList):
+    """The step rows of a request form: at most MAX_STEPS steps and the builder's spare row.
+
+    Rows beyond those are never built (thousands of rows would hold a worker for a minute);
+    a form that sent more is refused with the service's own message."""
+
+    sent_rows = 0
+
+    def process(self, formdata: Any, data: Any = unset_value, extra_filters: Any = None) -> None:
+        self.sent_rows = len(set(self._extract_indices(self.name, formdata))) if formdata else 0
+        super().process(formdata, data, extra_filters)
+
+    def too_many(self) -> str | None:
+        """Return the message when more rows were sent than a request may have, else None."""
+        try:
+            # The spare row of the campaign builder is sent blank with the steps.
+            check_step_count(self.sent_rows - 1)
+        except ValidationError as error:
+            return error.detail
+        return None
+
+
 class RequestForm(FlaskForm):
     """A campaign: several ordered steps on units of one facility."""
 
@@ -116,7 +140,16 @@ class RequestForm(FlaskForm):
     priority_reason = TextAreaField(
         _l("Why it is urgent (optional)"), validators=[Length(max=2000)]
     )
-    steps = FieldList(FormField(StepForm), min_entries=1)
+    steps = StepRows(FormField(StepForm), min_entries=1, max_entries=MAX_STEPS + 1)
+
+    def validate_steps(self, field: StepRows) -> None:
+        message = field.too_many()
+        if message:
+            raise FieldError(message)
+
+    def general_errors(self) -> list[str]:
+        """Return the errors that belong to no single field (too many step rows)."""
+        return [e for e in self.steps.errors if isinstance(e, str)]
 
     def filled_steps(self) -> list[tuple[int, StepForm]]:
         """Return (row index, row) of every step row that is not blank."""
@@ -126,7 +159,7 @@ class RequestForm(FlaskForm):
 class SingleRequestForm(RequestForm):
     """A request of one step, by capability or by specific units."""
 
-    steps = FieldList(FormField(SingleStepForm), min_entries=1, max_entries=1)
+    steps = StepRows(FormField(SingleStepForm), min_entries=1, max_entries=1)
 
 
 class ManualBookingForm(FlaskForm):

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text, func
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, func, text
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -45,6 +45,10 @@ class RunStatus(enum.StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+# The states of a run that still occupies its facility (the partial unique index's condition).
+UNFINISHED_RUNS_SQL = "status IN ('queued', 'running')"
 
 
 step_equipment = Table(
@@ -122,6 +126,17 @@ class SolveRun(db.Model):
     """One run of the solver over the pending requests of a facility; its state lives here."""
 
     __tablename__ = "solve_runs"
+    __table_args__ = (
+        # One solve per facility at a time, enforced by the database: two managers (or a
+        # manager and the scheduler) starting one together cannot both insert an unfinished run.
+        Index(
+            "uq_solve_runs_one_unfinished",
+            "facility_id",
+            unique=True,
+            sqlite_where=text(UNFINISHED_RUNS_SQL),
+            postgresql_where=text(UNFINISHED_RUNS_SQL),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"), index=True)

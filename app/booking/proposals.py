@@ -19,6 +19,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 import scheduler
 from app.accounts import security
@@ -102,16 +103,9 @@ def start_solve(
         raise ValidationError(
             _("The time limit is between 1 and 600 seconds."), field="time_limit"
         )
-    busy = db.session.scalar(
-        select(SolveRun).where(
-            SolveRun.facility_id == facility.id, SolveRun.status.in_(UNFINISHED)
-        )
-    )
+    busy = _unfinished_run(facility.id)
     if busy is not None:
-        raise Conflict(
-            _("Solve run %(id)d of this facility has not finished yet.", id=busy.id),
-            run=busy.id,
-        )
+        raise _already_solving(busy)
     run = SolveRun(
         facility_id=facility.id,
         started_by_id=user.id if user is not None else None,
@@ -120,7 +114,16 @@ def start_solve(
         status=RunStatus.QUEUED.value,
     )
     db.session.add(run)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # A solve started at the same moment (PostgreSQL's check above cannot see another
+        # transaction's run): the unique index refused ours; name the one that won.
+        db.session.rollback()
+        busy = _unfinished_run(facility_id)
+        if busy is None:
+            raise
+        raise _already_solving(busy) from None
     audit.record(
         user, "solve.start", "solve_run", run.id, facility_id=facility.id, trigger=trigger
     )
@@ -128,6 +131,21 @@ def start_solve(
     if launch and current_app.config.get("SOLVE_WORKER_PROCESS", True):
         _launch_worker(run)
     return run
+
+
+def _unfinished_run(facility_id: int) -> SolveRun | None:
+    return db.session.scalar(
+        select(SolveRun).where(
+            SolveRun.facility_id == facility_id, SolveRun.status.in_(UNFINISHED)
+        )
+    )
+
+
+def _already_solving(busy: SolveRun) -> Conflict:
+    return Conflict(
+        _("Solve run %(id)d of this facility has not finished yet.", id=busy.id),
+        run=busy.id,
+    )
 
 
 def _launch_worker(run: SolveRun) -> None:
@@ -155,14 +173,9 @@ def _launch_worker(run: SolveRun) -> None:
         run.finished_at = utcnow()
         db.session.commit()
         raise ServiceUnavailable(run.error) from error
+    # The worker records itself when it claims the run: once the run is committed the request
+    # writes nothing more, so a busy database cannot turn a started solve into an error.
     _workers.add(process)
-    # The worker may already have claimed the run; only the worker field is ours to write.
-    db.session.execute(
-        update(SolveRun)
-        .where(SolveRun.id == run.id)
-        .values(worker=f"{socket.gethostname()}:{process.pid}")
-    )
-    db.session.commit()
 
 
 def cancel_run(user: User, run_id: int) -> SolveRun:
@@ -276,7 +289,12 @@ def execute_run(
     claimed = db.session.execute(
         update(SolveRun)
         .where(SolveRun.id == run_id, SolveRun.status == RunStatus.QUEUED.value)
-        .values(status=RunStatus.RUNNING.value, started_at=utcnow(), heartbeat_at=utcnow())
+        .values(
+            status=RunStatus.RUNNING.value,
+            started_at=utcnow(),
+            heartbeat_at=utcnow(),
+            worker=f"{socket.gethostname()}:{os.getpid()}",
+        )
     )
     db.session.commit()
     if claimed.rowcount != 1:

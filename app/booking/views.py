@@ -89,7 +89,9 @@ def _request_form(*, campaign: bool) -> str | BaseResponse:
     if campaign and request.method == "POST" and request.form.get("action") == "add-step":
         return _render_request_form(form, campaign=campaign)
     errors: list[str] = []
-    if form.validate_on_submit():
+    if not form.validate_on_submit():
+        errors = form.general_errors()
+    else:
         try:
             created = request_service.create_request(user, form.project_id.data, **_fields(form))
         except ValidationError as error:
@@ -122,7 +124,8 @@ def _fields(form: RequestForm) -> dict[str, Any]:
 def _render_request_form(
     form: RequestForm, *, campaign: bool, errors: list[str] | None = None, editing: Any = None
 ) -> str:
-    if campaign and (len(form.steps) < 2 or not form.steps[-1].form.is_blank()):
+    spare_row = len(form.steps) < 2 or not form.steps[-1].form.is_blank()
+    if campaign and spare_row and len(form.steps) < (form.steps.max_entries or 0):
         # Without JavaScript there is always one spare row to add a step.
         form.steps.append_entry()
         presenters.share_step_choices(form)
@@ -166,7 +169,9 @@ def request_edit(request_id: int) -> str | BaseResponse:
     if campaign and request.method == "POST" and request.form.get("action") == "add-step":
         return _render_request_form(form, campaign=campaign, editing=req)
     errors: list[str] = []
-    if form.validate_on_submit():
+    if not form.validate_on_submit():
+        errors = form.general_errors()
+    else:
         try:
             request_service.update_request(user, req.id, **_fields(form))
         except ValidationError as error:

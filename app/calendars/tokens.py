@@ -17,6 +17,7 @@ from app.accounts.models import Project, User
 from app.accounts.security import can_manage, digests_equal, token_digest
 from app.calendars.models import FeedToken
 from app.catalog.models import Equipment, Facility
+from app.database import write_transaction
 from app.dbtypes import utcnow
 from app.errors import NotFound, ValidationError
 from app.extensions import db
@@ -97,6 +98,7 @@ def issue_token(
         raise ValidationError(_("Choose a feed kind."), field="kind")
     if locale not in LANGUAGES:
         raise ValidationError(_("Choose a language: zh or en."), field="locale")
+    write_transaction()
     if not may_subscribe(user, kind, target_id):
         raise NotFound(_("No such calendar among yours."))
     now = utcnow()
@@ -125,6 +127,7 @@ def issue_token(
 
 def revoke_token(user: User, token_id: int) -> FeedToken:
     """Revoke one of the user's feed links."""
+    write_transaction()
     token = db.session.get(FeedToken, token_id)
     if token is None or token.owner_id != user.id:
         raise NotFound(_("No such calendar link among yours."))
