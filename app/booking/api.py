@@ -274,6 +274,8 @@ def request_json(req: BookingRequest) -> dict[str, Any]:
         # The stable code of the reason (scheduler/FORMAT-EXTENSIONS.md); null on old rows.
         "unplaced_reason_code": (req.unplaced_reason_detail or {}).get("code"),
         "weight": req.weight,
+        # Giving a reason is asking for priority; the weight stays the managers' to set.
+        "priority_requested": bool(req.priority_reason),
         "priority_reason": req.priority_reason,
         "earliest_start": _iso(req.earliest_start),
         "deadline": _iso(req.deadline),
@@ -823,8 +825,17 @@ _REQUEST_PROPS = {
     "title": {"type": "string", "maxLength": 200},
     "earliest_start": _DT,
     "deadline": _DT,
-    "weight": {"type": "integer", "minimum": 1, "maximum": 10},
-    "priority_reason": {"type": "string"},
+    "weight": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 10,
+        "description": "Only a manager of the request's facility may give it (403 naming "
+        "`weight` otherwise); a manager's PATCH of `weight` alone needs no membership.",
+    },
+    "priority_reason": {
+        "type": "string",
+        "description": "Why the request is urgent: a non-empty reason asks for priority.",
+    },
     "steps": {"type": "array", "minItems": 1, "maxItems": 20, "items": _ref("StepInput")},
 }
 _PROJECT = {
@@ -857,6 +868,7 @@ _SCHEMAS: dict[str, Any] = {
             "unplaced_reason": {"type": "string"},
             "unplaced_reason_code": _STR_OR_NULL,
             "weight": {"type": "integer"},
+            "priority_requested": {"type": "boolean"},
             "priority_reason": {"type": "string"},
             "earliest_start": _DT,
             "deadline": _DT,

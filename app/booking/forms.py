@@ -24,12 +24,13 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.booking.requests import StepInput
 from app.errors import ValidationError
@@ -114,7 +115,7 @@ class RequestForm(FlaskForm):
         _l("Deadline"), format=DATETIME_FORMAT, validators=[DataRequired()]
     )
     priority_reason = TextAreaField(
-        _l("Why it is urgent (optional)"), validators=[Length(max=2000)]
+        _l("Ask for priority: why it is urgent (optional)"), validators=[Length(max=2000)]
     )
     steps = FieldList(FormField(StepForm), min_entries=1)
 
@@ -161,6 +162,12 @@ class TrainingForm(FlaskForm):
 
 class ReleaseForm(FlaskForm):
     reason = StringField(_l("Why may it move?"), validators=[DataRequired(), Length(max=500)])
+
+
+class WeightForm(FlaskForm):
+    """A manager's weight for one request; the service checks the range and who may."""
+
+    weight = IntegerField(_l("Weight"), validators=[InputRequired()])
 
 
 class CancelForm(FlaskForm):
