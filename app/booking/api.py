@@ -1082,6 +1082,7 @@ openapi.document(
                 "Ask for time: a request, or a campaign of several steps in one facility",
                 {"201": _json(_ref("BookingRequest"), "Created")},
                 400,
+                403,
                 422,
                 body=_ref("RequestInput"),
             ),
@@ -1093,8 +1094,9 @@ openapi.document(
                 parameters=_ID,
             ),
             "patch": _op(
-                "Change a pending or unplaced request",
+                "Change a pending or unplaced request (members); set its weight (managers)",
                 {"200": _json(_ref("BookingRequest"), "Changed")},
+                403,
                 409,
                 422,
                 body=_ref("RequestChange"),
