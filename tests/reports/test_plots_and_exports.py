@@ -151,3 +151,9 @@ def test_workbook_sheet_is_formatted_and_safe() -> None:
 )
 def test_sheet_titles_follow_excel_rules(title: str, expected: str) -> None:
     assert exports.sheet_title(title, set()) == expected
+
+
+def test_workbook_headers_are_never_formulas() -> None:
+    table = Table("t", "T", "T", [Column("a", "=HEADER()")], [["=1+1"]])
+    sheet = load_workbook(io.BytesIO(exports.tables_xlsx([table]))).worksheets[0]
+    assert [(c.value, c.data_type) for c in sheet["A"]] == [("'=HEADER()", "s"), ("'=1+1", "s")]
