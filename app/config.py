@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,23 @@ def _development_secret(instance: Path) -> str:
 
 class ConfigError(RuntimeError):
     """Raised when the environment does not describe a runnable configuration."""
+
+
+# The domain part of calendar UIDs (`booking-<id>@<domain>`) when none is configured: fixed, so a
+# booking keeps one UID whichever host name its feed is read by (".invalid" is never a real host).
+DEFAULT_UID_DOMAIN = "pilotslot.invalid"
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
+_DOMAIN = re.compile(rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*")
+
+
+def uid_domain(value: str) -> str:
+    """Return the calendar UID domain, checked: a domain name, never a request's host."""
+    domain = value.strip() or DEFAULT_UID_DOMAIN
+    if not _DOMAIN.fullmatch(domain):
+        raise ConfigError(
+            f"PILOTSLOT_UID_DOMAIN must be a domain name such as pilot.example.org, not {value!r}"
+        )
+    return domain.lower()
 
 
 def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -76,6 +94,7 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         "SMTP_URL": env.get("SMTP_URL", ""),
         "MAIL_FROM": env.get("MAIL_FROM", "pilotslot@localhost"),
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", ""),
+        "CALENDAR_UID_DOMAIN": uid_domain(env.get("PILOTSLOT_UID_DOMAIN", "")),
         "SOLVER_TIME_LIMIT": float(env.get("PILOTSLOT_SOLVER_TIME_LIMIT", "30")),
         "SCHEDULER_LEASE_SECONDS": float(env.get("PILOTSLOT_SCHEDULER_LEASE_SECONDS", "30")),
         "SCHEDULER_RENEW_SECONDS": float(env.get("PILOTSLOT_SCHEDULER_RENEW_SECONDS", "10")),

@@ -468,7 +468,7 @@ def load(today: date | None = None) -> LoadReport:
     for booking in PUBLISHED:
         _booking(booking, monday, units, projects, managers, report)
     for spec in REQUESTS:
-        _request(spec, monday, units, facilities, projects, people, report)
+        _request(spec, monday, units, facilities, projects, people, managers, report)
     return report
 
 
@@ -592,6 +592,7 @@ def _request(
     facilities: dict[str, Facility],
     projects: dict[str, Project],
     people: dict[str, User],
+    managers: dict[str, User],
     report: LoadReport,
 ) -> None:
     project = projects[spec.project]
@@ -610,16 +611,18 @@ def _request(
         )
         for step in spec.steps
     ]
-    request_service.create_request(
+    req = request_service.create_request(
         people[spec.by],
         project.id,
         title=spec.title,
         earliest_start=_at(monday, *spec.release),
         deadline=_at(monday, *spec.deadline),
         steps=steps,
-        weight=spec.weight,
         priority_reason=spec.reason,
     )
+    if spec.weight != 1:
+        # As in the centres: the project asks with a reason, the facility's manager weighs.
+        request_service.update_request(managers[spec.facility], req.id, weight=spec.weight)
     report.add("requests")
 
 

@@ -41,6 +41,7 @@ def problem_responses(*codes: int) -> dict[str, Any]:
 _DESCRIPTIONS = {
     400: "Bad request (a parameter is invalid; `field` names it)",
     401: "Not authenticated",
+    403: "Not yours to set (`field` names it)",
     404: "Not found, or not yours",
     409: "Conflict with the current state",
     422: "Invalid body (`field` and `errors` name the fields)",

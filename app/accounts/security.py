@@ -194,6 +194,12 @@ def can_manage(u: User, facility: Facility | int) -> bool:
     return u.is_admin or facility_id in u.facility_ids
 
 
+def can_see_maintenance_reasons(u: User | Anonymous) -> bool:
+    """Tell whether the user may read why a unit is in maintenance: managers write it freely
+    (a fault, a project's name), so it is for signed-in users; the public sees only when."""
+    return bool(u.is_authenticated)
+
+
 def require_manager(u: User, facility: Facility | int) -> None:
     """Raise NotFound unless the user manages the facility; 404 so ids leak nothing."""
     if not can_manage(u, facility):

@@ -275,6 +275,8 @@ def request_json(req: BookingRequest) -> dict[str, Any]:
         # The stable code of the reason (scheduler/FORMAT-EXTENSIONS.md); null on old rows.
         "unplaced_reason_code": (req.unplaced_reason_detail or {}).get("code"),
         "weight": req.weight,
+        # Giving a reason is asking for priority; the weight stays the managers' to set.
+        "priority_requested": bool(req.priority_reason),
         "priority_reason": req.priority_reason,
         "earliest_start": _iso(req.earliest_start),
         "deadline": _iso(req.deadline),
@@ -825,8 +827,17 @@ _REQUEST_PROPS = {
     "title": {"type": "string", "maxLength": 200},
     "earliest_start": _DT,
     "deadline": _DT,
-    "weight": {"type": "integer", "minimum": 1, "maximum": 10},
-    "priority_reason": {"type": "string"},
+    "weight": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 10,
+        "description": "Only a manager of the request's facility may give it (403 naming "
+        "`weight` otherwise); a manager's PATCH of `weight` alone needs no membership.",
+    },
+    "priority_reason": {
+        "type": "string",
+        "description": "Why the request is urgent: a non-empty reason asks for priority.",
+    },
     "steps": {"type": "array", "minItems": 1, "maxItems": MAX_STEPS, "items": _ref("StepInput")},
 }
 _PROJECT = {
@@ -859,6 +870,7 @@ _SCHEMAS: dict[str, Any] = {
             "unplaced_reason": {"type": "string"},
             "unplaced_reason_code": _STR_OR_NULL,
             "weight": {"type": "integer"},
+            "priority_requested": {"type": "boolean"},
             "priority_reason": {"type": "string"},
             "earliest_start": _DT,
             "deadline": _DT,
@@ -1072,6 +1084,7 @@ openapi.document(
                 "Ask for time: a request, or a campaign of several steps in one facility",
                 {"201": _json(_ref("BookingRequest"), "Created")},
                 400,
+                403,
                 422,
                 body=_ref("RequestInput"),
             ),
@@ -1083,8 +1096,9 @@ openapi.document(
                 parameters=_ID,
             ),
             "patch": _op(
-                "Change a pending or unplaced request",
+                "Change a pending or unplaced request (members); set its weight (managers)",
                 {"200": _json(_ref("BookingRequest"), "Changed")},
+                403,
                 409,
                 422,
                 body=_ref("RequestChange"),

@@ -24,13 +24,14 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.utils import unset_value
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.validators import ValidationError as FieldError
 
 from app.booking.requests import MAX_STEPS, StepInput, check_step_count
@@ -138,7 +139,7 @@ class RequestForm(FlaskForm):
         _l("Deadline"), format=DATETIME_FORMAT, validators=[DataRequired()]
     )
     priority_reason = TextAreaField(
-        _l("Why it is urgent (optional)"), validators=[Length(max=2000)]
+        _l("Ask for priority: why it is urgent (optional)"), validators=[Length(max=2000)]
     )
     steps = StepRows(FormField(StepForm), min_entries=1, max_entries=MAX_STEPS + 1)
 
@@ -195,6 +196,12 @@ class TrainingForm(FlaskForm):
 
 class ReleaseForm(FlaskForm):
     reason = StringField(_l("Why may it move?"), validators=[DataRequired(), Length(max=500)])
+
+
+class WeightForm(FlaskForm):
+    """A manager's weight for one request; the service checks the range and who may."""
+
+    weight = IntegerField(_l("Weight"), validators=[InputRequired()])
 
 
 class CancelForm(FlaskForm):

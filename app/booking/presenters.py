@@ -324,6 +324,7 @@ def manage_view(user: User, facility: Facility) -> dict[str, Any]:
             user, facility_id=facility.id, start=now, end=now + timedelta(days=60)
         ),
         "maintenance": maintenance,
+        "max_weight": request_service.MAX_WEIGHT,
     }
 
 

@@ -17,7 +17,7 @@ from app.booking.models import BookingRequest, ProposalItem, RequestStatus, Requ
 from app.catalog.models import Equipment, EquipmentCapability, Facility
 from app.database import write_transaction
 from app.dbtypes import utcnow
-from app.errors import BadRequest, Conflict, NotFound, ValidationError
+from app.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationError
 from app.extensions import db
 from app.i18n import localised
 
@@ -31,6 +31,8 @@ MAX_WEIGHT = 10
 # Requests the solver may still place; the others are settled.
 OPEN_STATUSES = (RequestStatus.PENDING, RequestStatus.UNPLACED, RequestStatus.PROPOSED)
 EDITABLE_STATUSES = (RequestStatus.PENDING, RequestStatus.UNPLACED)
+# A booked request's weight still counts when one of its bookings is released and re-placed.
+WEIGHABLE_STATUSES = (*OPEN_STATUSES, RequestStatus.BOOKED)
 
 
 @dataclass
@@ -222,10 +224,9 @@ def _clean(
     earliest_start: Any,
     deadline: Any,
     steps: Sequence[StepInput],
-    weight: Any,
     priority_reason: Any,
     now: datetime,
-) -> tuple[str, datetime, datetime, int, str, list[_CleanStep]]:
+) -> tuple[str, datetime, datetime, str, list[_CleanStep]]:
     """Validate a whole request; raise ValidationError naming the first bad field."""
     title = (title or "").strip() if isinstance(title, str) else ""
     if not title:
@@ -243,10 +244,6 @@ def _clean(
     if earliest_start > now + timedelta(days=366):
         raise ValidationError(
             _("Requests may start at most a year ahead."), field="earliest_start"
-        )
-    if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= MAX_WEIGHT:
-        raise ValidationError(
-            _("The weight is a whole number from 1 to %(max)d.", max=MAX_WEIGHT), field="weight"
         )
     reason = priority_reason.strip() if isinstance(priority_reason, str) else ""
     if len(reason) > 2000:
@@ -267,7 +264,30 @@ def _clean(
             )
         facility_id = clean.facility.id
         cleaned.append(clean)
-    return title, earliest_start, deadline, weight, reason, cleaned
+    return title, earliest_start, deadline, reason, cleaned
+
+
+def _clean_weight(weight: Any) -> int:
+    if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= MAX_WEIGHT:
+        raise ValidationError(
+            _("The weight is a whole number from 1 to %(max)d.", max=MAX_WEIGHT), field="weight"
+        )
+    return weight
+
+
+def _require_weigher(user: User, facility: Facility) -> None:
+    """Refuse, naming the field, a weight from anyone but a manager of the facility.
+
+    Projects ask for priority with a reason; letting them set the number would let every
+    project put itself first."""
+    if not security.can_manage(user, facility):
+        raise Forbidden(
+            _(
+                "Only a manager of the facility sets the weight; ask for priority with a "
+                "reason instead."
+            ),
+            field="weight",
+        )
 
 
 def _apply_step(row: RequestStep, clean: _CleanStep) -> None:
@@ -298,30 +318,35 @@ def create_request(
     earliest_start: datetime,
     deadline: datetime,
     steps: Sequence[StepInput],
-    weight: int = 1,
+    weight: int | None = None,
     priority_reason: str = "",
 ) -> BookingRequest:
-    """Validate and store a new request (a campaign when it has several steps)."""
+    """Validate and store a new request (a campaign when it has several steps).
+
+    A non-empty ``priority_reason`` asks the facility's managers for priority; ``weight`` may
+    be given only by one of them (weight 1 otherwise)."""
     write_transaction()
     project = _project(project_id)
     security.require_member(user, project.id)
-    title, earliest_start, deadline, weight, reason, cleaned = _clean(
+    title, earliest_start, deadline, reason, cleaned = _clean(
         project.id,
         title=title,
         earliest_start=earliest_start,
         deadline=deadline,
         steps=steps,
-        weight=weight,
         priority_reason=priority_reason,
         now=utcnow(),
     )
+    if weight is not None:
+        _require_weigher(user, cleaned[0].facility)
+        weight = _clean_weight(weight)
     req = BookingRequest(
         project_id=project.id,
         created_by_id=user.id,
         title=title,
         earliest_start=earliest_start,
         deadline=deadline,
-        weight=weight,
+        weight=weight or 1,
         priority_reason=reason,
         status=RequestStatus.PENDING.value,
     )
@@ -346,9 +371,40 @@ def create_request(
 
 
 def update_request(user: User, request_id: int, **changes: Any) -> BookingRequest:
-    """Change a request that is still pending (or unplaced, which makes it pending again)."""
+    """Change a request that is still pending (or unplaced, which makes it pending again).
+
+    ``weight`` is a manager's change: it needs no membership, is refused to anyone else, and
+    leaves the request's state alone."""
     write_transaction()
     req = get_request(user, request_id)
+    weight: int | None = None
+    if "weight" in changes:
+        _require_weigher(user, request_facility(req))
+        weight = _clean_weight(changes.pop("weight"))
+        if req.status not in WEIGHABLE_STATUSES:
+            raise Conflict(
+                _("The weight of a %(s)s request no longer matters to any solve.", s=req.status)
+            )
+    if changes:
+        _apply_changes(user, req, changes)
+    if weight is not None and weight != req.weight:
+        audit.record(
+            user,
+            "request.weight",
+            "request",
+            req.id,
+            facility_id=request_facility(req).id,
+            project_id=req.project_id,
+            weight=weight,
+            previous=req.weight,
+        )
+        req.weight = weight
+    db.session.commit()
+    return req
+
+
+def _apply_changes(user: User, req: BookingRequest, changes: dict[str, Any]) -> None:
+    """Apply a member's changes to the request, uncommitted; the request becomes pending."""
     security.require_member(user, req.project_id)
     if req.status not in EDITABLE_STATUSES:
         raise Conflict(
@@ -362,7 +418,6 @@ def update_request(user: User, request_id: int, **changes: Any) -> BookingReques
         "earliest_start",
         "deadline",
         "steps",
-        "weight",
         "priority_reason",
     }
     if unknown:
@@ -380,18 +435,17 @@ def update_request(user: User, request_id: int, **changes: Any) -> BookingReques
         )
         for s in req.steps
     ]
-    title, earliest_start, deadline, weight, reason, cleaned = _clean(
+    title, earliest_start, deadline, reason, cleaned = _clean(
         req.project_id,
         title=changes.get("title", req.title),
         earliest_start=changes.get("earliest_start", req.earliest_start),
         deadline=changes.get("deadline", req.deadline),
         steps=changes.get("steps", current_steps),
-        weight=changes.get("weight", req.weight),
         priority_reason=changes.get("priority_reason", req.priority_reason),
         now=utcnow(),
     )
     req.title, req.earliest_start, req.deadline = title, earliest_start, deadline
-    req.weight, req.priority_reason = weight, reason
+    req.priority_reason = reason
     req.status = RequestStatus.PENDING.value
     req.unplaced_reason = ""
     req.unplaced_reason_detail = None
@@ -418,8 +472,6 @@ def update_request(user: User, request_id: int, **changes: Any) -> BookingReques
         project_id=req.project_id,
         fields=sorted(changes),
     )
-    db.session.commit()
-    return req
 
 
 def withdraw_request(user: User, request_id: int) -> BookingRequest:

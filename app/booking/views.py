@@ -28,6 +28,7 @@ from app.booking.forms import (
     RescheduleForm,
     SingleRequestForm,
     TrainingForm,
+    WeightForm,
     apply_errors,
     apply_service_errors,
     to_local,
@@ -336,17 +337,44 @@ def facility_manage(slug: str) -> str:
     return _render_manage(user, facility, form)
 
 
-def _render_manage(user: Any, facility: Facility, form: MaintenanceForm, status: int = 200) -> Any:
+def _render_manage(
+    user: Any,
+    facility: Facility,
+    form: MaintenanceForm,
+    status: int = 200,
+    weight_errors: dict[int, str] | None = None,
+) -> Any:
     return (
         render_template(
             "booking/facility_manage.html",
             facility=facility,
             maintenance_form=form,
             release_form=ReleaseForm(),
+            weight_errors=weight_errors or {},
             **presenters.manage_view(user, facility),
         ),
         status,
     )
+
+
+@bp.post("/manage/<slug>/requests/<int:request_id>/weight")
+@login_required
+def request_weight(slug: str, request_id: int) -> Any:
+    user, facility = _managed_facility(slug)
+    req = request_service.get_request(user, request_id)
+    if request_service.request_facility(req).id != facility.id:
+        raise NotFound(_("No such request among those you can see."))
+    form = WeightForm()
+    try:
+        if not form.validate_on_submit():
+            raise ValidationError(" ".join(form.weight.errors), field="weight")
+        request_service.update_request(user, req.id, weight=form.weight.data)
+    except (ValidationError, Conflict) as error:
+        maintenance = MaintenanceForm(prefix="maintenance", formdata=None)
+        presenters.fill_unit_choices(maintenance.equipment_id, facility)
+        return _render_manage(user, facility, maintenance, 422, {req.id: error.detail})
+    flash(_("Weight of “%(title)s” set to %(weight)d.", title=req.title, weight=req.weight))
+    return redirect(url_for("booking.facility_manage", slug=slug))
 
 
 @bp.post("/manage/<slug>/solve")

@@ -41,7 +41,7 @@ from app.extensions import db
 HISTORY_DAYS = 180
 CANCELLED_KEPT_DAYS = 30
 # Bump when the serialised form changes, so cached copies are not answered with 304.
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -174,8 +174,8 @@ def feed_version(
 ) -> FeedVersion:
     """Fingerprint a feed with a few aggregate queries, without reading its rows.
 
-    `context` names what outside the database shapes the bytes: the public URL, which pages
-    the events link to."""
+    `context` names what outside the database shapes the bytes: the public URL, the UID
+    domain, which pages the events link to."""
     scope = _scope(token, default_timezone)
     parts: list[Any] = [
         FORMAT_VERSION,

@@ -111,7 +111,7 @@ def bookings_to_ical(
     *,
     name: str,
     locale: str,
-    host: str,
+    uid_domain: str,
     maintenance: Iterable[FeedMaintenance] = (),
     url_for_booking: Callable[[FeedBooking], str] | None = None,
     refresh_minutes: int = 60,
@@ -119,7 +119,7 @@ def bookings_to_ical(
 ) -> bytes:
     """Return the iCalendar bytes of a feed named `name`, its text in `locale`.
 
-    UIDs are `<key>@<host>`; `url_for_booking` gives each booking's absolute page URL;
+    UIDs are `<key>@<uid_domain>`; `url_for_booking` gives each booking's absolute page URL;
     an empty feed carries `default_timezone`'s VTIMEZONE, the one
     component RFC 5545 requires."""
     labels = _labels(locale)
@@ -128,10 +128,12 @@ def bookings_to_ical(
     events: list[tuple[datetime, str, list[str]]] = []
     for booking in booking_list:
         url = url_for_booking(booking) if url_for_booking else ""
-        events.append((booking.start, booking.key, _booking_lines(booking, host, url, labels)))
+        events.append(
+            (booking.start, booking.key, _booking_lines(booking, uid_domain, url, labels))
+        )
     for window in maintenance_list:
         key = f"maintenance-{window.id}"
-        events.append((window.start, key, _maintenance_lines(window, host, labels)))
+        events.append((window.start, key, _maintenance_lines(window, uid_domain, labels)))
     events.sort(key=lambda event: (event[0], event[1]))
 
     spans: dict[str, tuple[date, date]] = {}
@@ -168,7 +170,7 @@ def bookings_to_ical(
     return ("\r\n".join(folded) + "\r\n").encode()
 
 
-def _booking_lines(booking: FeedBooking, host: str, url: str, labels: _Labels) -> list[str]:
+def _booking_lines(booking: FeedBooking, uid_domain: str, url: str, labels: _Labels) -> list[str]:
     summary = f"{booking.equipment_name} · {booking.title}"
     if booking.project_name:
         summary = f"{booking.equipment_name} · {booking.project_name}: {booking.title}"
@@ -197,7 +199,7 @@ def _booking_lines(booking: FeedBooking, host: str, url: str, labels: _Labels) -
     stamp = utc_stamp(booking.updated_at)
     lines = [
         "BEGIN:VEVENT",
-        f"UID:{booking.key}@{host}",
+        f"UID:{booking.key}@{uid_domain}",
         f"DTSTAMP:{stamp}",
         f"LAST-MODIFIED:{stamp}",
         f"SEQUENCE:{booking.sequence}",
@@ -216,7 +218,7 @@ def _booking_lines(booking: FeedBooking, host: str, url: str, labels: _Labels) -
     return lines
 
 
-def _maintenance_lines(window: FeedMaintenance, host: str, labels: _Labels) -> list[str]:
+def _maintenance_lines(window: FeedMaintenance, uid_domain: str, labels: _Labels) -> list[str]:
     summary = labels.maintenance % {"unit": window.equipment_name}
     if window.cancelled:
         summary = labels.cancelled % {"summary": summary}
@@ -225,7 +227,7 @@ def _maintenance_lines(window: FeedMaintenance, host: str, labels: _Labels) -> l
         description.append(labels.reason % {"reason": window.reason})
     return [
         "BEGIN:VEVENT",
-        f"UID:maintenance-{window.id}@{host}",
+        f"UID:maintenance-{window.id}@{uid_domain}",
         f"DTSTAMP:{utc_stamp(window.updated_at)}",
         f"LAST-MODIFIED:{utc_stamp(window.updated_at)}",
         f"SEQUENCE:{window.sequence}",

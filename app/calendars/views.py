@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request
@@ -42,8 +41,10 @@ def _public_base() -> str:
     return (current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/")
 
 
-def _uid_host(base: str) -> str:
-    return urlsplit(base).hostname or "pilotslot"
+def _uid_domain() -> str:
+    """Return the fixed domain of calendar UIDs (PILOTSLOT_UID_DOMAIN): not the request's host,
+    which changes with the name the site is reached by and would duplicate every event."""
+    return str(current_app.config["CALENDAR_UID_DOMAIN"])
 
 
 # Routes are built once per feed with this id, then the id is substituted: building a URL costs
@@ -124,7 +125,15 @@ def feed(token: str) -> Response:
     # so the whole answer is kept per `feeds` version; the day is in the key as the windows are.
     cache = dataversion.cache("feeds", max_entries=FEED_CACHE_ENTRIES)
     data_token = dataversion.current(dataversion.FEEDS)
-    key = (token_digest(token), feeds.window_start(now), base, link_routes, default_timezone)
+    uid_domain = _uid_domain()
+    key = (
+        token_digest(token),
+        feeds.window_start(now),
+        base,
+        uid_domain,
+        link_routes,
+        default_timezone,
+    )
     cached: _CachedFeed | None = cache.get(data_token, key)
     feed_token = None
     if cached is None:
@@ -133,7 +142,7 @@ def feed(token: str) -> Response:
             feeds.feed_version(
                 feed_token,
                 now=now,
-                context=(base, *link_routes),
+                context=(base, uid_domain, *link_routes),
                 default_timezone=default_timezone,
             )
         )
@@ -147,7 +156,7 @@ def feed(token: str) -> Response:
             content.bookings,
             name=content.name,
             locale=feed_token.locale,
-            host=_uid_host(base),
+            uid_domain=_uid_domain(),
             maintenance=content.maintenance,
             url_for_booking=_page_links(base),
             default_timezone=content.default_timezone,
@@ -172,7 +181,7 @@ def booking_ics(booking_id: int) -> Response:
         [event],
         name=f"{event.equipment_name} · {event.title}",
         locale=locale,
-        host=_uid_host(base),
+        uid_domain=_uid_domain(),
         url_for_booking=_page_links(base),
         default_timezone=event.timezone,
     )

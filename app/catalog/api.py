@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from app import dataversion, openapi
+from app.accounts import security
 from app.catalog import queries
 from app.catalog.models import Direction, Equipment, Facility, FacilityKind, MaintenanceWindow
 from app.dbtypes import utcnow
@@ -42,11 +43,11 @@ def facility_summary_json(facility: Facility) -> dict[str, Any]:
     }
 
 
-def _maintenance_json(window: MaintenanceWindow) -> dict[str, Any]:
+def _maintenance_json(window: MaintenanceWindow, *, with_reason: bool) -> dict[str, Any]:
     return {
         "start": window.start.isoformat(),
         "end": window.end.isoformat(),
-        "reason": window.reason,
+        "reason": window.reason if with_reason else None,
     }
 
 
@@ -125,16 +126,20 @@ def facility(slug: str) -> Response:
 @bp.get("/equipment/<slug>")
 def equipment(slug: str) -> Response:
     unit = queries.get_equipment(slug)
-    return jsonify(
+    with_reason = security.can_see_maintenance_reasons(security.request_user())
+    response = jsonify(
         {
             **equipment_json(unit),
             "effective_opening_hours": unit.opening_hours or unit.facility.opening_hours,
             "timezone": unit.facility.timezone,
             "maintenance": [
-                _maintenance_json(w) for w in queries.upcoming_maintenance(unit, utcnow())
+                _maintenance_json(w, with_reason=with_reason)
+                for w in queries.upcoming_maintenance(unit, utcnow())
             ],
         }
     )
+    response.vary.update(("Cookie", "Authorization"))
+    return response
 
 
 @bp.get("/capabilities")
@@ -262,7 +267,10 @@ SCHEMAS["EquipmentDetail"] = _object(
                 {
                     "start": {"type": "string", "format": "date-time"},
                     "end": {"type": "string", "format": "date-time"},
-                    "reason": _STRING,
+                    "reason": {
+                        "type": ["string", "null"],
+                        "description": "why, as its manager wrote it; null unless signed in",
+                    },
                 }
             ),
         },

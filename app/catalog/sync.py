@@ -34,10 +34,13 @@ from app.catalog.schema import (
 )
 from app.database import write_transaction
 from app.dbtypes import utcnow
-from app.errors import ValidationError
+from app.errors import Conflict, ValidationError
 from app.extensions import db
 
 CATALOGUE_SOURCE = "catalogue"
+# A sync that would retire more than this share of the active facilities, or of the active
+# equipment units, is refused unless allowed: a truncated or wrong file, not a decision.
+RETIRE_SHARE_LIMIT = 0.5
 
 
 class CatalogueInvalid(ValidationError):
@@ -97,17 +100,62 @@ def load_catalogue(path: str | Path) -> Catalogue:
     return catalogue
 
 
-def sync_catalogue(path: str | Path, *, dry_run: bool = False) -> SyncReport:
-    """Upsert the catalogue file into the database; with dry_run, report but write nothing."""
+class RetireRefused(Conflict):
+    """The file would retire more of the catalogue than RETIRE_SHARE_LIMIT allows."""
+
+
+def _active_ids() -> tuple[set[int], set[int]]:
+    facilities = set(db.session.scalars(select(Facility.id).where(Facility.active)))
+    units = set(
+        db.session.scalars(
+            select(Equipment.id).where(Equipment.status != EquipmentStatus.RETIRED.value)
+        )
+    )
+    return facilities, units
+
+
+def _check_retire_share(before: tuple[set[int], set[int]]) -> None:
+    """Refuse, naming how much would go, a sync that retires too much of the catalogue."""
+    after = _active_ids()
+    (facilities, units), (kept_facilities, kept_units) = before, after
+    retired_facilities, retired_units = len(facilities - kept_facilities), len(units - kept_units)
+    if retired_facilities > RETIRE_SHARE_LIMIT * len(
+        facilities
+    ) or retired_units > RETIRE_SHARE_LIMIT * len(units):
+        raise RetireRefused(
+            _(
+                "The file would retire %(facilities)d of %(all_facilities)d facilities and "
+                "%(units)d of %(all_units)d equipment units, more than %(share)d%% of either; "
+                "nothing was written. If that is meant, sync with --allow-retire.",
+                facilities=retired_facilities,
+                all_facilities=len(facilities),
+                units=retired_units,
+                all_units=len(units),
+                share=round(100 * RETIRE_SHARE_LIMIT),
+            ),
+            field="file",
+        )
+
+
+def sync_catalogue(
+    path: str | Path, *, dry_run: bool = False, allow_retire: bool = False
+) -> SyncReport:
+    """Upsert the catalogue file into the database; with dry_run, report but write nothing.
+
+    Refuse (RetireRefused) a file that would retire more than RETIRE_SHARE_LIMIT of the active
+    facilities or units, unless ``allow_retire``."""
     catalogue = load_catalogue(path)
     write_transaction()
     report = SyncReport(dry_run=dry_run)
     try:
+        before = _active_ids()
         # Rows are built over several statements, and a translated message may query (the
         # page's language, in a logged-in request): nothing is flushed until all are built.
         with db.session.no_autoflush:
             _apply(catalogue, report)
         db.session.flush()
+        if not allow_retire:
+            _check_retire_share(before)
     except Exception:
         db.session.rollback()
         raise

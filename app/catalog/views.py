@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
+from app.accounts import security
 from app.catalog import labels, queries
 from app.catalog.hours import weekly_table
 from app.catalog.models import Direction, FacilityKind
@@ -62,5 +63,6 @@ def equipment_detail(slug: str) -> str:
         facility=unit.facility,
         hours=weekly_table(unit.opening_hours) if isinstance(unit.opening_hours, dict) else None,
         maintenance=queries.upcoming_maintenance(unit, utcnow()),
+        maintenance_reasons=security.can_see_maintenance_reasons(security.request_user()),
         closures=queries.upcoming_closures(unit.facility, utcnow()),
     )

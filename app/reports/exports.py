@@ -19,7 +19,11 @@ from app.reports.report import HOURS, INT, NUMBER, PERCENT, Cell, Column, Table
 # Excel reads a UTF-8 CSV as the local code page unless it starts with a byte order mark.
 CSV_ENCODING = "utf-8-sig"
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+# OWASP "CSV injection": a cell starting with one of these may be run as a formula.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet whose list separator is ";" (much of Europe) opens our "," file by splitting at
+# every ";" and line break, quotes or not, so a formula can also start inside a cell there.
+_INNER_FORMULA = re.compile(r'([;\r\n][\s"]*)(?=[=+\-@])')
 NUMBER_FORMATS = {PERCENT: "0.0%", HOURS: "0.00", INT: "0", NUMBER: "0.###"}
 
 
@@ -44,11 +48,19 @@ def defuse(value: Cell) -> Cell:
     return value
 
 
+def defuse_csv(value: Cell) -> Cell:
+    """Defuse a CSV cell for ","- and ";"-separated readers: an apostrophe before each formula
+    start, at the cell's start and after every ";" or line break."""
+    if isinstance(value, str):
+        value = _INNER_FORMULA.sub(r"\1'", value)
+    return defuse(value)
+
+
 def _csv(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([defuse(v) for v in row] for row in rows)
+    writer.writerow([defuse_csv(v) for v in header])
+    writer.writerows([defuse_csv(v) for v in row] for row in rows)
     return buffer.getvalue().encode(CSV_ENCODING)
 
 
@@ -85,7 +97,7 @@ def tables_xlsx(tables: Sequence[Table]) -> bytes:
     bold = Font(bold=True)
     for table in tables:
         sheet = workbook.create_sheet(sheet_title(table.sheet, taken))
-        sheet.append([c.title for c in table.columns])
+        sheet.append([defuse(c.title) for c in table.columns])
         for cell in sheet[1]:
             cell.font = bold
         for row in table.rows:

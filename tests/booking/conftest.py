@@ -14,7 +14,7 @@ from flask import Flask
 from app.accounts.models import Project, Training, User
 from app.booking import proposals
 from app.booking.models import BookingRequest, SolveRun
-from app.booking.requests import StepInput, create_request
+from app.booking.requests import StepInput, create_request, update_request
 from app.catalog.models import Equipment, Facility
 from app.extensions import db
 from tests import factories
@@ -65,16 +65,19 @@ class Core:
         deadline: datetime | None = None,
         weight: int = 1,
     ) -> BookingRequest:
-        """Create a request through the service (defaults: Alice, 3 h of LC-MS next week)."""
-        return create_request(
+        """Create a request through the service (defaults: Alice, 3 h of LC-MS next week);
+        an administrator gives it the weight, as only managers may."""
+        req = create_request(
             user or self.alice,
             (project or self.amber).id,
             title=title,
             earliest_start=start or self.at(0),
             deadline=deadline or self.at(4, "18:00"),
             steps=steps or [StepInput(duration_minutes=180, capability="lc-ms")],
-            weight=weight,
         )
+        if weight != 1:
+            update_request(self.admin, req.id, weight=weight)
+        return req
 
     def solve(self, manager: User | None = None, time_limit: float = 5.0) -> SolveRun:
         """Queue a solve of the Bio facility and run it in this process."""

@@ -90,7 +90,15 @@ def test_window_errors_name_their_field(core: Core, db: Any) -> None:
         core.request(start=core.at(-30), deadline=core.at(-20))
     assert caught.value.field == "deadline"
     with pytest.raises(ValidationError) as caught:
-        core.request(weight=11)
+        request_service.create_request(
+            core.admin,
+            core.amber.id,
+            title="Too heavy",
+            earliest_start=core.at(0),
+            deadline=core.at(2),
+            steps=[StepInput(duration_minutes=60, capability="lc-ms")],
+            weight=11,
+        )
     assert caught.value.field == "weight"
     assert count_requests(db) == 0
 

@@ -181,3 +181,41 @@ def test_availability_week_and_administration_render(new_page: Any, world: World
     admin.goto("/admin/")
     expect(admin.locator("table.accounts tr[data-user='alice@amber.example']")).to_be_visible()
     screenshot(admin, "admin")
+
+
+def test_a_startup_asks_for_priority_and_the_manager_sets_the_weight(
+    new_page: Any, world: World, live_server: LiveServer
+) -> None:
+    from playwright.sync_api import expect
+
+    alice = new_page()
+    log_in(alice, world.alice.email, PASSWORD)
+    alice.goto("/requests/new")
+    alice.fill("#title", "Investor demo sample")
+    alice.fill("#earliest_start", world.local(0, "09:00"))
+    alice.fill("#deadline", world.local(4, "18:00"))
+    alice.select_option("#steps-0-capability", "lc-ms")
+    alice.fill("#steps-0-duration_hours", "2")
+    alice.fill("#priority_reason", "Investors visit on Friday")
+    alice.click("button[value=save]")
+    alice.wait_for_url(re.compile(r"/requests/\d+$"))
+    expect(alice.locator("p.priority")).to_contain_text("Investors visit on Friday")
+    expect(alice.locator("#weight")).to_have_text("1")
+    request_id = int(alice.url.rsplit("/", 1)[1])
+
+    mia = new_page()
+    log_in(mia, world.mia.email, PASSWORD)
+    mia.goto(f"/manage/{world.facility.slug}")
+    row = mia.locator(f"tr[data-request='{request_id}']")
+    expect(row.locator(".priority")).to_contain_text("Investors visit on Friday")
+    row.locator("input[name=weight]").fill("12")
+    row.locator("form.weight button").click()
+    expect(mia.locator(f"#weight-{request_id}-error")).to_contain_text("1 to 10")
+    row = mia.locator(f"tr[data-request='{request_id}']")
+    row.locator("input[name=weight]").fill("6")
+    row.locator("form.weight button").click()
+    expect(mia.locator(".flash")).to_contain_text("set to 6")
+    expect(row.locator("input[name=weight]")).to_have_value("6")
+    screenshot(mia, "facility-manage-weight")
+    alice.reload()
+    expect(alice.locator("#weight")).to_have_text("6")

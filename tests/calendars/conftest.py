@@ -219,3 +219,5 @@ def team(make_facility: Any, make_equipment: Any, make_project: Any, make_user: 
 
 
 ONE_HOUR = timedelta(hours=1)
+# The UID domain when PILOTSLOT_UID_DOMAIN is not set: not the host a feed is read by.
+UID_DOMAIN = "pilotslot.invalid"

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from app.calendars.feeds import CANCELLED_KEPT_DAYS
 from app.dbtypes import utcnow
 from tests.calendars.conftest import (
     ONE_HOUR,
+    UID_DOMAIN,
     cancel,
     icaljs,
     issue,
@@ -38,13 +41,13 @@ def test_project_feed_is_valid_for_icalendar_and_icaljs(client, team, tmp_path: 
     calendar = parse_strictly(response.data)
     assert str(calendar["METHOD"]) == "PUBLISH"
     assert [str(e["UID"]) for e in calendar.walk("VEVENT")] == [
-        f"booking-{first.id}@localhost",
-        f"booking-{second.id}@localhost",
+        f"booking-{first.id}@{UID_DOMAIN}",
+        f"booking-{second.id}@{UID_DOMAIN}",
     ]
     parsed = icaljs(response.data, tmp_path)
     assert parsed["calendar"]["refresh"] == "PT1H"
     assert [(e["uid"], e["start_utc"], e["end_utc"]) for e in parsed["events"]] == [
-        (f"booking-{b.id}@localhost", utc_z(b.start), utc_z(b.end)) for b in (first, second)
+        (f"booking-{b.id}@{UID_DOMAIN}", utc_z(b.start), utc_z(b.end)) for b in (first, second)
     ]
     event = parsed["events"][0]
     assert event["status"] == "CONFIRMED"
@@ -87,7 +90,7 @@ def test_reschedule_keeps_the_uid_and_raises_the_sequence(client, team, tmp_path
     reschedule(booking, at("2027-03-04 02:00"), at("2027-03-04 06:00"), at("2027-02-10 12:00"))
     after = icaljs(client.get(url).data, tmp_path)["events"][0]
 
-    assert after["uid"] == before["uid"] == f"booking-{booking.id}@localhost"
+    assert after["uid"] == before["uid"] == f"booking-{booking.id}@{UID_DOMAIN}"
     assert (before["sequence"], after["sequence"]) == (0, 1)
     assert (after["start_utc"], after["end_utc"]) == (
         "2027-03-04T02:00:00Z",
@@ -105,7 +108,7 @@ def test_cancelled_booking_stays_cancelled_for_30_days_then_goes(client, team, t
 
     events = icaljs(response.data, tmp_path)["events"]
     assert [(e["uid"], e["status"], e["sequence"]) for e in events] == [
-        (f"booking-{kept.id}@localhost", "CANCELLED", 1)
+        (f"booking-{kept.id}@{UID_DOMAIN}", "CANCELLED", 1)
     ]
     assert events[0]["transp"] == "TRANSPARENT"
 
@@ -188,7 +191,7 @@ def test_maintenance_appears_in_unit_and_facility_feeds_only(client, team, tmp_p
     facility_feed = client.get(issue(team.manager, "facility", team.facility.id)).data
     team_feed = client.get(issue(team.member, "project", team.project.id)).data
 
-    uid = f"maintenance-{window.id}@localhost"
+    uid = f"maintenance-{window.id}@{UID_DOMAIN}"
     assert uid in [e["uid"] for e in unit_feed["events"]]
     maintenance = next(e for e in unit_feed["events"] if e["uid"] == uid)
     assert maintenance["transp"] == "OPAQUE" and maintenance["summary"].startswith("Maintenance")
@@ -218,7 +221,7 @@ def test_draft_proposal_items_are_tentative_in_the_team_feeds_only(
     manager_feed = client.get(issue(team.manager, "facility", team.facility.id)).data
 
     (event,) = events["events"]
-    assert event["uid"] == f"proposal-step-{request.steps[0].id}@localhost"
+    assert event["uid"] == f"proposal-step-{request.steps[0].id}@{UID_DOMAIN}"
     assert event["status"] == "TENTATIVE"
     assert event["summary"].startswith("Proposed: ")
     assert b"proposal-step-" not in manager_feed
@@ -237,7 +240,7 @@ def test_a_later_proposal_moves_the_tentative_event(client, team, tmp_path: Path
     events = icaljs(client.get(issue(team.member, "project", team.project.id)).data, tmp_path)
 
     assert [(e["uid"], e["start_utc"]) for e in events["events"]] == [
-        (f"proposal-step-{step.id}@localhost", "2027-03-06T02:00:00Z")
+        (f"proposal-step-{step.id}@{UID_DOMAIN}", "2027-03-06T02:00:00Z")
     ]
 
 
@@ -249,7 +252,9 @@ def test_empty_feed_is_still_a_valid_calendar(client, team, tmp_path: Path) -> N
     assert icaljs(body, tmp_path)["events"] == []
 
 
-def test_public_base_url_names_the_uids_and_links(app, client, team, tmp_path: Path) -> None:
+def test_public_base_url_names_the_links_but_not_the_uids(
+    app, client, team, tmp_path: Path
+) -> None:
     booking = make_booking(
         team.project, team.reactor, at("2027-03-01 01:00"), at("2027-03-01 05:00")
     )
@@ -261,5 +266,59 @@ def test_public_base_url_names_the_uids_and_links(app, client, team, tmp_path: P
 
     assert response.status_code == 200
     (event,) = icaljs(response.data, tmp_path)["events"]
-    assert event["uid"] == f"booking-{booking.id}@pilotslot.example"
+    assert event["uid"] == f"booking-{booking.id}@{UID_DOMAIN}"
     assert event["url"] == f"https://pilotslot.example/bookings/{booking.id}"
+
+
+def test_uids_stay_the_same_whichever_host_name_the_feed_is_read_by(
+    app, client, team, tmp_path: Path
+) -> None:
+    # Each new UID would be a second copy of the booking in a subscriber's calendar.
+    booking = make_booking(
+        team.project, team.reactor, at("2027-03-01 01:00"), at("2027-03-01 05:00")
+    )
+    window = make_maintenance(team.reactor, at("2027-03-03 01:00"), at("2027-03-03 05:00"))
+    url = issue(team.manager, "equipment", team.reactor.id)
+    expected = {f"booking-{booking.id}@{UID_DOMAIN}", f"maintenance-{window.id}@{UID_DOMAIN}"}
+
+    bodies = [
+        client.get(url, base_url="http://pilot.example.cn").data,
+        client.get(url, base_url="https://10.0.0.7:8443").data,
+    ]
+    app.config["PUBLIC_BASE_URL"] = "https://pilotslot.example/"
+    bodies.append(client.get(url, base_url="http://localhost").data)
+
+    for body in bodies:
+        assert {str(e["UID"]) for e in parse_strictly(body).walk("VEVENT")} == expected
+        assert {e["uid"] for e in icaljs(body, tmp_path)["events"]} == expected
+
+
+def test_an_operator_keeps_the_uids_subscribers_already_have(
+    app, client, team, tmp_path: Path
+) -> None:
+    # Feeds served before the fixed domain said "@<the host they were read by>"; naming that
+    # host as the UID domain keeps those UIDs, and a change of it changes the feed's ETag.
+    booking = make_booking(
+        team.project, team.reactor, at("2027-03-01 01:00"), at("2027-03-01 05:00")
+    )
+    url = issue(team.member, "project", team.project.id)
+    etag = client.get(url).headers["ETag"]
+    app.config["CALENDAR_UID_DOMAIN"] = "pilot.example.cn"
+
+    response = client.get(url, headers={"If-None-Match": etag})
+
+    assert response.status_code == 200
+    (event,) = icaljs(response.data, tmp_path)["events"]
+    assert event["uid"] == f"booking-{booking.id}@pilot.example.cn"
+
+
+def test_uid_domain_comes_from_the_environment_and_is_checked() -> None:
+    from app.config import ConfigError, from_environment
+
+    assert from_environment({})["CALENDAR_UID_DOMAIN"] == UID_DOMAIN
+    config = from_environment({"PILOTSLOT_UID_DOMAIN": "Pilot.Example.CN"})
+    assert config["CALENDAR_UID_DOMAIN"] == "pilot.example.cn"
+    # A line break would let the setting write its own iCalendar lines.
+    for bad in ("pilot example", "x\r\nUID:evil", "https://pilot.example.cn/", "-x.cn"):
+        with pytest.raises(ConfigError, match="PILOTSLOT_UID_DOMAIN"):
+            from_environment({"PILOTSLOT_UID_DOMAIN": bad})

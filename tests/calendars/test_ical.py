@@ -40,7 +40,7 @@ def _booking(**overrides: object) -> FeedBooking:
 
 
 def _ical(bookings: list[FeedBooking], **kwargs: object) -> bytes:
-    options: dict[str, object] = {"name": "Test", "locale": "en", "host": "example.org"}
+    options: dict[str, object] = {"name": "Test", "locale": "en", "uid_domain": "example.org"}
     options.update(kwargs)
     return bookings_to_ical(bookings, **options)  # type: ignore[arg-type]
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.calendars.models import FeedToken
 from app.extensions import db
-from tests.calendars.conftest import icaljs, make_booking, parse_strictly
+from tests.calendars.conftest import UID_DOMAIN, icaljs, make_booking, parse_strictly
 from tests.factories import at
 
 LINK = re.compile(r"(webcal|https?)://localhost/feeds/([A-Za-z0-9_-]{43})\.ics")
@@ -124,7 +124,7 @@ def test_one_booking_downloads_as_ics(client, login, team, tmp_path: Path) -> No
     assert f'filename="booking-{booking.id}.ics"' in response.headers["Content-Disposition"]
     parse_strictly(response.data)
     (event,) = icaljs(response.data, tmp_path)["events"]
-    assert event["uid"] == f"booking-{booking.id}@localhost"
+    assert event["uid"] == f"booking-{booking.id}@{UID_DOMAIN}"
     assert event["start_utc"] == "2027-03-01T01:00:00Z"
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from app.catalog.models import Equipment, Facility, MaintenanceWindow
 from app.catalog.sync import CatalogueInvalid, SyncReport, sync_catalogue
 from app.dbtypes import utcnow
+from app.errors import AppError
 from app.extensions import db
 from tests.catalog.conftest import FIXTURE, FIXTURE_TEXT, dump_catalogue
 
@@ -208,6 +209,45 @@ def test_cli_prints_the_report_and_no_changes_on_the_second_run(app: Flask) -> N
     assert "added facility alpha-poc" in first.stdout
     assert second.exit_code == 0
     assert second.stdout.strip() == "no changes"
+
+
+def test_a_file_that_would_retire_most_of_the_catalogue_is_refused(
+    app: Flask, synced: SyncReport, variant: Callable[..., Path]
+) -> None:
+    # A truncated or wrong file: only the first facility and its units are left.
+    first_end = FIXTURE_TEXT.index("  - id: beta-pilot")
+    truncated = variant((FIXTURE_TEXT[first_end:], ""))
+    before = dump_catalogue()
+
+    result = _run(app, "--file", str(truncated))
+
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "2 of 3 facilities" in lines[0] and "--allow-retire" in lines[0]
+    assert "2 of 4 equipment units" in lines[0]
+    assert dump_catalogue() == before
+    with pytest.raises(AppError) as caught:
+        sync_catalogue(truncated, dry_run=True)
+    assert caught.value.field == "file"
+    assert dump_catalogue() == before
+
+    allowed = _run(app, "--file", str(truncated), "--allow-retire")
+    assert allowed.exit_code == 0, allowed.stderr
+    assert "retired facility gamma-platform" in allowed.stdout
+    assert _facility("gamma-platform").active is False
+
+
+def test_an_empty_catalogue_cannot_retire_everything_silently(
+    app: Flask, synced: SyncReport, tmp_path: Path
+) -> None:
+    empty = tmp_path / "facilities.yaml"
+    head = FIXTURE_TEXT[: FIXTURE_TEXT.index("facilities:\n")]
+    empty.write_text(head + "facilities: []\n", encoding="utf-8")
+    before = dump_catalogue()
+    result = _run(app, "--file", str(empty))
+    assert result.exit_code != 0 and "3 of 3 facilities" in result.stderr
+    assert dump_catalogue() == before
 
 
 # ---------------------------------------------------------------- broken files

@@ -27,7 +27,7 @@ from app.booking.models import (
     RunStatus,
     SolveRun,
 )
-from app.booking.requests import StepInput, create_request
+from app.booking.requests import StepInput, create_request, update_request
 from app.dbtypes import utcnow
 from app.jobs import tasks
 from app.jobs.resolves import SolveFailed
@@ -245,15 +245,15 @@ def _oversubscribed(world: World) -> None:
     """Far more weighted requests than one unit can hold in a week: a long solve."""
     monday = _monday()
     for n in range(60):
-        create_request(
+        req = create_request(
             world.ann if n % 2 else world.bob,
             (world.amber if n % 2 else world.birch).id,
             title=f"Run {n}",
             earliest_start=_at(monday, "09:00"),
             deadline=_at(monday + timedelta(days=4), "18:00"),
             steps=[StepInput(duration_minutes=60 + (n * 37) % 300, capability="lc-ms")],
-            weight=1 + (n * 7) % 5,
         )
+        update_request(world.manager, req.id, weight=1 + (n * 7) % 5)
 
 
 def test_a_worker_killed_mid_solve_is_marked_failed_and_nothing_is_published(

@@ -104,10 +104,14 @@ class BookingMachine(RuleBasedStateMachine):
                 "earliest_start": self.at(day, 9).isoformat(),
                 "deadline": self.at(day + 1, 18).isoformat(),
                 "steps": [step],
-                "weight": weight,
             },
         )
         assert response.status_code == 201, response.get_json()
+        # The project asks; the facility's manager sets the weight.
+        weighed = self.call(
+            "PATCH", f"/api/v1/requests/{response.get_json()['id']}", "manager", {"weight": weight}
+        )
+        assert weighed.status_code == 200, weighed.get_json()
 
     @rule()
     def solve_and_approve(self) -> None:

@@ -96,6 +96,7 @@ ENDPOINTS: dict[str, str] = {
     "booking.request_detail": "victim's request",
     "booking.request_edit": "victim's request",
     "booking.request_withdraw": "victim's request",
+    "booking.request_weight": "victim's facility and request",
     "booking.equipment_availability": "anonymous busy blocks",
     "booking.manage_home": "own facilities",
     "booking.facility_manage": "victim's facility",
@@ -191,6 +192,7 @@ def json_body(world: World) -> dict[str, Any]:
         "deadline": world.at(4, "18:00").isoformat(),
         "steps": [{"duration_minutes": 60, "capability": "lc-ms"}],
         "email": "oscar@outsider.test",
+        "weight": 10,
     }
 
 
@@ -201,7 +203,7 @@ BODY_FIELDS = {
     "booking_api.bookings_reschedule": {"start", "end"},
     "booking_api.bookings_create": {"project_id", "equipment", "start", "end", "title"},
     "booking_api.requests_create": {"project_id", "title", "earliest_start", "deadline", "steps"},
-    "booking_api.requests_update": {"title"},
+    "booking_api.requests_update": {"title", "weight"},
     "booking_api.facility_maintenance": {"equipment", "start", "end", "reason"},
     "booking_api.equipment_training_add": {"email"},
     "booking_api.equipment_training_remove": {"email"},
@@ -236,6 +238,7 @@ def form_body(world: World) -> dict[str, str]:
         "password": "a long enough password",
         "action": "token",
         "token-name": "mine",
+        "weight": "10",
     }
 
 
@@ -252,7 +255,7 @@ def snapshot(world: World) -> dict[str, Any]:
     )
     return {
         "booking": (booking.status, booking.start, booking.end, booking.pinned, booking.sequence),
-        "request": (pending.status, pending.title, pending.priority_reason),
+        "request": (pending.status, pending.title, pending.priority_reason, pending.weight),
         "proposal": proposal.status,
         "run": (run.status, run.cancel_requested),
         "requests": count(BookingRequest, BookingRequest.project_id == world.project.id),

@@ -81,6 +81,58 @@ def test_csv_has_a_bom_percent_numbers_and_no_formulas() -> None:
     ]
 
 
+HOSTILE = [
+    "=1+1",
+    "+SUM(A1)",
+    "-2+3",
+    "@cmd",
+    "\t=1+1",
+    "\r=1+1",
+    'Pilot run;=HYPERLINK("http://x")',
+    "Pilot run; @SUM(A1)",
+    'Pilot run;"=1+1"',
+    "Pilot run;\t-2+3",
+    "Two lines\n=1+1",
+    "Two lines\r\n+1",
+    "a;b;c;=d",
+]
+FORMULA = ("=", "+", "-", "@")
+
+
+def _starts_a_formula(field: str) -> bool:
+    return field.lstrip(' \t\r\n"')[:1] in FORMULA
+
+
+@pytest.mark.parametrize("delimiter", [",", ";"])
+def test_csv_cells_cannot_start_a_formula_in_comma_or_semicolon_locales(delimiter: str) -> None:
+    table = Table(
+        "t",
+        "T",
+        "T",
+        [Column("a", "=HEADER()"), Column("b", "Request")],
+        [[text, text] for text in HOSTILE],
+    )
+    text = exports.table_csv(table).decode("utf-8-sig")
+    for data in (text, exports.schedule_csv([], "UTC").decode("utf-8-sig")):
+        # A spreadsheet set to ";" splits at every ";" and reads each line break as a new row,
+        # whatever the quotes around a cell written for ",".
+        fields = [f for line in data.splitlines() for f in line.split(delimiter)]
+        fields += [
+            f
+            for row in csv.reader(io.StringIO(data, newline=""), delimiter=delimiter)
+            for f in row
+        ]
+        assert [f for f in fields if _starts_a_formula(f)] == []
+
+
+def test_defused_csv_cells_keep_their_text() -> None:
+    table = Table("t", "T", "T", [Column("a", "Request")], [[text] for text in HOSTILE])
+    rows = list(csv.reader(io.StringIO(exports.table_csv(table).decode("utf-8-sig"))))
+    # Only an apostrophe is added, which spreadsheets hide; nothing is dropped.
+    assert [r[0].replace("'", "") for r in rows[1:]] == HOSTILE
+    assert rows[1:4] == [["'=1+1"], ["'+SUM(A1)"], ["'-2+3"]]
+
+
 def test_workbook_sheet_is_formatted_and_safe() -> None:
     book = load_workbook(io.BytesIO(exports.tables_xlsx([TABLE, TABLE])))
     assert book.sheetnames == ["Equipment units", "Equipment units 2"]
@@ -99,3 +151,9 @@ def test_workbook_sheet_is_formatted_and_safe() -> None:
 )
 def test_sheet_titles_follow_excel_rules(title: str, expected: str) -> None:
     assert exports.sheet_title(title, set()) == expected
+
+
+def test_workbook_headers_are_never_formulas() -> None:
+    table = Table("t", "T", "T", [Column("a", "=HEADER()")], [["=1+1"]])
+    sheet = load_workbook(io.BytesIO(exports.tables_xlsx([table]))).worksheets[0]
+    assert [(c.value, c.data_type) for c in sheet["A"]] == [("'=HEADER()", "s"), ("'=1+1", "s")]
