@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from scheduler_instances import jobshop, problem_dict, request, step
+from scheduler_instances import busy_week, jobshop, problem_dict, request, step
 from test_solve import FT06
 
 from scheduler.__main__ import main
@@ -40,6 +40,38 @@ def test_solve_writes_the_result_file_with_dash_o(tmp_path):
     done = run("solve", str(problem), "--time-limit", "5", "-o", str(out))
     assert done.returncode == 0 and done.stdout == ""
     assert json.loads(out.read_text())["objective"] == 1
+
+
+def test_a_work_limited_solve_replays_from_the_problem_file_to_the_same_result(tmp_path):
+    problem = tmp_path / "p.json"
+    problem.write_text(json.dumps(busy_week(units=8, requests=60, days=2, seed=7)))
+    results = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"r{workers}.json"
+        args = ("solve", str(problem), "--seed", "4", "--work-limit", "15", "--workers", workers)
+        done = run(*args, "-o", str(out))
+        assert done.returncode == 0, done.stderr
+        result = json.loads(out.read_text())
+        result.pop("wall_seconds")
+        for comp in result["stats"]["components"]:
+            comp.pop("seconds")
+        result["stats"].pop("workers")
+        results.append(result)
+    assert results[0] == results[1]
+    assert results[0]["stats"]["reproducible"] is True
+    assert results[0]["stats"]["work_limit"] == 15 and results[0]["stats"]["time_limit"] is None
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--work-limit", "0"), ("--work-limit", "-3"), ("--time-limit", "nan")]
+)
+def test_a_limit_that_is_not_positive_ends_with_one_line(tmp_path, option, value):
+    problem = tmp_path / "p.json"
+    problem.write_text(json.dumps(problem_dict([{"id": "a"}], [request("r1", step(60, "a"))])))
+    done = run("solve", str(problem), option, value)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().count("\n") == 0
+    assert done.stderr.startswith(f"{option}: must be a positive number")
 
 
 @pytest.mark.parametrize(
