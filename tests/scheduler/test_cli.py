@@ -25,7 +25,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_solve_prints_the_result_and_progress(tmp_path):
     problem = tmp_path / "ft06.json"
     problem.write_text(json.dumps(jobshop(FT06)))
-    done = run("solve", str(problem), "--time-limit", "20", "--workers", "2", "--seed", "1")
+    done = run("solve", str(problem), "--work-limit", "2000", "--workers", "2", "--seed", "1")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["format"] == "pilotslot-result/1"
@@ -37,7 +37,7 @@ def test_solve_writes_the_result_file_with_dash_o(tmp_path):
     problem = tmp_path / "p.json"
     problem.write_text(json.dumps(problem_dict([{"id": "a"}], [request("r1", step(60, "a"))])))
     out = tmp_path / "r.json"
-    done = run("solve", str(problem), "--time-limit", "5", "-o", str(out))
+    done = run("solve", str(problem), "--work-limit", "50", "-o", str(out))
     assert done.returncode == 0 and done.stdout == ""
     assert json.loads(out.read_text())["objective"] == 1
 
@@ -121,7 +121,7 @@ def test_check_and_import_jobshop_use_the_validator_and_importer(tmp_path):
     problem = tmp_path / "ft06.json"
     assert run("import-jobshop", str(source), "-o", str(problem)).returncode == 0
     result = tmp_path / "r.json"
-    assert run("solve", str(problem), "--time-limit", "20", "-o", str(result)).returncode == 0
+    assert run("solve", str(problem), "--work-limit", "2000", "-o", str(result)).returncode == 0
     assert json.loads(result.read_text())["objective"] == 55
     assert run("check", str(problem), str(result)).returncode == 0
     broken = json.loads(result.read_text())
