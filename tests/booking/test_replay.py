@@ -155,3 +155,18 @@ def test_the_api_takes_a_work_limit_and_gives_the_replay_settings(
     assert run["status"] == "succeeded" and run["replays_exactly"] is True
     problem = mia.get(f"/api/v1/runs/{run['id']}/problem.json")
     assert f'filename="bio-run{run["id"]}-problem.json"' in problem.headers["Content-Disposition"]
+
+
+def test_schedule_run_takes_a_work_limit_and_prints_the_replay_command(
+    app: Flask, core: Core, db: Any
+) -> None:
+    core.request()
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["schedule", "run", "bio", "--work-limit", "0"])
+    assert refused.exit_code != 0 and "work limit" in refused.output
+    result = runner.invoke(args=["schedule", "run", "bio", "--work-limit", "6"])
+    assert result.exit_code == 0, result.output
+    run = db.session.scalar(db.select(SolveRun))
+    assert run.work_limit == 6 and run.trigger == "cli"
+    assert f"replay: python -m scheduler solve bio-run{run.id}-problem.json" in result.output
+    assert "--work-limit 6 " in result.output
