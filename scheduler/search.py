@@ -89,9 +89,10 @@ def improve(
     used = 0.0
     if not lns_ok or comp.size <= LNS_SIZE:
         whole = FULL_MODEL_SHARE if lns_ok else 1.0
-        spent = _solve_whole(
-            inst, comp, share * whole, workers, seed, tracker, dtime * whole, budgeted
-        )
+        # A budgeted search's clock is only a cap, the whole of it for every stage: then a
+        # cut ends at the solve's deadline, which is how solve() knows of it.
+        seconds = share if budgeted else share * whole
+        spent = _solve_whole(inst, comp, seconds, workers, seed, tracker, dtime * whole, budgeted)
         comp.work = spent / WORK_DTIME
         # Without a budget the LNS gets what the model was given, not what it used.
         used = spent if budgeted else dtime * FULL_MODEL_SHARE if comp.size <= LNS_SIZE else 0.0

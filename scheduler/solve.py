@@ -97,7 +97,9 @@ def solve(
         if sizes[i] == 0:
             comp.status = "OPTIMAL"
         else:
-            share = (stop_at - time.perf_counter()) * sizes[i] / sum(sizes[i:])
+            share = stop_at - time.perf_counter()
+            if not budgeted:
+                share *= sizes[i] / sum(sizes[i:])
             dtime = usable * sizes[i] / sum(sizes) * DTIME_PER_SECOND
             work = work_left * sizes[i] / sum(sizes[i:]) if budgeted else None
             # OR-Tools loads here, not on `import scheduler`: it takes a second or more.
