@@ -69,13 +69,21 @@ schedule_cli = AppGroup("schedule", help="Solve runs.")
 @schedule_cli.command("run")
 @click.argument("facility_slug")
 @click.option("--time-limit", type=float, default=None, help="Seconds (default: configured).")
-def schedule_run_command(facility_slug: str, time_limit: float | None) -> None:
+@click.option(
+    "--work-limit",
+    type=float,
+    default=None,
+    help="Work units: the plan replays exactly (default: PILOTSLOT_SOLVER_WORK_LIMIT, if set).",
+)
+def schedule_run_command(
+    facility_slug: str, time_limit: float | None, work_limit: float | None
+) -> None:
     """Solve a facility's open requests in the foreground and print the progress."""
     from sqlalchemy import select
 
     import scheduler
     from app.booking.models import SolveRun
-    from app.booking.proposals import execute_run, start_solve
+    from app.booking.proposals import execute_run, replay_command, start_solve
     from app.catalog.models import Facility
     from app.extensions import db
 
@@ -83,7 +91,14 @@ def schedule_run_command(facility_slug: str, time_limit: float | None) -> None:
     if facility is None:
         raise click.ClickException(f"no facility {facility_slug}")
     try:
-        run = start_solve(None, facility.id, time_limit=time_limit, trigger="cli", launch=False)
+        run = start_solve(
+            None,
+            facility.id,
+            time_limit=time_limit,
+            work_limit=work_limit,
+            trigger="cli",
+            launch=False,
+        )
     except AppError as error:
         raise click.ClickException(error.detail) from error
 
@@ -102,6 +117,7 @@ def schedule_run_command(facility_slug: str, time_limit: float | None) -> None:
     if finished.proposal is None:
         raise click.ClickException(f"run {run.id} {finished.status}: {finished.error}")
     metrics = finished.proposal.metrics
+    click.echo(f"replay: {replay_command(finished)}")
     click.echo(
         f"proposal {finished.proposal.id}: {metrics['accepted_requests']}/{metrics['requests']} "
         f"requests, weight {metrics['accepted_weight']} "

@@ -96,6 +96,11 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", ""),
         "CALENDAR_UID_DOMAIN": uid_domain(env.get("PILOTSLOT_UID_DOMAIN", "")),
         "SOLVER_TIME_LIMIT": float(env.get("PILOTSLOT_SOLVER_TIME_LIMIT", "30")),
+        # Work units for solves the system starts (scheduled, waiting list, command line):
+        # set, their plans replay exactly from the stored problem file; unset, the wall clock.
+        "SOLVER_WORK_LIMIT": float(env["PILOTSLOT_SOLVER_WORK_LIMIT"])
+        if env.get("PILOTSLOT_SOLVER_WORK_LIMIT")
+        else None,
         "SCHEDULER_LEASE_SECONDS": float(env.get("PILOTSLOT_SCHEDULER_LEASE_SECONDS", "30")),
         "SCHEDULER_RENEW_SECONDS": float(env.get("PILOTSLOT_SCHEDULER_RENEW_SECONDS", "10")),
         "SCHEDULER_SYNC_SECONDS": float(env.get("PILOTSLOT_SCHEDULER_SYNC_SECONDS", "300")),

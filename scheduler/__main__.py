@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,6 +37,9 @@ def _print_progress(progress: Progress) -> None:
 
 
 def _solve(args: argparse.Namespace) -> int:
+    for option, value in (("--time-limit", args.time_limit), ("--work-limit", args.work_limit)):
+        if value is not None and not (0 < value < math.inf):
+            return _fail(f"{option}: must be a positive number, got {value:g}")
     try:
         problem = load_problem(Path(args.problem))
     except ProblemError as exc:
@@ -45,6 +49,7 @@ def _solve(args: argparse.Namespace) -> int:
         time_limit=args.time_limit,
         workers=args.workers,
         seed=args.seed,
+        work_limit=args.work_limit,
         on_progress=_print_progress,
     )
     _write(dump_result(result), args.output)
@@ -94,9 +99,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("solve", help="plan a problem file")
     p.add_argument("problem")
-    p.add_argument("--time-limit", type=float, default=60.0)
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        help="seconds of wall clock (default 60; with --work-limit a safety cap, default none)",
+    )
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--work-limit",
+        type=float,
+        help="work units (LNS rounds): the same file, seed and limit give the same plan anywhere",
+    )
     p.add_argument("-o", "--output")
     p.set_defaults(run=_solve)
     c = sub.add_parser("check", help="validate a result against its problem")

@@ -624,6 +624,53 @@ def _length(spans: Iterable[tuple[int, int]]) -> int:
     return sum(e - s for s, e in spans)
 
 
+def _datetimes(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
+    """Give ``start_at`` and ``end_at``, where present, as the moments of ``start``, ``end``."""
+    assignments = result.get("assignments")
+    if not isinstance(assignments, list):
+        return []
+    out = []
+    for a in ctx.placed:
+        raw = assignments[a.index]
+        for key, minutes in (("start_at", a.start), ("end_at", a.end)):
+            if key not in raw:
+                continue
+            try:
+                moment = _minutes(ctx.origin, _instant(raw[key], f"assignments[{a.index}].{key}"))
+            except _Unreadable as exc:
+                out.append(f"{a.name}: {exc}")
+                continue
+            if moment != minutes:
+                out.append(f"{a.name}: {key} {raw[key]} is not {ctx.when(minutes)}")
+    return out
+
+
+def _replay(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
+    """Type the replay settings in ``stats``; only a work-limited solve is reproducible."""
+    stats = result.get("stats")
+    if not isinstance(stats, Mapping):
+        return []
+    out = []
+
+    def number(value: object) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+
+    if "seed" in stats and (not isinstance(stats["seed"], int) or isinstance(stats["seed"], bool)):
+        out.append(f"stats.seed: expected an integer, got {stats['seed']!r}")
+    for key in ("time_limit", "work_limit"):
+        value = stats.get(key)
+        if value is not None and not (number(value) and value > 0):
+            out.append(f"stats.{key}: expected a positive number or null, got {value!r}")
+    if "work" in stats and not (number(stats["work"]) and stats["work"] >= 0):
+        out.append(f"stats.work: expected a number of work units, got {stats['work']!r}")
+    reproducible = stats.get("reproducible")
+    if reproducible is not None and not isinstance(reproducible, bool):
+        out.append(f"stats.reproducible: expected true or false, got {reproducible!r}")
+    elif reproducible and stats.get("work_limit") is None:
+        out.append("stats.reproducible: only a solve with a work limit is reproducible")
+    return out
+
+
 def _num(value: Fraction) -> str:
     return str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
 
@@ -644,4 +691,6 @@ _RULES = (
     _pinned,
     _objective,
     _fair_share,
+    _datetimes,
+    _replay,
 )

@@ -42,6 +42,8 @@ class Component:
     seconds: float = 0.0
     guide: dict[int, float] | None = None
     """Request index -> how much of it the LP relaxation accepts, once solved."""
+    work: float = 0.0
+    """Work units the search of this component did (``scheduler.search.WORK_DTIME``)."""
 
 
 def components(inst: Instance) -> list[Component]:

@@ -9,6 +9,7 @@ the previous proposal.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections import defaultdict
@@ -58,6 +59,8 @@ def improve(
     max_free: int = 80,
     deterministic_time: float | None = None,
     guide: Mapping[int, float] | None = None,
+    rounds: int | None = None,
+    done: dict[str, int] | None = None,
 ) -> Plan:
     """Return a plan at least as heavy as ``plan``, improved by rounds until ``stop_at``.
 
@@ -66,6 +69,11 @@ def improve(
     used that much of its deterministic time, so that one worker and one seed repeat the same
     rounds. ``guide`` (request index -> share accepted by the LP bound) makes rounds aim more
     often at left-out requests that the relaxation would accept.
+
+    With ``rounds`` the search is budgeted: exactly that many rounds (an empty one counts too),
+    each ended by ``ROUND_DTIME`` of CP-SAT's deterministic time and never by the clock, so one
+    seed repeats the same rounds on any machine; ``stop_at`` only cuts it short (the caller
+    then knows the plan may not repeat). ``done["rounds"]`` receives the rounds done.
     """
     rng = random.Random(seed)
     by_unit: dict[int, list[RequestInfo]] = defaultdict(list)
@@ -89,9 +97,18 @@ def improve(
     margin = max(1, day // 8)
     holders = _holders(inst, plan)
     fair = inst.problem.fair_share is not None
-    while time.perf_counter() + build < stop_at - 0.05:
+    count = 0
+    while True:
+        if rounds is not None:
+            if count >= rounds or time.perf_counter() >= stop_at:
+                break
+        elif time.perf_counter() + build >= stop_at - 0.05:
+            break
         if deterministic_time is not None and spent >= deterministic_time:
             break
+        count += 1
+        if done is not None:
+            done["rounds"] = count
         chosen: set[int] = set()
         waiting = [r for r in requests if r.index not in plan]
         must: set[int] = set()
@@ -167,13 +184,16 @@ def improve(
         solver = cp_model.CpSolver()
         params = solver.parameters
         left = stop_at - time.perf_counter()
-        limit = left if deterministic_time else min(ROUND_SECONDS, left)
-        params.max_time_in_seconds = max(0.05, limit)
+        limit = left if deterministic_time or rounds is not None else min(ROUND_SECONDS, left)
+        if limit != math.inf:
+            params.max_time_in_seconds = max(0.05, limit)
         # One worker: a round's model is small, and starting CP-SAT's portfolio of workers
         # costs more than it finds (on the congested week, 50 % more rounds in the same time).
         params.num_workers = 1
         params.random_seed = rng.randrange(1 << 30)
-        if deterministic_time is not None:
+        if rounds is not None:
+            params.max_deterministic_time = ROUND_DTIME
+        elif deterministic_time is not None:
             params.max_deterministic_time = max(1e-3, min(ROUND_DTIME, deterministic_time - spent))
         status = model.solve(solver)
         spent += solver.deterministic_time

@@ -7,7 +7,7 @@ from typing import Any
 
 from scheduler.instance import Instance
 from scheduler.problem import Assignment, Result, Status, Unscheduled
-from scheduler.reasons import explain
+from scheduler.reasons import Clock, explain
 from scheduler.timeline import Board
 
 Plan = dict[int, list[tuple[int, int]]]
@@ -49,14 +49,24 @@ def build_result(
 ) -> Result:
     """Turn ``plan`` into a Result, explaining every unscheduled request."""
     g = inst.granularity
+    clock = Clock(inst)
     assignments = []
     board = Board(inst)
     for r in sorted(plan):
         req = inst.requests[r]
         board.book(req, plan[r])
         for step, (u, s) in zip(req.steps, plan[r], strict=True):
+            end = s + step.duration
             assignments.append(
-                Assignment(req.id, step.index, inst.units[u].id, s * g, (s + step.duration) * g)
+                Assignment(
+                    req.id,
+                    step.index,
+                    inst.units[u].id,
+                    s * g,
+                    end * g,
+                    clock.iso(s),
+                    clock.iso(end),
+                )
             )
     unscheduled = []
     for req in inst.requests:

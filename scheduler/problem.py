@@ -292,6 +292,9 @@ class Assignment:
     resource: str
     start: int
     end: int
+    start_at: str = ""
+    """``start`` as an ISO 8601 datetime with the offset of the problem's time zone."""
+    end_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -624,6 +627,7 @@ def result_to_dict(result: Result) -> dict[str, Any]:
                 "resource": a.resource,
                 "start": a.start,
                 "end": a.end,
+                **({"start_at": a.start_at, "end_at": a.end_at} if a.start_at else {}),
             }
             for a in result.assignments
         ],
@@ -648,7 +652,15 @@ def result_from_dict(data: Mapping[str, Any]) -> Result:
         bound=data.get("bound"),
         wall_seconds=float(data.get("wall_seconds", 0.0)),
         assignments=tuple(
-            Assignment(a["request"], int(a["step"]), a["resource"], int(a["start"]), int(a["end"]))
+            Assignment(
+                a["request"],
+                int(a["step"]),
+                a["resource"],
+                int(a["start"]),
+                int(a["end"]),
+                str(a.get("start_at") or ""),
+                str(a.get("end_at") or ""),
+            )
             for a in data.get("assignments", [])
         ),
         unscheduled=tuple(

@@ -53,7 +53,9 @@ def duration_text(minutes: int) -> str:
     return f"{hours} h" if not rest else f"{hours} h {rest} min"
 
 
-class _Clock:
+class Clock:
+    """Slots as moments in the problem's time zone (UTC without one)."""
+
     def __init__(self, inst: Instance) -> None:
         problem = inst.problem
         self.start = problem.horizon.start
@@ -102,7 +104,7 @@ def _step_args(inst: Instance, req: RequestInfo, step: StepInfo) -> dict[str, An
 
 def impossible_reason(inst: Instance, req: RequestInfo) -> Reason:
     """Explain why no plan at all can hold ``req``."""
-    clock = _Clock(inst)
+    clock = Clock(inst)
     g = inst.granularity
     need = sum(s.duration for s in req.steps) + sum(s.min_lag for s in req.steps[1:])
     window = clock.window(req.release, req.deadline)
@@ -159,7 +161,7 @@ def impossible_reason(inst: Instance, req: RequestInfo) -> Reason:
 def _chain_reason(inst: Instance, req: RequestInfo, step: StepInfo, window: str) -> Reason:
     g = inst.granularity
     k = step.index
-    times = _Clock(inst).window_args(req)
+    times = Clock(inst).window_args(req)
     if k > 0 and step.max_lag is not None:
         return Reason(
             "lag-too-short",
@@ -183,7 +185,7 @@ def _chain_reason(inst: Instance, req: RequestInfo, step: StepInfo, window: str)
 
 def competition_reason(inst: Instance, req: RequestInfo, board: Board) -> Reason:
     """Explain which bookings of the plan keep ``req`` out, and when it would fit."""
-    clock = _Clock(inst)
+    clock = Clock(inst)
     g = inst.granularity
     first = req.steps[0]
     ids = sorted({inst.units[a.unit].id for s in req.steps for a in s.live()})

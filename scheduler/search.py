@@ -6,6 +6,7 @@ component needs improving and ``import scheduler`` stays quick.
 
 from __future__ import annotations
 
+import math
 import time
 
 from ortools.sat.python import cp_model
@@ -43,6 +44,13 @@ LP_SIZE = 150
 """Components with more alternatives than this also get the LP bound (CP-SAT's is weak)."""
 LP_SECONDS = 1.0
 """The LP bound is skipped when less time than this is left for a component."""
+LP_WORK = 10.0
+"""In a budgeted solve, the LP bound is skipped when a component gets less work than this."""
+WORK_DTIME = lns.ROUND_DTIME
+"""One work unit of a budgeted solve: one LNS round, or this much of CP-SAT's deterministic
+time in a whole-model solve. The same problem, seed and work limit give the same plan."""
+POLISH_DTIME = 1e-3
+"""In a budgeted solve, the polish is skipped with less deterministic time left than this."""
 
 
 def improve(
@@ -53,11 +61,21 @@ def improve(
     seed: int,
     tracker: Tracker,
     dtime: float,
+    work: float | None = None,
 ) -> None:
-    """Improve the component's plan for ``share`` seconds: one CP-SAT model, then LNS rounds."""
+    """Improve the component's plan for ``share`` seconds: one CP-SAT model, then LNS rounds.
+
+    With ``work`` (work units, see ``WORK_DTIME``) the search is budgeted: it does exactly that
+    much work whatever the clock says, so the same seed gives the same plan on any machine.
+    ``share`` then only caps the wall clock (``math.inf`` for no cap); ``comp.work`` receives
+    the work done."""
     began = time.perf_counter()
     stop_at = began + share
-    if not inst.makespan and comp.size > LP_SIZE and share > LP_SECONDS:
+    budgeted = work is not None
+    if work is not None:
+        dtime = work * WORK_DTIME
+    lp_worth = share > LP_SECONDS if work is None else work >= LP_WORK
+    if not inst.makespan and comp.size > LP_SIZE and lp_worth:
         relaxed = relaxation(inst, comp.requests)
         if relaxed is not None:
             comp.bound = min(comp.bound, int(relaxed.bound + 1e-6))
@@ -68,12 +86,21 @@ def improve(
             comp.seconds = time.perf_counter() - began
             return
     lns_ok = comp.valid and not inst.makespan
+    used = 0.0
     if not lns_ok or comp.size <= LNS_SIZE:
         whole = FULL_MODEL_SHARE if lns_ok else 1.0
-        _solve_whole(inst, comp, share * whole, workers, seed, tracker, dtime * whole)
+        # A budgeted search's clock is only a cap, the whole of it for every stage: then a
+        # cut ends at the solve's deadline, which is how solve() knows of it.
+        seconds = share if budgeted else share * whole
+        spent = _solve_whole(inst, comp, seconds, workers, seed, tracker, dtime * whole, budgeted)
+        comp.work = spent / WORK_DTIME
+        # Without a budget the LNS gets what the model was given, not what it used.
+        used = spent if budgeted else dtime * FULL_MODEL_SHARE if comp.size <= LNS_SIZE else 0.0
     if lns_ok and comp.status not in ("OPTIMAL", "INFEASIBLE") and comp.value < comp.bound:
-        used = dtime * FULL_MODEL_SHARE if comp.size <= LNS_SIZE else 0.0
-        _improve_by_lns(inst, comp, stop_at, workers, seed, tracker, dtime - used)
+        rounds = None if work is None else max(0, int(work - comp.work + 1e-9))
+        comp.work += _improve_by_lns(
+            inst, comp, stop_at, workers, seed, tracker, dtime - used, rounds
+        )
     comp.seconds = time.perf_counter() - began
 
 
@@ -85,17 +112,20 @@ def _solve_whole(
     seed: int,
     tracker: Tracker,
     dtime: float,
-) -> None:
+    budgeted: bool = False,
+) -> float:
+    """Solve the component as one model; return the deterministic time CP-SAT used."""
     began = time.perf_counter()
     upper = comp.value if inst.makespan and comp.valid else None
     model = build_model(inst, comp.requests, upper=upper, secondary=True)
     if comp.valid:
         model.hint(comp.plan)
     left = share - (time.perf_counter() - began)
-    if left <= 0.02:
-        return
-    solver = _solver(left, workers, seed, dtime)
+    if left <= (0.0 if budgeted else 0.02) or dtime <= 0:
+        return 0.0
+    solver = _solver(left, workers, seed, dtime, budgeted)
     status = model.solve(solver, _Callback(comp, tracker, inst.makespan))
+    used = solver.deterministic_time
     comp.status = solver.status_name(status)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         _take(inst, comp, model, solver)
@@ -106,10 +136,12 @@ def _solve_whole(
         if status == cp_model.OPTIMAL and not inst.makespan:
             comp.bound = comp.value
             left = share - (time.perf_counter() - began)
-            if left > 0.05:
-                _polish(model, comp, left, workers, seed, dtime - solver.deterministic_time)
+            rest = dtime - used
+            if budgeted and left > 0 and rest >= POLISH_DTIME or not budgeted and left > 0.05:
+                used += _polish(model, comp, left, workers, seed, rest, budgeted)
     elif status == cp_model.INFEASIBLE:
         comp.valid = False
+    return used
 
 
 def _improve_by_lns(
@@ -120,7 +152,10 @@ def _improve_by_lns(
     seed: int,
     tracker: Tracker,
     dtime: float,
-) -> None:
+    rounds: int | None = None,
+) -> float:
+    """Improve the component by LNS; return the rounds done."""
+
     def better(plan: Plan, value: int) -> None:
         comp.value = value
         tracker.report()
@@ -128,7 +163,9 @@ def _improve_by_lns(
     began = time.perf_counter()
     comp.plan = fill(inst, comp.plan, comp.requests)
     comp.value = plan_weight(inst, comp.plan)
-    stop_at -= time.perf_counter() - began
+    if rounds is None:
+        stop_at -= time.perf_counter() - began
+    done: dict[str, int] = {}
     comp.plan = lns.improve(
         inst,
         comp.requests,
@@ -136,12 +173,15 @@ def _improve_by_lns(
         stop_at=stop_at,
         seed=seed,
         on_better=better,
-        deterministic_time=dtime if workers == 1 else None,
+        deterministic_time=dtime if workers == 1 and rounds is None else None,
         guide=comp.guide,
+        rounds=rounds,
+        done=done,
     )
     comp.plan = fill(inst, comp.plan, comp.requests)
     comp.value = plan_weight(inst, comp.plan)
     comp.status = "OPTIMAL" if comp.value >= comp.bound else "FEASIBLE"
+    return float(done.get("rounds", 0))
 
 
 def _take(inst: Instance, comp: Component, model: Model, solver: cp_model.CpSolver) -> None:
@@ -159,25 +199,43 @@ def _take(inst: Instance, comp: Component, model: Model, solver: cp_model.CpSolv
 
 
 def _polish(
-    model: Model, comp: Component, left: float, workers: int, seed: int, dtime: float
-) -> None:
-    """Among plans of the best weight, keep previous places and finish early."""
+    model: Model,
+    comp: Component,
+    left: float,
+    workers: int,
+    seed: int,
+    dtime: float,
+    budgeted: bool = False,
+) -> float:
+    """Among plans of the best weight, keep previous places and finish early.
+
+    Return the deterministic time CP-SAT used."""
     prefer_secondary(model, comp.value)
     model.hint(comp.plan)
-    solver = _solver(left, workers, seed, dtime)
+    solver = _solver(left, workers, seed, dtime, budgeted)
     status = model.solve(solver)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         plan = model.read_plan(solver)
         if plan_weight(model.inst, plan) >= comp.value:
             comp.plan = plan
+    return float(solver.deterministic_time)
 
 
-def _solver(seconds: float, workers: int, seed: int, dtime: float) -> cp_model.CpSolver:
+def _solver(
+    seconds: float, workers: int, seed: int, dtime: float, budgeted: bool = False
+) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
     params = solver.parameters
-    params.max_time_in_seconds = max(0.01, seconds)
-    params.num_workers = max(1, workers)
+    if seconds != math.inf:
+        params.max_time_in_seconds = max(0.01, seconds)
     params.random_seed = seed
+    if budgeted:
+        # A budgeted solve must not depend on how CP-SAT's threads race: one worker, and
+        # deterministic time alone ends the search.
+        params.num_workers = 1
+        params.max_deterministic_time = max(1e-3, dtime)
+        return solver
+    params.num_workers = max(1, workers)
     if workers == 1:
         params.max_deterministic_time = max(0.01, dtime)
     return solver

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -15,6 +16,8 @@ from scheduler.timeline import Board
 
 __all__ = ["Component", "Progress", "ProgressCallback", "components", "solve"]
 
+DEFAULT_TIME_LIMIT = 60.0
+"""Seconds of wall clock a solve without a work limit may take, unless told otherwise."""
 DTIME_PER_SECOND = 0.01
 """With one worker, CP-SAT deterministic time allowed per second of the limit. CP-SAT does
 0.02-0.15 units per second on these models, so this budget, not the clock, ends the search."""
@@ -23,62 +26,94 @@ DTIME_PER_SECOND = 0.01
 def solve(
     problem: Problem,
     *,
-    time_limit: float = 60.0,
+    time_limit: float | None = None,
     workers: int = 2,
     seed: int = 0,
+    work_limit: float | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> Result:
-    """Plan ``problem`` within ``time_limit`` seconds of wall clock and return the Result."""
+    """Plan ``problem`` and return the Result.
+
+    Without ``work_limit`` the search ends by the wall clock, after ``time_limit`` seconds
+    (default 60): how far it gets depends on the machine and its load. With ``work_limit``
+    (work units: ``scheduler.search.WORK_DTIME``) it does exactly that much work, so the same
+    problem, seed and work limit give the same plan on any machine under any load (``workers``
+    is then not used: each model runs on one CP-SAT worker). ``time_limit`` is then only a
+    safety cap (default none); if it ends the search first, ``stats.reproducible`` is false.
+    """
     started = time.perf_counter()
+    budgeted = work_limit is not None
+    if time_limit is None and not budgeted:
+        time_limit = DEFAULT_TIME_LIMIT
+    replay: dict[str, Any] = {
+        "seed": seed,
+        "workers": workers,
+        "time_limit": time_limit,
+        "work_limit": work_limit,
+    }
+    limit = math.inf if time_limit is None else time_limit
     # Leave room for writing the result and for a loaded machine.
-    margin = min(1.0, 0.1 + 0.03 * time_limit) + 4e-5 * len(problem.requests)
-    stop_at = started + time_limit - margin
+    margin = min(1.0, 0.1 + 0.03 * limit) + 4e-5 * len(problem.requests)
+    stop_at = started + limit - margin
     inst = compile_problem(problem)
     pins = Board.with_pins(inst)
     for req in inst.requests:
         if not req.impossible and unplaceable_alone(req, pins):
             req.impossible = True
-    stats: dict[str, Any] = {}
+    stats: dict[str, Any] = dict(replay, work=0.0, reproducible=budgeted)
     if inst.errors or pins.collisions:
         errors = inst.errors + pins.collisions
-        return _give_up(inst, Status.INFEASIBLE, started, {"errors": errors})
+        return _give_up(inst, Status.INFEASIBLE, started, {**stats, "errors": errors})
     doomed = [r.id for r in inst.requests if r.impossible and (r.pinned or inst.makespan)]
     if doomed:
         return _give_up(
             inst,
             Status.INFEASIBLE,
             started,
-            {"errors": [f"request {rid!r} cannot be placed at all" for rid in doomed]},
+            {**stats, "errors": [f"request {rid!r} cannot be placed at all" for rid in doomed]},
         )
 
     comps = components(inst)
-    greedy_budget = max(0.02, min(1.0, 0.04 * time_limit))
+    # A budgeted solve makes as many greedy passes as a long wall-clock one.
+    greedy_budget = 1.0 if budgeted else max(0.02, min(1.0, 0.04 * limit))
     total_size = sum(c.size for c in comps) or 1
     pass_seconds = 0.0
     for i, comp in enumerate(comps):
-        pass_seconds += _warm_start(inst, comp, seed + i, greedy_budget * comp.size / total_size)
+        budget = greedy_budget * comp.size / total_size
+        pass_seconds += _warm_start(inst, comp, seed + i, budget, clock=not budgeted)
     # Filling gaps and writing reasons cost about two greedy passes; on a loaded machine the
     # passes were slow too, so this reserve grows with the load.
-    stop_at = min(stop_at, started + time_limit - 0.05 - 2.5 * pass_seconds)
+    stop_at = min(stop_at, started + limit - 0.05 - 2.5 * pass_seconds)
     tracker = Tracker(inst, comps, started, on_progress)
     tracker.report(force=True)
 
     sizes = [0 if _settled(inst, c) else c.size for c in comps]
     # With one worker the solver stops on deterministic time, fixed here from sizes alone, so
     # that the same seed gives the same plan; wall-clock shares only guard the time limit.
+    # With a work limit, the work is shared out by sizes and by the work done before alone.
     usable = stop_at - time.perf_counter()
+    work_left = work_limit or 0.0
     for i, comp in enumerate(comps):
         if sizes[i] == 0:
             comp.status = "OPTIMAL"
         else:
-            share = (stop_at - time.perf_counter()) * sizes[i] / sum(sizes[i:])
+            share = stop_at - time.perf_counter()
+            if not budgeted:
+                share *= sizes[i] / sum(sizes[i:])
             dtime = usable * sizes[i] / sum(sizes) * DTIME_PER_SECOND
+            work = work_left * sizes[i] / sum(sizes[i:]) if budgeted else None
             # OR-Tools loads here, not on `import scheduler`: it takes a second or more.
             from scheduler.search import improve
 
-            improve(inst, comp, share, workers, seed, tracker, dtime)
+            improve(inst, comp, share, workers, seed, tracker, dtime, work)
+            work_left = max(0.0, work_left - comp.work)
         tracker.done += 1
         tracker.report(force=tracker.done == len(comps))
+    # Every wall-clock cap of a budgeted search ends at stop_at: if the search ended before
+    # it, work alone ended it.
+    cut = time.perf_counter() >= stop_at - 0.01
+    stats["work"] = round(sum(c.work for c in comps), 3)
+    stats["reproducible"] = budgeted and not cut
 
     plan: Plan = {}
     for comp in comps:
@@ -92,6 +127,7 @@ def solve(
             "value": c.value,
             "bound": c.bound,
             "seconds": round(c.seconds, 3),
+            "work": round(c.work, 3),
         }
         for c in comps
     ]
@@ -135,7 +171,9 @@ def _give_up(inst: Instance, status: Status, started: float, stats: dict[str, An
     )
 
 
-def _warm_start(inst: Instance, comp: Component, seed: int, budget: float) -> float:
+def _warm_start(
+    inst: Instance, comp: Component, seed: int, budget: float, *, clock: bool = True
+) -> float:
     """Plan the component greedily; return the seconds one greedy pass took."""
     began = time.perf_counter()
     timing: dict[str, float] = {}
@@ -146,7 +184,12 @@ def _warm_start(inst: Instance, comp: Component, seed: int, budget: float) -> fl
         comp.bound = _makespan_lower_bound(inst, comp)
     else:
         comp.plan = weighted_greedy(
-            inst, seed=seed, time_budget=budget, requests=comp.requests, timing=timing
+            inst,
+            seed=seed,
+            time_budget=budget,
+            requests=comp.requests,
+            timing=timing,
+            clock=clock,
         )
         comp.valid = all(r.index in comp.plan for r in comp.requests if r.pinned)
         comp.value = plan_weight(inst, comp.plan) if comp.valid else -1

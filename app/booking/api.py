@@ -328,6 +328,10 @@ def run_json(run: SolveRun) -> dict[str, Any]:
         "status": run.status,
         "trigger": run.trigger,
         "time_limit_seconds": run.time_limit_seconds,
+        "seed": run.seed,
+        "work_limit": run.work_limit,
+        "replay_command": proposal_service.replay_command(run),
+        "replays_exactly": proposal_service.replays_exactly(run),
         "progress": run.progress or {},
         "error": run.error,
         "cancel_requested": run.cancel_requested,
@@ -450,13 +454,20 @@ def facility_solve(slug: str) -> Response:
     user = security.user()
     facility = _facility(slug)
     security.require_manager(user, facility)
-    data = _body({"time_limit"})
+    data = _body({"time_limit", "work_limit"})
     time_limit = data.get("time_limit")
     if time_limit is not None and (
         isinstance(time_limit, bool) or not isinstance(time_limit, int | float)
     ):
         raise ValidationError(_("Must be a number of seconds."), field="time_limit")
-    run = proposal_service.start_solve(user, facility.id, time_limit=time_limit)
+    work_limit = data.get("work_limit")
+    if work_limit is not None and (
+        isinstance(work_limit, bool) or not isinstance(work_limit, int | float)
+    ):
+        raise ValidationError(_("Must be a number of work units."), field="work_limit")
+    run = proposal_service.start_solve(
+        user, facility.id, time_limit=time_limit, work_limit=work_limit
+    )
     response = jsonify(run_json(run))
     response.status_code = 202
     response.headers["Location"] = f"/api/v1/runs/{run.id}"
@@ -480,7 +491,8 @@ def _run_file(run_id: int, kind: str) -> Response:
     if text is None:
         raise NotFound(_("This run has no %(kind)s file yet.", kind=kind))
     response = Response(text, mimetype="application/json")
-    response.headers["Content-Disposition"] = f'attachment; filename="run-{run.id}-{kind}.json"'
+    name = proposal_service.download_name(run, kind)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 
@@ -928,6 +940,20 @@ _SCHEMAS: dict[str, Any] = {
             },
             "trigger": {"type": "string"},
             "time_limit_seconds": {"type": "number"},
+            "seed": {"type": "integer"},
+            "work_limit": {
+                "type": ["number", "null"],
+                "description": "work units; null: the wall clock ended the search",
+            },
+            "replay_command": {
+                "type": "string",
+                "description": "solves the run's downloaded problem file again",
+            },
+            "replays_exactly": {
+                "type": ["boolean", "null"],
+                "description": "whether the replay command gives this plan again "
+                "(null: no result yet)",
+            },
             "progress": {
                 "type": "object",
                 "properties": {
@@ -1122,7 +1148,15 @@ openapi.document(
                 body={
                     "type": "object",
                     "additionalProperties": False,
-                    "properties": {"time_limit": {"type": "number", "minimum": 1, "maximum": 600}},
+                    "properties": {
+                        "time_limit": {"type": "number", "minimum": 1, "maximum": 600},
+                        "work_limit": {
+                            "type": "number",
+                            "minimum": 1,
+                            "maximum": 100000,
+                            "description": "work units: the plan then replays exactly",
+                        },
+                    },
                 },
                 parameters=_SLUG,
             )

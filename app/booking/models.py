@@ -144,6 +144,10 @@ class SolveRun(db.Model):
     trigger: Mapped[str] = mapped_column(String(20), default="manual")
     status: Mapped[str] = mapped_column(String(20), default=RunStatus.QUEUED.value, index=True)
     time_limit_seconds: Mapped[float] = mapped_column(default=30.0)
+    # The solver's seed and work limit (None: the wall clock ended the search, and a replay of
+    # the stored problem file may give another plan); see proposals.replay_command.
+    seed: Mapped[int] = mapped_column(default=0)
+    work_limit: Mapped[float | None] = mapped_column(default=None)
     # {"objective": .., "bound": .., "elapsed": .., "history": [[t, obj, bound], ...]}
     progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     problem_json: Mapped[str | None] = mapped_column(Text, default=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import socket
@@ -59,6 +60,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_TIME_LIMIT = 600.0
+MAX_WORK_LIMIT = 100_000.0
+"""Work units (LNS rounds, scheduler.search.WORK_DTIME); 300 is about a minute on 2 cores."""
+SOLVE_SEED = 0
+SOLVE_WORKERS = 2
 DRAFT_LIFETIME = timedelta(days=7)
 UNFINISHED = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
 # Worker processes this process started; kept so finished ones are reaped (no zombies).
@@ -81,6 +86,7 @@ def start_solve(
     facility_id: int,
     *,
     time_limit: float | None = None,
+    work_limit: float | None = None,
     trigger: str = "manual",
     launch: bool = True,
 ) -> SolveRun:
@@ -88,13 +94,29 @@ def start_solve(
 
     Returns at once. `user` None is the system (a scheduled job); `launch=False` (or the
     setting SOLVE_WORKER_PROCESS=False) only queues the run, for callers that run
-    `execute_run` themselves."""
+    `execute_run` themselves. With a work limit (for the system's runs, the setting
+    SOLVER_WORK_LIMIT) the plan replays exactly from the stored problem file; the time
+    limit is then only a safety cap, MAX_TIME_LIMIT unless given."""
     write_transaction()
     facility = db.session.get(Facility, facility_id)
     if facility is None or (user is not None and not security.can_manage(user, facility)):
         raise NotFound(_("No such facility among those you manage."))
+    if work_limit is None and user is None:
+        work_limit = current_app.config.get("SOLVER_WORK_LIMIT")
+    if work_limit is not None and (
+        isinstance(work_limit, bool)
+        or not isinstance(work_limit, int | float)
+        or not 1 <= work_limit <= MAX_WORK_LIMIT
+    ):
+        raise ValidationError(
+            _("The work limit is between 1 and 100000 work units."), field="work_limit"
+        )
     if time_limit is None:
-        time_limit = float(current_app.config.get("SOLVER_TIME_LIMIT", 30.0))
+        time_limit = (
+            MAX_TIME_LIMIT
+            if work_limit is not None
+            else float(current_app.config.get("SOLVER_TIME_LIMIT", 30.0))
+        )
     if (
         isinstance(time_limit, bool)
         or not isinstance(time_limit, int | float)
@@ -111,6 +133,8 @@ def start_solve(
         started_by_id=user.id if user is not None else None,
         trigger=trigger,
         time_limit_seconds=float(time_limit),
+        seed=SOLVE_SEED,
+        work_limit=None if work_limit is None else float(work_limit),
         status=RunStatus.QUEUED.value,
     )
     db.session.add(run)
@@ -146,6 +170,38 @@ def _already_solving(busy: SolveRun) -> Conflict:
         _("Solve run %(id)d of this facility has not finished yet.", id=busy.id),
         run=busy.id,
     )
+
+
+def download_name(run: SolveRun, kind: str) -> str:
+    """Return the file name of the run's problem or result file as the download gives it."""
+    return f"{run.facility.slug}-run{run.id}-{kind}.json"
+
+
+def replay_command(run: SolveRun) -> str:
+    """Return the command that solves the run's downloaded problem file again.
+
+    With the run's work limit it gives the same plan on any machine (`replays_exactly`); a
+    wall-clock run is replayed with its time limit, and may give another plan."""
+    parts = ["python -m scheduler solve", download_name(run, "problem"), f"--seed {run.seed}"]
+    if run.work_limit is not None:
+        parts.append(f"--work-limit {run.work_limit:g}")
+    else:
+        parts.append(f"--time-limit {run.time_limit_seconds:g} --workers {SOLVE_WORKERS}")
+    parts.append(f"-o {download_name(run, 'replay')}")
+    return " ".join(parts)
+
+
+def replays_exactly(run: SolveRun) -> bool | None:
+    """Return whether the replay command gives this run's plan again.
+
+    True for a run with a work limit (None while it has no result yet); False for a wall-clock
+    run, or for a work-limited one that its time limit cut short (the result file says so)."""
+    if run.work_limit is None:
+        return False
+    if not run.result_json:
+        return None
+    stats = json.loads(run.result_json).get("stats") or {}
+    return stats.get("reproducible") is True
 
 
 def _launch_worker(run: SolveRun) -> None:
@@ -366,7 +422,14 @@ def _execute(
         on_cancel = functools.partial(_exit_cancelled, db.engine, run.id, cancelled_reason)
     started = time.monotonic()
     with _ProgressWriter(db.engine, run.id, on_progress, on_cancel) as writer:
-        result = scheduler.solve(problem, time_limit=time_limit, on_progress=writer)
+        result = scheduler.solve(
+            problem,
+            time_limit=time_limit,
+            workers=SOLVE_WORKERS,
+            seed=run.seed,
+            work_limit=run.work_limit,
+            on_progress=writer,
+        )
     log.info("solve run %s: %s in %.1f s", run.id, result.status, time.monotonic() - started)
     write_transaction()
     db.session.refresh(run)

@@ -488,7 +488,13 @@ def facility_audit(slug: str) -> str:
 @login_required
 def run_detail(run_id: int) -> str:
     run = proposal_service.get_run(security.user(), run_id)
-    return render_template("booking/run_detail.html", run=run, facility=run.facility)
+    return render_template(
+        "booking/run_detail.html",
+        run=run,
+        facility=run.facility,
+        replay_command=proposal_service.replay_command(run),
+        replays_exactly=proposal_service.replays_exactly(run),
+    )
 
 
 @bp.post("/runs/<int:run_id>/cancel")
@@ -510,7 +516,7 @@ def run_download(run_id: int, kind: str) -> Response:
     body = run.problem_json if kind == "problem" else run.result_json
     if not body:
         raise NotFound(_("This run has no %(kind)s file yet.", kind=kind))
-    filename = f"{run.facility.slug}-run{run.id}-{kind}.json"
+    filename = proposal_service.download_name(run, kind)
     return Response(
         body,
         mimetype="application/json",

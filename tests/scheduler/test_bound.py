@@ -22,7 +22,7 @@ def test_changeovers_between_projects_lower_the_bound_to_what_fits() -> None:
     inst = compile_problem(problem_from_dict(data))
     bound = relaxation_bound(inst, inst.requests)
     assert bound is not None and 2 <= bound < 3
-    result = solve(problem_from_dict(data), time_limit=5, workers=1)
+    result = solve(problem_from_dict(data), work_limit=100)
     assert result.objective == 2
 
 
@@ -36,7 +36,7 @@ def test_bound_is_never_below_a_proven_optimum_of_a_generated_facility(seed: int
     # The optimum comes from one plain CP-SAT model, which never consults the LP bound.
     model = build_model(inst, live)
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = 20
+    solver.parameters.max_deterministic_time = 20
     solver.parameters.num_workers = 2
     assert solver.solve(model.cp) == cp_model.OPTIMAL
     bound = relaxation_bound(inst, live)

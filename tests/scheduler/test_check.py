@@ -12,7 +12,8 @@ import pytest
 
 import scheduler.check
 from scheduler.check import check
-from scheduler.problem import problem_from_dict
+from scheduler.problem import problem_from_dict, result_to_dict
+from scheduler.solve import solve
 
 Json = dict[str, Any]
 
@@ -360,6 +361,26 @@ def _naive_time(p: Json, r: Json) -> None:
     assignment(r, "r2")["start"] = "2026-03-02T09:30:00"
 
 
+def _start_at_off(p: Json, r: Json) -> None:
+    assignment(r, "r2")["start_at"] = "2026-03-02T09:30:00+08:00"  # 01:30 UTC, not 09:30 UTC
+
+
+def _end_at_naive(p: Json, r: Json) -> None:
+    assignment(r, "r2")["end_at"] = "2026-03-02T10:30:00"
+
+
+def _seed_not_integer(p: Json, r: Json) -> None:
+    r["stats"] = {"seed": "3"}
+
+
+def _negative_work_limit(p: Json, r: Json) -> None:
+    r["stats"] = {"seed": 3, "work_limit": -5, "reproducible": False}
+
+
+def _wall_clock_reproducible(p: Json, r: Json) -> None:
+    r["stats"] = {"seed": 3, "time_limit": 60, "work_limit": None, "reproducible": True}
+
+
 VIOLATIONS: list[tuple[str, Mutation, list[str]]] = [
     ("unknown request", _unknown_request, ["unknown request 'r9'"]),
     (
@@ -445,6 +466,11 @@ VIOLATIONS: list[tuple[str, Mutation, list[str]]] = [
     ("unknown status", _unknown_status, ["unknown status 'GOOD'"]),
     ("other format", _other_format, ["format", "'pilotslot-result/2'"]),
     ("naive time", _naive_time, ["request 'r2' step 0", "without a UTC offset"]),
+    ("start_at off", _start_at_off, ["request 'r2' step 0", "start_at", "is not"]),
+    ("end_at naive", _end_at_naive, ["request 'r2' step 0", "end_at", "without a UTC offset"]),
+    ("seed not integer", _seed_not_integer, ["stats.seed", "integer"]),
+    ("negative work limit", _negative_work_limit, ["stats.work_limit", "-5"]),
+    ("wall clock reproducible", _wall_clock_reproducible, ["stats.reproducible", "work limit"]),
 ]
 
 
@@ -597,3 +623,17 @@ def test_check_imports_nothing_of_the_solver() -> None:
         elif isinstance(node, ast.ImportFrom):
             imported.add(node.module or "")
     assert not {name for name in imported if name.split(".")[0] == "scheduler"}
+
+
+def test_the_solver_writes_each_start_and_end_as_minutes_and_as_a_datetime() -> None:
+    problem = base_problem()
+    problem["timezone"] = "Asia/Shanghai"
+    result = result_to_dict(solve(problem_from_dict(problem), work_limit=10, seed=1))
+    assert result["assignments"] and check(problem, result) == []
+    origin = datetime.fromisoformat(problem["horizon"]["start"])
+    for a in result["assignments"]:
+        for minutes, moment in ((a["start"], a["start_at"]), (a["end"], a["end_at"])):
+            assert moment.endswith("+08:00")
+            assert datetime.fromisoformat(moment) == origin + timedelta(minutes=minutes)
+    stats = result["stats"]
+    assert (stats["seed"], stats["work_limit"], stats["reproducible"]) == (1, 10, True)

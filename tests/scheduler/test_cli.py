@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from scheduler_instances import jobshop, problem_dict, request, step
+from scheduler_instances import busy_week, jobshop, problem_dict, request, step
 from test_solve import FT06
 
 from scheduler.__main__ import main
@@ -25,7 +25,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_solve_prints_the_result_and_progress(tmp_path):
     problem = tmp_path / "ft06.json"
     problem.write_text(json.dumps(jobshop(FT06)))
-    done = run("solve", str(problem), "--time-limit", "20", "--workers", "2", "--seed", "1")
+    done = run("solve", str(problem), "--work-limit", "2000", "--workers", "2", "--seed", "1")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["format"] == "pilotslot-result/1"
@@ -37,9 +37,41 @@ def test_solve_writes_the_result_file_with_dash_o(tmp_path):
     problem = tmp_path / "p.json"
     problem.write_text(json.dumps(problem_dict([{"id": "a"}], [request("r1", step(60, "a"))])))
     out = tmp_path / "r.json"
-    done = run("solve", str(problem), "--time-limit", "5", "-o", str(out))
+    done = run("solve", str(problem), "--work-limit", "50", "-o", str(out))
     assert done.returncode == 0 and done.stdout == ""
     assert json.loads(out.read_text())["objective"] == 1
+
+
+def test_a_work_limited_solve_replays_from_the_problem_file_to_the_same_result(tmp_path):
+    problem = tmp_path / "p.json"
+    problem.write_text(json.dumps(busy_week(units=8, requests=60, days=2, seed=7)))
+    results = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"r{workers}.json"
+        args = ("solve", str(problem), "--seed", "4", "--work-limit", "15", "--workers", workers)
+        done = run(*args, "-o", str(out))
+        assert done.returncode == 0, done.stderr
+        result = json.loads(out.read_text())
+        result.pop("wall_seconds")
+        for comp in result["stats"]["components"]:
+            comp.pop("seconds")
+        result["stats"].pop("workers")
+        results.append(result)
+    assert results[0] == results[1]
+    assert results[0]["stats"]["reproducible"] is True
+    assert results[0]["stats"]["work_limit"] == 15 and results[0]["stats"]["time_limit"] is None
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--work-limit", "0"), ("--work-limit", "-3"), ("--time-limit", "nan")]
+)
+def test_a_limit_that_is_not_positive_ends_with_one_line(tmp_path, option, value):
+    problem = tmp_path / "p.json"
+    problem.write_text(json.dumps(problem_dict([{"id": "a"}], [request("r1", step(60, "a"))])))
+    done = run("solve", str(problem), option, value)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().count("\n") == 0
+    assert done.stderr.startswith(f"{option}: must be a positive number")
 
 
 @pytest.mark.parametrize(
@@ -89,7 +121,7 @@ def test_check_and_import_jobshop_use_the_validator_and_importer(tmp_path):
     problem = tmp_path / "ft06.json"
     assert run("import-jobshop", str(source), "-o", str(problem)).returncode == 0
     result = tmp_path / "r.json"
-    assert run("solve", str(problem), "--time-limit", "20", "-o", str(result)).returncode == 0
+    assert run("solve", str(problem), "--work-limit", "2000", "-o", str(result)).returncode == 0
     assert json.loads(result.read_text())["objective"] == 55
     assert run("check", str(problem), str(result)).returncode == 0
     broken = json.loads(result.read_text())

@@ -137,5 +137,5 @@ def test_optional_extensions_parse():
 
 
 def test_result_round_trips_through_its_dict():
-    result = solve(problem_from_dict(_sample()), time_limit=5)
+    result = solve(problem_from_dict(_sample()), work_limit=50)
     assert result_from_dict(result_to_dict(result)) == result

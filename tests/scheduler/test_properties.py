@@ -58,7 +58,7 @@ def _check(data: dict[str, Any], result: dict[str, Any]) -> None:
 def test_every_plan_obeys_the_rules_and_reports_its_weight(data: dict[str, Any]) -> None:
     problem = problem_from_dict(data)
     fcfs = first_come_first_served(problem)
-    result = solve(problem, time_limit=1, workers=1)
+    result = solve(problem, work_limit=10)
     if fcfs.status is Status.FEASIBLE:
         _check(data, result_to_dict(fcfs))
     assert result.status in (Status.OPTIMAL, Status.FEASIBLE)

@@ -18,7 +18,7 @@ from scheduler.reasons import REASON_CODES, duration_text
 
 
 def reason(data: dict) -> tuple[str, UnscheduledKind]:
-    result = solve(problem_from_dict(data), time_limit=5, workers=1)
+    result = solve(problem_from_dict(data), work_limit=100)
     (unscheduled,) = [u for u in result.unscheduled if u.request == "r1"]
     return unscheduled.reason, unscheduled.kind
 
@@ -88,7 +88,7 @@ def test_durations_read_naturally():
 
 
 def coded(data: dict) -> Unscheduled:
-    result = solve(problem_from_dict(data), time_limit=5, workers=1)
+    result = solve(problem_from_dict(data), work_limit=100)
     (unscheduled,) = [u for u in result.unscheduled if u.request == "r1"]
     return unscheduled
 
@@ -258,7 +258,7 @@ def test_codes_and_arguments_survive_the_result_file(tmp_path):
         request("r2", step(60, "b"), release=at(0), deadline=at(600)),
     ]
     data = problem_dict(units, requests, timezone="Asia/Shanghai")
-    result = solve(problem_from_dict(data), time_limit=5, workers=1)
+    result = solve(problem_from_dict(data), work_limit=100)
     text = dump_result(result)
     again = result_from_dict(json.loads(text))
     assert again.unscheduled == result.unscheduled

@@ -8,7 +8,7 @@ from scheduler import Status, problem_from_dict, result_to_dict, solve
 
 
 def run(data: dict[str, Any]) -> dict[str, Any]:
-    result = result_to_dict(solve(problem_from_dict(data), time_limit=10, workers=1))
+    result = result_to_dict(solve(problem_from_dict(data), work_limit=200))
     assert violations(data, result) == []
     return result
 

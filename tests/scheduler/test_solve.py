@@ -1,9 +1,15 @@
-import time
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import pytest
 from scheduler_instances import at, busy_week, jobshop, problem_dict, request, step, violations
 
-from scheduler import Progress, Status, problem_from_dict, result_to_dict, solve
+from scheduler import Progress, Result, Status, problem_from_dict, result_to_dict, solve
 from scheduler.instance import compile_problem
 from scheduler.solve import components
 
@@ -19,7 +25,7 @@ FT06 = """6 6
 
 
 def test_ft06_is_solved_to_its_optimum_of_55():
-    result = solve(problem_from_dict(jobshop(FT06)), time_limit=20)
+    result = solve(problem_from_dict(jobshop(FT06)), work_limit=2000)
     assert result.status is Status.OPTIMAL
     assert result.objective == result.bound == 55
 
@@ -47,32 +53,83 @@ def test_independent_units_become_separate_components():
     assert sorted(sorted(c.units) for c in comps) == [[0, 1], [2, 3]]
 
 
-def test_busy_week_plan_is_valid_beats_greedy_floor_and_respects_the_time_limit():
+def test_busy_week_plan_is_valid_and_beats_the_greedy_floor():
     data = busy_week(units=40, requests=1000, days=5, seed=5)
-    problem = problem_from_dict(data)
-    started = time.perf_counter()
-    result = solve(problem, time_limit=2.0)
-    # The limit bounds the search; the slack covers building the model on a busy machine.
-    assert time.perf_counter() - started < 4.0
+    result = solve(problem_from_dict(data), work_limit=40)
     assert result.status in (Status.FEASIBLE, Status.OPTIMAL)
     assert violations(data, result_to_dict(result)) == []
     assert result.objective is not None and result.bound is not None
     assert result.stats["greedy_objective"] <= result.objective <= result.bound
+    assert result.stats["reproducible"] is True
+    assert 0 < result.stats["work"] <= 40
 
 
-def test_same_seed_and_one_worker_give_the_same_plan():
-    data = busy_week(units=8, requests=60, days=2, seed=7)
+def _comparable(result: Result) -> dict[str, Any]:
+    """Return the result file without what only the clock decides (the seconds taken)."""
+    data = result_to_dict(result)
+    data.pop("wall_seconds")
+    for comp in data["stats"]["components"]:
+        comp.pop("seconds")
+    return data
+
+
+@contextmanager
+def _both_cores_busy() -> Iterator[None]:
+    """Keep every core busy with a spinning process while the block runs."""
+    spin = [sys.executable, "-c", "while True: pass"]
+    hogs = [subprocess.Popen(spin) for _ in range(max(2, os.cpu_count() or 2))]
+    try:
+        yield
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # One component small enough for a whole CP-SAT model, then LNS rounds.
+        busy_week(units=8, requests=60, days=2, seed=7),
+        # Components only LNS improves (more than 300 step-unit alternatives), with the LP.
+        busy_week(units=20, requests=300, days=3, seed=3),
+    ],
+    ids=["whole-model", "lns"],
+)
+def test_same_seed_and_work_limit_give_the_same_plan_under_any_load(data):
     problem = problem_from_dict(data)
-    first = solve(problem, time_limit=1.5, workers=1, seed=3)
-    second = solve(problem, time_limit=1.5, workers=1, seed=3)
-    assert first.assignments == second.assignments
-    assert first.objective == second.objective
+    quiet = solve(problem, work_limit=30, seed=3, workers=2)
+    with _both_cores_busy():
+        loaded = solve(problem, work_limit=30, seed=3, workers=2)
+    assert quiet.stats["reproducible"] and loaded.stats["reproducible"]
+    assert _comparable(quiet) == _comparable(loaded)
+    assert quiet.stats["work"] > 0
+
+
+def test_a_time_limit_that_cuts_a_budgeted_solve_says_it_may_not_repeat():
+    problem = problem_from_dict(busy_week(units=20, requests=300, days=3, seed=3))
+    result = solve(problem, work_limit=1_000_000, time_limit=1.0)
+    assert result.status in (Status.FEASIBLE, Status.OPTIMAL)
+    assert result.stats["reproducible"] is False
+    assert result.stats["work_limit"] == 1_000_000 and result.stats["time_limit"] == 1.0
+
+
+def test_a_wall_clock_solve_is_not_reproducible_and_records_its_settings():
+    problem = problem_from_dict(busy_week(units=8, requests=60, days=2, seed=7))
+    stats = solve(problem, time_limit=1, seed=5, workers=1).stats
+    assert stats["reproducible"] is False
+    assert (stats["seed"], stats["workers"], stats["time_limit"], stats["work_limit"]) == (
+        5,
+        1,
+        1,
+        None,
+    )
 
 
 def test_progress_reports_never_lose_weight():
     seen: list[Progress] = []
     problem = problem_from_dict(busy_week(units=12, requests=200, days=3, seed=11))
-    result = solve(problem, time_limit=3, on_progress=seen.append)
+    result = solve(problem, work_limit=30, on_progress=seen.append)
     objectives = [p.objective for p in seen]
     assert objectives and objectives == sorted(objectives)
     assert objectives[-1] == result.objective
@@ -88,7 +145,7 @@ def test_fractional_weights_are_summed_exactly_and_bounded_from_above():
         for i, w in enumerate([0.1, 0.2, 0.35, 1 / 3])
     ]
     data = problem_dict([{"id": "a"}], requests)
-    result = result_to_dict(solve(problem_from_dict(data), time_limit=5))
+    result = result_to_dict(solve(problem_from_dict(data), work_limit=100))
     assert check(data, result) == []
     assert result["objective"] == 0.35 + 1 / 3
     assert result["status"] == "OPTIMAL" and result["bound"] == result["objective"]
@@ -106,5 +163,5 @@ def test_solver_finds_the_pair_that_beats_the_densest_request():
     problem = problem_from_dict(problem_dict([{"id": "a"}], requests))
     inst = compile_problem(problem)
     assert plan_weight(inst, weighted_greedy(inst, time_budget=1e-9)) == 4000
-    result = solve(problem, time_limit=5)
+    result = solve(problem, work_limit=100)
     assert result.objective == 5 and result.status is Status.OPTIMAL
