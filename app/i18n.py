@@ -6,6 +6,7 @@ from datetime import date, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime, format_skeleton
 from babel.numbers import format_decimal, format_percent
 from flask import (
@@ -65,20 +66,47 @@ def localised(obj: object, field: str = "name") -> str:
     return str(value or getattr(obj, f"{field}_zh", "") or "")
 
 
+# The moments the pages write, by name: a CLDR skeleton for the date part and one for the time
+# part, joined by the locale's own date-time pattern ("12月8日 09:00", "Dec 8, 09:00"). A
+# pattern such as "d MMM HH:mm" is English word order and reads "8 12月 09:00" in Chinese.
+MOMENT_FORMATS: dict[str, tuple[str | None, str | None]] = {
+    "day": ("MMMd", None),
+    "day_time": ("MMMd", "Hm"),
+    "day_time_seconds": ("MMMd", "Hms"),
+    "weekday_time": ("MMMEd", "Hm"),
+    "date_time": ("yMMMd", "Hm"),
+    "date_time_seconds": ("yMMMd", "Hms"),
+    "time": (None, "Hm"),
+}
+
+
+def _moment(value: datetime | date, name: str, language: str) -> str:
+    date_skeleton, time_skeleton = MOMENT_FORMATS[name]
+    date_part = format_skeleton(date_skeleton, value, locale=language) if date_skeleton else ""
+    time_part = format_skeleton(time_skeleton, value, locale=language) if time_skeleton else ""
+    if date_part and time_part:
+        pattern = Locale.parse(language).datetime_formats["medium"]
+        return str(pattern).replace("{1}", date_part).replace("{0}", time_part)
+    return date_part or time_part
+
+
 def local_time(value: datetime | None, tz: str | None = None, fmt: str = "medium") -> str:
-    """Format an aware datetime in a time zone (default: the app's) for the current language."""
+    """Format an aware datetime in a time zone (default: the app's) for the current language.
+
+    `fmt` is a name of MOMENT_FORMATS or a CLDR width ("short", "medium", "long", "full")."""
     if value is None:
         return ""
     zone = ZoneInfo(tz or current_app.config["DEFAULT_TIMEZONE"])
+    if fmt in MOMENT_FORMATS:
+        return _moment(value.astimezone(zone), fmt, current_language())
+    if fmt not in ("short", "medium", "long", "full"):
+        raise ValueError(f"unknown moment format {fmt!r}: name one of MOMENT_FORMATS")
     return format_datetime(value, fmt, tzinfo=zone, locale=current_language())
 
 
 def short_moment(value: datetime | None, tz: str | None = None) -> str:
-    """Write a moment as day, month, weekday and time: 11月30日周一 09:00, Mon, Nov 30 09:00."""
-    if value is None:
-        return ""
-    local = value.astimezone(ZoneInfo(tz or current_app.config["DEFAULT_TIMEZONE"]))
-    return f"{format_skeleton('MMMEd', local, locale=current_language())} {local:%H:%M}"
+    """Write a moment as day, month, weekday and time: 11月30日周一 09:00, Mon, Nov 30, 09:00."""
+    return local_time(value, tz, "weekday_time")
 
 
 def day_label(value: date) -> str:
