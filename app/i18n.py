@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -19,8 +20,9 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from flask_login import current_user
+from markupsafe import Markup
 
 from app.extensions import db
 
@@ -59,11 +61,52 @@ def current_language() -> str:
     return str(get_locale() or default_language())[:2]
 
 
+def _text_in(obj: object, field: str, language: str) -> str:
+    key = f"{field}_{language}"
+    value = obj.get(key, "") if isinstance(obj, Mapping) else getattr(obj, key, "")
+    return str(value or "")
+
+
 def localised(obj: object, field: str = "name") -> str:
-    """Return obj.<field>_zh or obj.<field>_en by the current language."""
+    """Return obj.<field>_zh or obj.<field>_en (or a mapping's keys) by the current language."""
     language = current_language()
-    value = getattr(obj, f"{field}_{'en' if language == 'en' else 'zh'}", "")
-    return str(value or getattr(obj, f"{field}_zh", "") or "")
+    return _text_in(obj, field, language) or _text_in(obj, field, "zh")
+
+
+def _other_language(language: str) -> tuple[str, str]:
+    """Return the other language's code and its name in the current language."""
+    if language == "en":
+        return "zh", gettext("in Chinese")
+    return "en", gettext("in English")
+
+
+def in_language_text(obj: object, field: str) -> str:
+    """Return in_language() as plain text: "Quiet-zone recalibration (in English)"."""
+    language = current_language()
+    text = _text_in(obj, field, language)
+    if text:
+        return text
+    other, name = _other_language(language)
+    text = _text_in(obj, field, other)
+    return f"{text} ({name})" if text else ""
+
+
+def in_language(obj: object, field: str) -> Markup:
+    """Return a text written in one or both languages, marked when it is not the page's.
+
+    A manager may write a maintenance reason in one language only: on the other language's
+    pages it is shown as written, with its language named, never silently as the page's."""
+    language = current_language()
+    text = _text_in(obj, field, language)
+    if text:
+        return Markup("{}").format(text)
+    other, name = _other_language(language)
+    text = _text_in(obj, field, other)
+    if not text:
+        return Markup("")
+    return Markup('<span lang="{}">{}</span> <span class="lang-tag">({})</span>').format(
+        other, text, name
+    )
 
 
 # The moments the pages write, by name: a CLDR skeleton for the date part and one for the time
@@ -140,6 +183,7 @@ def register(app: Flask) -> None:
     """Add the language switch route and template helpers."""
     app.jinja_env.globals.update(
         localised=localised,
+        in_language=in_language,
         local_time=local_time,
         local_date=local_date,
         short_moment=short_moment,
@@ -150,6 +194,7 @@ def register(app: Flask) -> None:
         LANGUAGES=LANGUAGES,
         get_locale=get_locale,
     )
+    app.jinja_env.filters["as_date"] = date.fromisoformat
     app.add_url_rule("/lang/<code>", "set_language", set_language, methods=["POST"])
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from app import dataversion, openapi
-from app.catalog import queries
+from app.catalog import labels, queries
 from app.catalog.models import Direction, Equipment, Facility, FacilityKind, MaintenanceWindow
 from app.dbtypes import utcnow
 
@@ -33,8 +33,10 @@ def facility_summary_json(facility: Facility) -> dict[str, Any]:
             "name_zh": facility.centre.name_zh,
             "name_en": facility.centre.name_en,
         },
-        "city": facility.city,
-        "district": facility.district,
+        "city_zh": facility.city_zh,
+        "city_en": facility.city_en,
+        "district_zh": facility.district_zh,
+        "district_en": facility.district_en,
         "directions": facility.direction_names,
         "unit_count": queries.active_unit_count(facility),
         "capabilities": queries.capabilities_of(facility),
@@ -46,7 +48,8 @@ def _maintenance_json(window: MaintenanceWindow) -> dict[str, Any]:
     return {
         "start": window.start.isoformat(),
         "end": window.end.isoformat(),
-        "reason": window.reason,
+        "reason_zh": window.reason_zh,
+        "reason_en": window.reason_en,
     }
 
 
@@ -72,13 +75,23 @@ def facility_json(facility: Facility) -> dict[str, Any]:
     """Return a facility with its hours, closures, contact and every unit (retired too)."""
     return {
         **facility_summary_json(facility),
-        "address": facility.address,
-        "host_institutions": list(facility.host_institutions),
+        "address_zh": facility.address_zh,
+        "address_en": facility.address_en,
+        "host_institutions": [dict(host) for host in facility.host_institutions],
         "timezone": facility.timezone,
         "opening_hours": facility.opening_hours,
-        "closures": list(facility.closures),
+        "closures": [
+            {
+                "from": closure["from"],
+                "to": closure["to"],
+                "reason_zh": closure.get("reason_zh", ""),
+                "reason_en": closure.get("reason_en", ""),
+            }
+            for closure in facility.closures
+        ],
         "contact": {
-            "name": facility.contact_name,
+            "name_zh": facility.contact_name_zh,
+            "name_en": facility.contact_name_en,
             "email": facility.contact_email,
             "phone": facility.contact_phone,
         },
@@ -139,19 +152,24 @@ def equipment(slug: str) -> Response:
 
 @bp.get("/capabilities")
 def capabilities() -> Response:
-    return _cached_json(
-        ("capabilities",),
-        lambda: {
-            "capabilities": [
-                {
-                    "name": summary.name,
-                    "unit_count": summary.unit_count,
-                    "facilities": [_facility_ref(f) for f in summary.facilities],
-                }
-                for summary in queries.capability_summaries()
-            ]
-        },
-    )
+    return _cached_json(("capabilities",), _capabilities_json)
+
+
+def _capabilities_json() -> dict[str, Any]:
+    named = labels.capability_names()
+    listed = []
+    for summary in queries.capability_summaries():
+        capability = named.get(summary.name)
+        listed.append(
+            {
+                "name": summary.name,
+                "name_zh": capability.name_zh if capability else summary.name,
+                "name_en": capability.name_en if capability else summary.name,
+                "unit_count": summary.unit_count,
+                "facilities": [_facility_ref(f) for f in summary.facilities],
+            }
+        )
+    return {"capabilities": listed}
 
 
 # ---------------------------------------------------------------- OpenAPI
@@ -198,8 +216,10 @@ SCHEMAS: dict[str, Any] = {
             "name_en": _STRING,
             "kind": _KIND,
             "centre": _REF,
-            "city": _STRING,
-            "district": _STRING,
+            "city_zh": _STRING,
+            "city_en": _STRING,
+            "district_zh": _STRING,
+            "district_en": _STRING,
             "directions": {"type": "array", "items": _DIRECTION},
             "unit_count": {"type": "integer", "minimum": 0},
             "capabilities": _STRINGS,
@@ -229,8 +249,12 @@ SCHEMAS: dict[str, Any] = {
 }
 
 _FACILITY_DETAIL_EXTRA = {
-    "address": _STRING,
-    "host_institutions": _STRINGS,
+    "address_zh": _STRING,
+    "address_en": _STRING,
+    "host_institutions": {
+        "type": "array",
+        "items": _object({"name_zh": _STRING, "name_en": _STRING}),
+    },
     "timezone": {**_STRING, "description": "IANA time zone of the hours and closures"},
     "opening_hours": _WEEKLY,
     "closures": {
@@ -239,11 +263,14 @@ _FACILITY_DETAIL_EXTRA = {
             {
                 "from": {"type": "string", "format": "date"},
                 "to": {"type": "string", "format": "date"},
-                "reason": _STRING,
+                "reason_zh": _STRING,
+                "reason_en": _STRING,
             }
         ),
     },
-    "contact": _object({"name": _STRING, "email": _STRING, "phone": _STRING}),
+    "contact": _object(
+        {"name_zh": _STRING, "name_en": _STRING, "email": _STRING, "phone": _STRING}
+    ),
     "equipment": {"type": "array", "items": {"$ref": "#/components/schemas/Equipment"}},
 }
 _summary = SCHEMAS["FacilitySummary"]
@@ -262,7 +289,14 @@ SCHEMAS["EquipmentDetail"] = _object(
                 {
                     "start": {"type": "string", "format": "date-time"},
                     "end": {"type": "string", "format": "date-time"},
-                    "reason": _STRING,
+                    "reason_zh": {
+                        **_STRING,
+                        "description": "empty when the reason was written in English only",
+                    },
+                    "reason_en": {
+                        **_STRING,
+                        "description": "empty when the reason was written in Chinese only",
+                    },
                 }
             ),
         },
@@ -270,7 +304,9 @@ SCHEMAS["EquipmentDetail"] = _object(
 )
 SCHEMAS["Capability"] = _object(
     {
-        "name": _STRING,
+        "name": {**_STRING, "description": "the slug a request step asks for"},
+        "name_zh": _STRING,
+        "name_en": _STRING,
         "unit_count": {"type": "integer", "minimum": 1},
         "facilities": {"type": "array", "items": {"$ref": "#/components/schemas/FacilityRef"}},
     }
