@@ -22,6 +22,12 @@ HAN = re.compile(r"[\u3400-\u9fff]")
 PAIRS = (("city", 100), ("district", 100), ("address", 300), ("contact_name", 100))
 
 
+def _drop_column(table, column):
+    # A native DROP COLUMN (SQLite 3.35+, PostgreSQL): a batch would copy and drop the table,
+    # which SQLite's enforced foreign keys refuse once equipment or proposals point at it.
+    op.execute(f'ALTER TABLE {table} DROP COLUMN "{column}"')
+
+
 def upgrade():
     op.create_table(
         "capabilities",
@@ -87,11 +93,9 @@ def upgrade():
             bind.execute(
                 windows.update().where(windows.c.id == row["id"]).values({column: row["reason"]})
             )
-    with op.batch_alter_table("facilities") as batch:
-        for name, _ in PAIRS:
-            batch.drop_column(name)
-    with op.batch_alter_table("maintenance_windows") as batch:
-        batch.drop_column("reason")
+    for name, _ in PAIRS:
+        _drop_column("facilities", name)
+    _drop_column("maintenance_windows", "reason")
 
 
 def downgrade():
@@ -100,9 +104,8 @@ def downgrade():
             sa.Column("reason", sa.String(length=200), nullable=False, server_default="")
         )
     op.execute("UPDATE maintenance_windows SET reason = COALESCE(NULLIF(reason_zh, ''), reason_en)")
-    with op.batch_alter_table("maintenance_windows") as batch:
-        batch.drop_column("reason_zh")
-        batch.drop_column("reason_en")
+    _drop_column("maintenance_windows", "reason_zh")
+    _drop_column("maintenance_windows", "reason_en")
     with op.batch_alter_table("facilities") as batch:
         for name, length in PAIRS:
             batch.add_column(
@@ -110,8 +113,7 @@ def downgrade():
             )
     for name, _ in PAIRS:
         op.execute(f"UPDATE facilities SET {name} = {name}_zh")
-    with op.batch_alter_table("facilities") as batch:
-        for name, _ in PAIRS:
-            batch.drop_column(f"{name}_zh")
-            batch.drop_column(f"{name}_en")
+    for name, _ in PAIRS:
+        _drop_column("facilities", f"{name}_zh")
+        _drop_column("facilities", f"{name}_en")
     op.drop_table("capabilities")

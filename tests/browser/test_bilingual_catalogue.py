@@ -80,9 +80,9 @@ def test_chinese_facility_page_has_no_latin_place_holiday_or_contact_text(
     assert page.locator("html").get_attribute("lang").startswith("zh")
     shown = {selector: texts(page, selector) for selector in PLACE_FIELDS}
 
-    assert shown[".place"] and shown[".address"] and shown[".contact-name"], shown
     for selector, found in shown.items():
         assert not [t for t in found if LATIN.search(t)], (selector, found)
+    assert shown[".place"] and shown[".address"] and shown[".contact-name"], shown
     capabilities = page.eval_on_selector_all(
         ".capability", "els => els.map(el => [el.dataset.slug, el.innerText.trim()])"
     )
@@ -107,9 +107,9 @@ def test_english_facility_page_has_no_han_place_holiday_or_contact_text(
     page.goto(f"/facilities/{slug}")
     shown = {selector: texts(page, selector) for selector in PLACE_FIELDS}
 
-    assert shown[".place"] and shown[".address"] and shown[".contact-name"], shown
     for selector, found in shown.items():
         assert not [t for t in found if HAN.search(t)], (selector, found)
+    assert shown[".place"] and shown[".address"] and shown[".contact-name"], shown
     screenshot(page, f"catalogue-{slug}-en")
 
 
