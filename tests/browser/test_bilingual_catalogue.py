@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import LiveServer, screenshot
+from tests import factories
+from tests.browser.conftest import LiveServer, log_in, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -149,3 +150,37 @@ def test_chinese_headers_and_badges_stay_on_one_line(
     assert "容量" in laid_out, laid_out
     assert {text: n for text, n in laid_out.items() if n > 1} == {}
     screenshot(page, f"catalogue-njbio-poc-zh-{width}")
+
+
+def test_chinese_request_list_keeps_moments_headers_and_badges_on_one_line(
+    world: Any, live_server: LiveServer, page_in: Any
+) -> None:
+    from app.accounts.models import User
+    from app.booking import requests as request_service
+    from app.booking.requests import StepInput
+    from app.extensions import db
+
+    def seed() -> None:
+        alice = db.session.get(User, world.alice.id)
+        alice.locale = "zh"
+        request_service.create_request(
+            alice,
+            world.project_a.id,
+            title="Glycan profiling of the second clone batch",
+            earliest_start=world.at(0),
+            deadline=world.at(4, "18:00"),
+            steps=[
+                StepInput(duration_minutes=120, capability="lc-ms", facility_id=world.facility.id)
+            ],
+        )
+
+    live_server.run(seed)
+    page = page_in("zh", 800)
+    log_in(page, world.alice.email, factories.PASSWORD)
+    page.goto("/requests")
+
+    laid_out = lines_of(page, f"{ONE_LINE}, .moment")
+    start = world.at(0)
+    assert f"{start.month}月{start.day}日" in " ".join(laid_out), laid_out
+    assert {text: n for text, n in laid_out.items() if n > 1} == {}
+    screenshot(page, "requests-zh-800")
