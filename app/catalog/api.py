@@ -351,7 +351,8 @@ openapi.document(
                         "name": "city",
                         "in": "query",
                         "schema": {"type": "string", "maxLength": queries.MAX_TEXT},
-                        "description": "Only facilities in this city (case-insensitive)",
+                        "description": "Only facilities in this city, in English "
+                        "(case-insensitive) or Chinese",
                     },
                     {
                         "name": "q",
