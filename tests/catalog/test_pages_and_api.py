@@ -28,6 +28,7 @@ FILTERS: list[tuple[str, list[str]]] = [
     ("direction=marine", []),
     ("city=Nanjing", ["alpha-poc", "gamma-platform"]),
     ("city=nanjing", ["alpha-poc", "gamma-platform"]),
+    ("city=南京", ["alpha-poc", "gamma-platform"]),
     ("city=Wuxi", []),
     ("kind=pilot_test_base&direction=biomedicine", ["beta-pilot"]),
     ("direction=biomedicine&city=Nanjing", ["alpha-poc"]),
