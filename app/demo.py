@@ -84,7 +84,8 @@ class DemoMaintenance:
     unit: str
     start: tuple[int, str]
     end: tuple[int, str]
-    reason: str
+    reason_zh: str
+    reason_en: str
 
 
 @dataclass
@@ -436,8 +437,12 @@ PUBLISHED = [
 ]
 
 MAINTENANCE = [
-    DemoMaintenance("njbio-lcms-1", (2, "08:30"), (2, "17:30"), "Ion source cleaning"),
-    DemoMaintenance("njict-anechoic-2", (8, "08:00"), (8, "20:00"), "Absorber inspection"),
+    DemoMaintenance(
+        "njbio-lcms-1", (2, "08:30"), (2, "17:30"), "离子源清洗", "Ion source cleaning"
+    ),
+    DemoMaintenance(
+        "njict-anechoic-2", (8, "08:00"), (8, "20:00"), "吸波材料检查", "Absorber inspection"
+    ),
 ]
 
 
@@ -546,7 +551,7 @@ def _maintenance(
     exists = db.session.scalar(
         select(MaintenanceWindow).where(
             MaintenanceWindow.equipment_id == unit.id,
-            MaintenanceWindow.reason == spec.reason,
+            MaintenanceWindow.reason_en == spec.reason_en,
             MaintenanceWindow.source == "manual",
         )
     )
@@ -556,7 +561,8 @@ def _maintenance(
             unit.id,
             start=_at(monday, *spec.start),
             end=_at(monday, *spec.end),
-            reason=spec.reason,
+            reason_zh=spec.reason_zh,
+            reason_en=spec.reason_en,
         )
         report.add("maintenance windows")
 

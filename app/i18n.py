@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime, format_skeleton
 from babel.numbers import format_decimal, format_percent
 from flask import (
@@ -18,8 +20,9 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from flask_login import current_user
+from markupsafe import Markup
 
 from app.database import write_transaction
 from app.extensions import db
@@ -60,27 +63,95 @@ def current_language() -> str:
     return str(get_locale() or default_language())[:2]
 
 
+def _text_in(obj: object, field: str, language: str) -> str:
+    key = f"{field}_{language}"
+    value = obj.get(key, "") if isinstance(obj, Mapping) else getattr(obj, key, "")
+    return str(value or "")
+
+
 def localised(obj: object, field: str = "name") -> str:
-    """Return obj.<field>_zh or obj.<field>_en by the current language."""
+    """Return obj.<field>_zh or obj.<field>_en (or a mapping's keys) by the current language."""
     language = current_language()
-    value = getattr(obj, f"{field}_{'en' if language == 'en' else 'zh'}", "")
-    return str(value or getattr(obj, f"{field}_zh", "") or "")
+    return _text_in(obj, field, language) or _text_in(obj, field, "zh")
+
+
+def _other_language(language: str) -> tuple[str, str]:
+    """Return the other language's code and its name in the current language."""
+    if language == "en":
+        return "zh", gettext("in Chinese")
+    return "en", gettext("in English")
+
+
+def in_language_text(obj: object, field: str) -> str:
+    """Return in_language() as plain text: "Quiet-zone recalibration (in English)"."""
+    language = current_language()
+    text = _text_in(obj, field, language)
+    if text:
+        return text
+    other, name = _other_language(language)
+    text = _text_in(obj, field, other)
+    return f"{text} ({name})" if text else ""
+
+
+def in_language(obj: object, field: str) -> Markup:
+    """Return a text written in one or both languages, marked when it is not the page's.
+
+    A manager may write a maintenance reason in one language only: on the other language's
+    pages it is shown as written, with its language named, never silently as the page's."""
+    language = current_language()
+    text = _text_in(obj, field, language)
+    if text:
+        return Markup("{}").format(text)
+    other, name = _other_language(language)
+    text = _text_in(obj, field, other)
+    if not text:
+        return Markup("")
+    return Markup('<span lang="{}">{}</span> <span class="lang-tag">({})</span>').format(
+        other, text, name
+    )
+
+
+# The moments the pages write, by name: a CLDR skeleton for the date part and one for the time
+# part, joined by the locale's own date-time pattern ("12月8日 09:00", "Dec 8, 09:00"). A
+# pattern such as "d MMM HH:mm" is English word order and reads "8 12月 09:00" in Chinese.
+MOMENT_FORMATS: dict[str, tuple[str | None, str | None]] = {
+    "day": ("MMMd", None),
+    "day_time": ("MMMd", "Hm"),
+    "day_time_seconds": ("MMMd", "Hms"),
+    "weekday_time": ("MMMEd", "Hm"),
+    "date_time": ("yMMMd", "Hm"),
+    "date_time_seconds": ("yMMMd", "Hms"),
+    "time": (None, "Hm"),
+}
+
+
+def _moment(value: datetime | date, name: str, language: str) -> str:
+    date_skeleton, time_skeleton = MOMENT_FORMATS[name]
+    date_part = format_skeleton(date_skeleton, value, locale=language) if date_skeleton else ""
+    time_part = format_skeleton(time_skeleton, value, locale=language) if time_skeleton else ""
+    if date_part and time_part:
+        pattern = Locale.parse(language).datetime_formats["medium"]
+        return str(pattern).replace("{1}", date_part).replace("{0}", time_part)
+    return date_part or time_part
 
 
 def local_time(value: datetime | None, tz: str | None = None, fmt: str = "medium") -> str:
-    """Format an aware datetime in a time zone (default: the app's) for the current language."""
+    """Format an aware datetime in a time zone (default: the app's) for the current language.
+
+    `fmt` is a name of MOMENT_FORMATS or a CLDR width ("short", "medium", "long", "full")."""
     if value is None:
         return ""
     zone = ZoneInfo(tz or current_app.config["DEFAULT_TIMEZONE"])
+    if fmt in MOMENT_FORMATS:
+        return _moment(value.astimezone(zone), fmt, current_language())
+    if fmt not in ("short", "medium", "long", "full"):
+        raise ValueError(f"unknown moment format {fmt!r}: name one of MOMENT_FORMATS")
     return format_datetime(value, fmt, tzinfo=zone, locale=current_language())
 
 
 def short_moment(value: datetime | None, tz: str | None = None) -> str:
-    """Write a moment as day, month, weekday and time: 11月30日周一 09:00, Mon, Nov 30 09:00."""
-    if value is None:
-        return ""
-    local = value.astimezone(ZoneInfo(tz or current_app.config["DEFAULT_TIMEZONE"]))
-    return f"{format_skeleton('MMMEd', local, locale=current_language())} {local:%H:%M}"
+    """Write a moment as day, month, weekday and time: 11月30日周一 09:00, Mon, Nov 30, 09:00."""
+    return local_time(value, tz, "weekday_time")
 
 
 def day_label(value: date) -> str:
@@ -114,6 +185,7 @@ def register(app: Flask) -> None:
     """Add the language switch route and template helpers."""
     app.jinja_env.globals.update(
         localised=localised,
+        in_language=in_language,
         local_time=local_time,
         local_date=local_date,
         short_moment=short_moment,
@@ -124,6 +196,7 @@ def register(app: Flask) -> None:
         LANGUAGES=LANGUAGES,
         get_locale=get_locale,
     )
+    app.jinja_env.filters["as_date"] = date.fromisoformat
     app.add_url_rule("/lang/<code>", "set_language", set_language, methods=["POST"])
 
 

@@ -42,7 +42,7 @@ def test_a_catalogue_write_moves_both_tokens(db: Any, make_facility: Any) -> Non
 
     facility = make_facility()
     first = _tokens()
-    facility.city = "Wuxi"
+    facility.city_en = "Wuxi"
     db.session.commit()
     second = _tokens()
 

@@ -163,3 +163,74 @@ def test_health_refuses_a_database_not_at_the_migrations_head(app, db) -> None:
     assert behind.json["database_revision"] == ["older"]
     assert missing.status_code == 503 and missing.json["schema"] == "missing"
     assert back.status_code == 200
+
+
+def test_bilingual_migration_keeps_single_language_catalogue_rows(fresh_url: str) -> None:
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": fresh_url, "SECRET_KEY": "x"})
+    now = "2026-12-01 00:00:00+00:00"
+    with app.app_context():
+        upgrade(revision="7c1d2e3f4a5b")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO centres VALUES (1, 'c', '中心', 'Centre')"))
+            conn.execute(
+                text(
+                    "INSERT INTO facilities (id, slug, centre_id, kind, name_zh, name_en, city,"
+                    " district, address, host_institutions, timezone, opening_hours, closures,"
+                    " contact_name, contact_email, contact_phone, active, auto_publish,"
+                    " created_at, updated_at) VALUES (1, 'f', 1, 'pilot_test_base', '基地',"
+                    " 'Base', 'Nanjing', 'Jiangbei', '南京市1号', :hosts, 'Asia/Shanghai', '{}',"
+                    " :closures, '王老师', '', '', true, false, :now, :now)"
+                ),
+                {
+                    "hosts": '["Nanjing University"]',
+                    "closures": '[{"from": "2027-01-01", "to": "2027-01-01", '
+                    '"reason": "New Year"}]',
+                    "now": now,
+                },
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO equipment (id, slug, facility_id, name_zh, name_en, capacity,"
+                    " hourly_rate_cny, unattended_ok, changeover_minutes, training_required,"
+                    " status, description, created_at, updated_at) VALUES (1, 'u', 1, '设备',"
+                    " 'Unit', 1, 0, false, 0, false, 'active', '', :now, :now)"
+                ),
+                {"now": now},
+            )
+            for window, reason in ((1, "离子源清洗"), (2, "Pump swap")):
+                conn.execute(
+                    text(
+                        'INSERT INTO maintenance_windows (id, equipment_id, start, "end", reason,'
+                        " source, created_at, updated_at, sequence) VALUES (:id, 1, :start, :end,"
+                        " :reason, 'manual', :now, :now, 0)"
+                    ),
+                    {
+                        "id": window,
+                        "start": f"2027-01-0{window} 00:00:00+00:00",
+                        "end": f"2027-01-0{window} 08:00:00+00:00",
+                        "reason": reason,
+                        "now": now,
+                    },
+                )
+        upgrade()
+        with db.engine.connect() as conn:
+            facility = conn.execute(text("SELECT * FROM facilities")).mappings().one()
+            reasons = conn.execute(
+                text("SELECT reason_zh, reason_en FROM maintenance_windows ORDER BY id")
+            ).all()
+        db.engine.dispose()
+    assert (facility["city_zh"], facility["city_en"]) == ("Nanjing", "Nanjing")
+    assert facility["contact_name_zh"] == "王老师"
+    hosts = facility["host_institutions"]
+    closures = facility["closures"]
+    if isinstance(hosts, str):
+        import json
+
+        hosts, closures = json.loads(hosts), json.loads(closures)
+    assert hosts == [{"name_zh": "Nanjing University", "name_en": "Nanjing University"}]
+    assert closures[0]["reason_en"] == "New Year" and "reason" not in closures[0]
+    assert [tuple(r) for r in reasons] == [("离子源清洗", ""), ("", "Pump swap")]

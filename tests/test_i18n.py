@@ -280,7 +280,8 @@ def test_catalogue_file_problems_speak_the_language(app: Flask) -> None:
 
     from app.catalog.schema import read
 
-    text = "version: 1\ncentres:\n  - id: Not A Slug\n    name_zh: 中心\n    name_en: Centre\n"
+    text = "version: 1\ncapabilities: {}\n"
+    text += "centres:\n  - id: Not A Slug\n    name_zh: 中心\n    name_en: Centre\n"
     text += "facilities: []\n"
     for language, expected in (
         ("zh", "必须是 slug：仅含小写字母、数字和单个连字符"),

@@ -656,7 +656,8 @@ def maintenance_json(window: MaintenanceWindow) -> dict[str, Any]:
         "equipment": window.equipment.slug,
         "start": _iso(window.start),
         "end": _iso(window.end),
-        "reason": window.reason,
+        "reason_zh": window.reason_zh,
+        "reason_en": window.reason_en,
         "source": window.source,
     }
 
@@ -666,7 +667,10 @@ def facility_maintenance(slug: str) -> Response:
     user = security.user()
     facility = _facility(slug)
     security.require_manager(user, facility)
-    data = _body({"equipment", "start", "end", "reason", "force"}, {"equipment", "start", "end"})
+    data = _body(
+        {"equipment", "start", "end", "reason_zh", "reason_en", "force"},
+        {"equipment", "start", "end"},
+    )
     unit = db.session.scalar(
         select(Equipment).where(
             Equipment.slug == _string(data["equipment"], "equipment"),
@@ -680,7 +684,8 @@ def facility_maintenance(slug: str) -> Response:
         unit.id,
         start=parse_datetime(data["start"], "start"),
         end=parse_datetime(data["end"], "end"),
-        reason=_string(data.get("reason", ""), "reason"),
+        reason_zh=_string(data.get("reason_zh", ""), "reason_zh"),
+        reason_en=_string(data.get("reason_en", ""), "reason_en"),
         force=_boolean(data.get("force", False), "force"),
     )
     return _created(maintenance_json(window))
@@ -1056,7 +1061,8 @@ _SCHEMAS: dict[str, Any] = {
             "equipment": {"type": "string"},
             "start": _DT,
             "end": _DT,
-            "reason": {"type": "string"},
+            "reason_zh": {"type": "string"},
+            "reason_en": {"type": "string"},
             "source": {"type": "string"},
         },
     },
@@ -1351,7 +1357,16 @@ openapi.document(
                         "equipment": {"type": "string"},
                         "start": _DT,
                         "end": _DT,
-                        "reason": {"type": "string", "maxLength": 200},
+                        "reason_zh": {
+                            "type": "string",
+                            "maxLength": booking_service.MAX_MAINTENANCE_REASON,
+                            "description": "the reason in Chinese; give either or both",
+                        },
+                        "reason_en": {
+                            "type": "string",
+                            "maxLength": booking_service.MAX_MAINTENANCE_REASON,
+                            "description": "the reason in English; give either or both",
+                        },
                         "force": {"type": "boolean"},
                     },
                 },

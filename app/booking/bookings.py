@@ -28,13 +28,15 @@ from app.database import is_postgres, write_transaction
 from app.dbtypes import utcnow
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
-from app.i18n import localised
+from app.i18n import in_language_text, localised
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
 GRID = timedelta(minutes=15)
 MAX_BOOKING = timedelta(days=14)
+# The length of a maintenance reason in each language (MaintenanceWindow.reason_zh/_en).
+MAX_MAINTENANCE_REASON = 200
 
 
 # ---------------------------------------------------------------- conflict rules
@@ -122,7 +124,7 @@ def conflict_error(
         detail = _(
             "%(unit)s is under maintenance then (%(reason)s).",
             unit=localised(unit),
-            reason=maintenance[0].reason or _("no reason given"),
+            reason=in_language_text(maintenance[0], "reason") or _("no reason given"),
         )
     else:
         detail = _(
@@ -135,7 +137,12 @@ def conflict_error(
         detail,
         conflicts=[describe(b) for b in bookings],
         maintenance=[
-            {"start": m.start.isoformat(), "end": m.end.isoformat(), "reason": m.reason}
+            {
+                "start": m.start.isoformat(),
+                "end": m.end.isoformat(),
+                "reason_zh": m.reason_zh,
+                "reason_en": m.reason_en,
+            }
             for m in maintenance
         ],
     )
@@ -284,18 +291,18 @@ def availability(
                 "kind": "maintenance",
                 "start": window.start,
                 "end": window.end,
-                "title": window.reason or _("Maintenance"),
+                "title": in_language_text(window, "reason") or _("Maintenance"),
                 "own": False,
                 "booking_id": None,
             }
         )
-    for closure_start, closure_end, reason in closures_between(equipment.facility, start, end):
+    for closure in closures_between(equipment.facility, start, end):
         blocks.append(
             {
                 "kind": "closure",
-                "start": closure_start,
-                "end": closure_end,
-                "title": reason or _("Closed"),
+                "start": closure.start,
+                "end": closure.end,
+                "title": in_language_text(closure, "reason") or _("Closed"),
                 "own": False,
                 "booking_id": None,
             }
@@ -522,19 +529,27 @@ def add_maintenance(
     *,
     start: datetime,
     end: datetime,
-    reason: str,
+    reason_zh: str = "",
+    reason_en: str = "",
     force: bool = False,
 ) -> MaintenanceWindow:
     """Take a unit out of service for a window; refused while active bookings overlap it.
+
+    The reason may be written in Chinese, in English or both; one written in one language only
+    is shown to readers of the other marked as that language.
 
     `force` is refused as well: a manager cancels or reschedules the bookings first, so every
     affected project hears of it through those changes."""
     write_transaction()
     unit = _unit(equipment_id)
     security.require_manager(user, unit.facility_id)
-    reason = (reason or "").strip()
-    if len(reason) > 200:
-        raise ValidationError(_("Keep the reason under 200 characters."), field="reason")
+    reasons = {"reason_zh": (reason_zh or "").strip(), "reason_en": (reason_en or "").strip()}
+    for name, text in reasons.items():
+        if len(text) > MAX_MAINTENANCE_REASON:
+            raise ValidationError(
+                _("Keep the reason under %(n)d characters.", n=MAX_MAINTENANCE_REASON),
+                field=name,
+            )
     for name, value in (("start", start), ("end", end)):
         if not isinstance(value, datetime) or value.tzinfo is None:
             raise ValidationError(_("Give the time with its UTC offset."), field=name)
@@ -565,7 +580,7 @@ def add_maintenance(
         equipment_id=unit.id,
         start=start,
         end=end,
-        reason=reason,
+        **reasons,
         source="manual",
         created_by_id=user.id,
     )
@@ -580,7 +595,7 @@ def add_maintenance(
         equipment=unit.slug,
         start=start,
         end=end,
-        reason=reason,
+        **reasons,
     )
     db.session.commit()
     return window

@@ -34,6 +34,7 @@ from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.validators import ValidationError as FieldError
 
+from app.booking.bookings import MAX_MAINTENANCE_REASON
 from app.booking.requests import MAX_STEPS, StepInput, check_step_count
 from app.errors import ValidationError
 
@@ -185,7 +186,23 @@ class MaintenanceForm(FlaskForm):
     equipment_id = SelectField(_l("Equipment unit"), coerce=int, choices=[])
     start = DateTimeLocalField(_l("Start"), format=DATETIME_FORMAT, validators=[DataRequired()])
     end = DateTimeLocalField(_l("End"), format=DATETIME_FORMAT, validators=[DataRequired()])
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)])
+    reason_zh = StringField(
+        _l("Reason in Chinese"), validators=[Length(max=MAX_MAINTENANCE_REASON)]
+    )
+    reason_en = StringField(
+        _l("Reason in English"), validators=[Length(max=MAX_MAINTENANCE_REASON)]
+    )
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Ask for the reason in at least one language; readers of the other see it marked."""
+        valid = bool(super().validate(extra_validators))
+        if not (self.reason_zh.data or "").strip() and not (self.reason_en.data or "").strip():
+            self.reason_zh.errors = [
+                *self.reason_zh.errors,
+                _l("Say why, in Chinese, in English or in both."),
+            ]
+            return False
+        return valid
 
 
 class TrainingForm(FlaskForm):

@@ -31,6 +31,7 @@ from app.booking.models import (
     SolveRun,
 )
 from app.catalog.hours import open_windows
+from app.catalog.labels import capability_name
 from app.catalog.models import (
     Equipment,
     EquipmentCapability,
@@ -84,13 +85,14 @@ def fill_request_choices(form: RequestForm, user: User, *, facility_required: bo
         .distinct()
         .order_by(EquipmentCapability.name)
     ).all()
+    named = sorted(((c, capability_name(c)) for c in capabilities), key=lambda pair: pair[1])
     units: dict[str, list[tuple[int, str]]] = {}
     for facility in facilities:
         active = [u for u in facility.equipment if u.is_active]
         if active:
             units[localised(facility)] = [(u.id, localised(u)) for u in active]
     for entry in form.steps:
-        entry.form.capability.choices = [("", _("— by unit —"))] + [(c, c) for c in capabilities]
+        entry.form.capability.choices = [("", _("— by unit —")), *named]
         entry.form.unit_ids.choices = units
 
 
@@ -396,7 +398,12 @@ def proposal_view(proposal: Proposal, viewer: User) -> dict[str, Any]:
         )
     start, end = _timeline_window(problem, bars, facility.timezone)
     svg = timeline.render_timeline(
-        [timeline.Lane(str(u.id), localised(u), ", ".join(u.capability_names)) for u in units],
+        [
+            timeline.Lane(
+                str(u.id), localised(u), ", ".join(map(capability_name, u.capability_names))
+            )
+            for u in units
+        ],
         bars,
         _problem_shades(problem, units, start, end),
         start=start,

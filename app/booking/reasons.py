@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.booking.requests import request_facility
+from app.catalog.labels import capability_name
 from app.catalog.models import Equipment
 from app.extensions import db
 from app.i18n import local_time, localised
@@ -255,7 +256,7 @@ def _no_unit_left(r: _Reader) -> str:
             "Step %(step)d asks for %(capability)s, but no unit that can do it is in service "
             "any more; change the request.",
             step=int(r.args["step"]),
-            capability=r.args["capability"],
+            capability=capability_name(r.args["capability"]),
         )
     return _(
         "Step %(step)d has no unit it may use any more (retired, or out of service); change "

@@ -398,11 +398,12 @@ def maintenance_add(slug: str) -> Any:
                 form.equipment_id.data,
                 start=to_utc(form.start.data, facility.timezone),
                 end=to_utc(form.end.data, facility.timezone),
-                reason=form.reason.data.strip(),
+                reason_zh=form.reason_zh.data,
+                reason_en=form.reason_en.data,
             )
         except ValidationError as error:
             for message in apply_errors(form, error, {"equipment": "equipment_id"}):
-                form.reason.errors = [*form.reason.errors, message]
+                form.reason_zh.errors = [*form.reason_zh.errors, message]
         except Conflict as error:
             form.start.errors = [*form.start.errors, error.detail]
         else:

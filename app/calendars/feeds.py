@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from flask_babel import force_locale, gettext
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
@@ -82,6 +83,18 @@ def window_start(now: datetime) -> datetime:
 def pick(zh: str, en: str, locale: str) -> str:
     """Return the English name for an English subscriber when there is one, else the Chinese."""
     return en if locale == "en" and en else zh
+
+
+def pick_marked(zh: str, en: str, locale: str) -> str:
+    """Return the text in the subscriber's language, else the other one with its language named.
+
+    A manager may write a maintenance reason in one language only."""
+    wanted, other = (en, zh) if locale == "en" else (zh, en)
+    if wanted or not other:
+        return wanted
+    with force_locale(locale):
+        language = gettext("in Chinese") if locale == "en" else gettext("in English")
+    return f"{other} ({language})"
 
 
 def _scope(token: FeedToken, default_timezone: str) -> _Scope:
@@ -257,11 +270,15 @@ _PLACE_COLUMNS = (
     Equipment.name_en.label("unit_en"),
     Facility.name_zh.label("facility_zh"),
     Facility.name_en.label("facility_en"),
-    Facility.address,
-    Facility.city,
-    Facility.district,
+    Facility.address_zh,
+    Facility.address_en,
+    Facility.city_zh,
+    Facility.city_en,
+    Facility.district_zh,
+    Facility.district_en,
     Facility.timezone,
-    Facility.contact_name,
+    Facility.contact_name_zh,
+    Facility.contact_name_en,
     Facility.contact_email,
     Facility.contact_phone,
     BookingRequest.id.label("request_id"),
@@ -281,7 +298,14 @@ def _feed_booking(
     show_project: bool,
     booking_id: int | None,
 ) -> FeedBooking:
-    address = row.address or " ".join(part for part in (row.city, row.district) if part)
+    address = pick(row.address_zh, row.address_en, locale) or " ".join(
+        part
+        for part in (
+            pick(row.city_zh, row.city_en, locale),
+            pick(row.district_zh, row.district_en, locale),
+        )
+        if part
+    )
     return FeedBooking(
         key=key,
         start=row.start,
@@ -294,7 +318,7 @@ def _feed_booking(
         title=row.title,
         facility_name=pick(row.facility_zh, row.facility_en, locale),
         facility_address=address,
-        contact_name=row.contact_name,
+        contact_name=pick(row.contact_name_zh, row.contact_name_en, locale),
         contact_email=row.contact_email,
         contact_phone=row.contact_phone,
         step_position=row.step_position,
@@ -397,12 +421,14 @@ def _maintenance(condition: ColumnElement[bool], locale: str) -> list[FeedMainte
             MaintenanceWindow.sequence,
             MaintenanceWindow.updated_at,
             MaintenanceWindow.cancelled_at,
-            MaintenanceWindow.reason,
+            MaintenanceWindow.reason_zh,
+            MaintenanceWindow.reason_en,
             Equipment.name_zh.label("unit_zh"),
             Equipment.name_en.label("unit_en"),
             Facility.name_zh.label("facility_zh"),
             Facility.name_en.label("facility_en"),
-            Facility.address,
+            Facility.address_zh,
+            Facility.address_en,
             Facility.timezone,
         )
         .join(Equipment, MaintenanceWindow.equipment_id == Equipment.id)
@@ -419,9 +445,9 @@ def _maintenance(condition: ColumnElement[bool], locale: str) -> list[FeedMainte
             updated_at=row.updated_at,
             cancelled=row.cancelled_at is not None,
             equipment_name=pick(row.unit_zh, row.unit_en, locale),
-            reason=row.reason,
+            reason=pick_marked(row.reason_zh, row.reason_en, locale),
             facility_name=pick(row.facility_zh, row.facility_en, locale),
-            facility_address=row.address,
+            facility_address=pick(row.address_zh, row.address_en, locale),
         )
         for row in rows
     ]

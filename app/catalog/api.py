@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from app import dataversion, openapi
 from app.accounts import security
-from app.catalog import queries
+from app.catalog import labels, queries
 from app.catalog.models import Direction, Equipment, Facility, FacilityKind, MaintenanceWindow
 from app.dbtypes import utcnow
 
@@ -34,8 +34,10 @@ def facility_summary_json(facility: Facility) -> dict[str, Any]:
             "name_zh": facility.centre.name_zh,
             "name_en": facility.centre.name_en,
         },
-        "city": facility.city,
-        "district": facility.district,
+        "city_zh": facility.city_zh,
+        "city_en": facility.city_en,
+        "district_zh": facility.district_zh,
+        "district_en": facility.district_en,
         "directions": facility.direction_names,
         "unit_count": queries.active_unit_count(facility),
         "capabilities": queries.capabilities_of(facility),
@@ -47,7 +49,8 @@ def _maintenance_json(window: MaintenanceWindow, *, with_reason: bool) -> dict[s
     return {
         "start": window.start.isoformat(),
         "end": window.end.isoformat(),
-        "reason": window.reason if with_reason else None,
+        "reason_zh": window.reason_zh if with_reason else None,
+        "reason_en": window.reason_en if with_reason else None,
     }
 
 
@@ -73,13 +76,23 @@ def facility_json(facility: Facility) -> dict[str, Any]:
     """Return a facility with its hours, closures, contact and every unit (retired too)."""
     return {
         **facility_summary_json(facility),
-        "address": facility.address,
-        "host_institutions": list(facility.host_institutions),
+        "address_zh": facility.address_zh,
+        "address_en": facility.address_en,
+        "host_institutions": [dict(host) for host in facility.host_institutions],
         "timezone": facility.timezone,
         "opening_hours": facility.opening_hours,
-        "closures": list(facility.closures),
+        "closures": [
+            {
+                "from": closure["from"],
+                "to": closure["to"],
+                "reason_zh": closure.get("reason_zh", ""),
+                "reason_en": closure.get("reason_en", ""),
+            }
+            for closure in facility.closures
+        ],
         "contact": {
-            "name": facility.contact_name,
+            "name_zh": facility.contact_name_zh,
+            "name_en": facility.contact_name_en,
             "email": facility.contact_email,
             "phone": facility.contact_phone,
         },
@@ -144,19 +157,24 @@ def equipment(slug: str) -> Response:
 
 @bp.get("/capabilities")
 def capabilities() -> Response:
-    return _cached_json(
-        ("capabilities",),
-        lambda: {
-            "capabilities": [
-                {
-                    "name": summary.name,
-                    "unit_count": summary.unit_count,
-                    "facilities": [_facility_ref(f) for f in summary.facilities],
-                }
-                for summary in queries.capability_summaries()
-            ]
-        },
-    )
+    return _cached_json(("capabilities",), _capabilities_json)
+
+
+def _capabilities_json() -> dict[str, Any]:
+    named = labels.capability_names()
+    listed = []
+    for summary in queries.capability_summaries():
+        capability = named.get(summary.name)
+        listed.append(
+            {
+                "name": summary.name,
+                "name_zh": capability.name_zh if capability else summary.name,
+                "name_en": capability.name_en if capability else summary.name,
+                "unit_count": summary.unit_count,
+                "facilities": [_facility_ref(f) for f in summary.facilities],
+            }
+        )
+    return {"capabilities": listed}
 
 
 # ---------------------------------------------------------------- OpenAPI
@@ -203,8 +221,10 @@ SCHEMAS: dict[str, Any] = {
             "name_en": _STRING,
             "kind": _KIND,
             "centre": _REF,
-            "city": _STRING,
-            "district": _STRING,
+            "city_zh": _STRING,
+            "city_en": _STRING,
+            "district_zh": _STRING,
+            "district_en": _STRING,
             "directions": {"type": "array", "items": _DIRECTION},
             "unit_count": {"type": "integer", "minimum": 0},
             "capabilities": _STRINGS,
@@ -234,8 +254,12 @@ SCHEMAS: dict[str, Any] = {
 }
 
 _FACILITY_DETAIL_EXTRA = {
-    "address": _STRING,
-    "host_institutions": _STRINGS,
+    "address_zh": _STRING,
+    "address_en": _STRING,
+    "host_institutions": {
+        "type": "array",
+        "items": _object({"name_zh": _STRING, "name_en": _STRING}),
+    },
     "timezone": {**_STRING, "description": "IANA time zone of the hours and closures"},
     "opening_hours": _WEEKLY,
     "closures": {
@@ -244,11 +268,14 @@ _FACILITY_DETAIL_EXTRA = {
             {
                 "from": {"type": "string", "format": "date"},
                 "to": {"type": "string", "format": "date"},
-                "reason": _STRING,
+                "reason_zh": _STRING,
+                "reason_en": _STRING,
             }
         ),
     },
-    "contact": _object({"name": _STRING, "email": _STRING, "phone": _STRING}),
+    "contact": _object(
+        {"name_zh": _STRING, "name_en": _STRING, "email": _STRING, "phone": _STRING}
+    ),
     "equipment": {"type": "array", "items": {"$ref": "#/components/schemas/Equipment"}},
 }
 _summary = SCHEMAS["FacilitySummary"]
@@ -267,9 +294,15 @@ SCHEMAS["EquipmentDetail"] = _object(
                 {
                     "start": {"type": "string", "format": "date-time"},
                     "end": {"type": "string", "format": "date-time"},
-                    "reason": {
+                    "reason_zh": {
                         "type": ["string", "null"],
-                        "description": "why, as its manager wrote it; null unless signed in",
+                        "description": "why, in Chinese as its manager wrote it; empty when "
+                        "written in English only; null unless signed in",
+                    },
+                    "reason_en": {
+                        "type": ["string", "null"],
+                        "description": "why, in English as its manager wrote it; empty when "
+                        "written in Chinese only; null unless signed in",
                     },
                 }
             ),
@@ -278,7 +311,9 @@ SCHEMAS["EquipmentDetail"] = _object(
 )
 SCHEMAS["Capability"] = _object(
     {
-        "name": _STRING,
+        "name": {**_STRING, "description": "the slug a request step asks for"},
+        "name_zh": _STRING,
+        "name_en": _STRING,
         "unit_count": {"type": "integer", "minimum": 1},
         "facilities": {"type": "array", "items": {"$ref": "#/components/schemas/FacilityRef"}},
     }
@@ -323,7 +358,8 @@ openapi.document(
                         "name": "city",
                         "in": "query",
                         "schema": {"type": "string", "maxLength": queries.MAX_TEXT},
-                        "description": "Only facilities in this city (case-insensitive)",
+                        "description": "Only facilities in this city, in English "
+                        "(case-insensitive) or Chinese",
                     },
                     {
                         "name": "q",

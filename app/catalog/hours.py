@@ -25,7 +25,8 @@ class Closure(NamedTuple):
 
     start: datetime
     end: datetime
-    reason: str
+    reason_zh: str
+    reason_en: str
 
 
 def _local(day: date, clock: str, zone: ZoneInfo) -> datetime:
@@ -94,7 +95,14 @@ def closures_between(facility: Facility, start: datetime, end: datetime) -> list
         closed_from = datetime.combine(first, time(0), zone).astimezone(UTC)
         closed_to = datetime.combine(last + timedelta(days=1), time(0), zone).astimezone(UTC)
         if closed_from < end and closed_to > start:
-            found.append(Closure(closed_from, closed_to, closure.get("reason", "")))
+            found.append(
+                Closure(
+                    closed_from,
+                    closed_to,
+                    closure.get("reason_zh", ""),
+                    closure.get("reason_en", ""),
+                )
+            )
     return sorted(found)
 
 

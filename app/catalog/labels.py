@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.catalog.models import Capability
+from app.extensions import db
+from app.i18n import localised
 
 KINDS = {
     "proof_of_concept_centre": _l("Proof-of-concept centre"),
@@ -30,3 +36,21 @@ DAYS = {
     "sat": _l("Saturday"),
     "sun": _l("Sunday"),
 }
+
+
+def capability_names() -> dict[str, Capability]:
+    """Return every named capability by slug, read once per request."""
+    if has_request_context():
+        cached = getattr(request, "_pilotslot_capabilities", None)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+    found = {c.slug: c for c in db.session.scalars(select(Capability))}
+    if has_request_context():
+        request._pilotslot_capabilities = found  # type: ignore[attr-defined]
+    return found
+
+
+def capability_name(slug: str) -> str:
+    """Name a capability in the current language; a slug the catalogue does not name stays."""
+    capability = capability_names().get(slug)
+    return localised(capability) if capability is not None else slug

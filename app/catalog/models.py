@@ -62,16 +62,22 @@ class Facility(db.Model):
     kind: Mapped[str] = mapped_column(String(40))
     name_zh: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200))
-    city: Mapped[str] = mapped_column(String(100))
-    district: Mapped[str] = mapped_column(String(100), default="")
-    address: Mapped[str] = mapped_column(String(300), default="")
-    host_institutions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    city_zh: Mapped[str] = mapped_column(String(100))
+    city_en: Mapped[str] = mapped_column(String(100))
+    district_zh: Mapped[str] = mapped_column(String(100), default="")
+    district_en: Mapped[str] = mapped_column(String(100), default="")
+    address_zh: Mapped[str] = mapped_column(String(300), default="")
+    address_en: Mapped[str] = mapped_column(String(300), default="")
+    # [{"name_zh": "中国药科大学", "name_en": "China Pharmaceutical University"}]
+    host_institutions: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     # {"mon": [["08:30", "17:30"]], ...}; a missing day is closed.
     opening_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # [{"from": "2027-02-06", "to": "2027-02-12", "reason": "..."}], inclusive local dates.
+    # [{"from": "2027-02-06", "to": "2027-02-12", "reason_zh": "春节", "reason_en": "Spring
+    # Festival"}], inclusive local dates.
     closures: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    contact_name: Mapped[str] = mapped_column(String(100), default="")
+    contact_name_zh: Mapped[str] = mapped_column(String(100), default="")
+    contact_name_en: Mapped[str] = mapped_column(String(100), default="")
     contact_email: Mapped[str] = mapped_column(String(200), default="")
     contact_phone: Mapped[str] = mapped_column(String(50), default="")
     active: Mapped[bool] = mapped_column(default=True)
@@ -151,6 +157,19 @@ class Equipment(db.Model):
         return f"<Equipment {self.slug}>"
 
 
+class Capability(db.Model):
+    """What a unit can do, by the slug requests ask for, with its name in both languages."""
+
+    __tablename__ = "capabilities"
+
+    slug: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+
+    def __repr__(self) -> str:
+        return f"<Capability {self.slug}>"
+
+
 class EquipmentCapability(db.Model):
     __tablename__ = "equipment_capabilities"
 
@@ -170,7 +189,10 @@ class MaintenanceWindow(db.Model):
     equipment_id: Mapped[int] = mapped_column(ForeignKey("equipment.id"), index=True)
     start: Mapped[datetime] = mapped_column(UTCDateTime)
     end: Mapped[datetime] = mapped_column(UTCDateTime)
-    reason: Mapped[str] = mapped_column(String(200), default="")
+    # Either or both: a manager may write the reason in one language only; pages show it
+    # marked as that language (app.catalog.labels.maintenance_reason).
+    reason_zh: Mapped[str] = mapped_column(String(200), default="")
+    reason_en: Mapped[str] = mapped_column(String(200), default="")
     # "catalogue" windows are owned by facilities.yaml sync; "manual" ones by managers.
     source: Mapped[str] = mapped_column(String(20), default="manual")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)

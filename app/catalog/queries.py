@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.catalog.labels import capability_names
 from app.catalog.models import (
     Direction,
     Equipment,
@@ -21,6 +22,7 @@ from app.catalog.models import (
 )
 from app.errors import BadRequest, NotFound
 from app.extensions import db
+from app.i18n import localised
 
 MAX_TEXT = 100
 
@@ -82,9 +84,17 @@ def _active_units(facility: Facility) -> list[Equipment]:
 
 
 def _matches_text(facility: Facility, needle: str) -> bool:
-    haystack = [facility.name_zh, facility.name_en, *facility.host_institutions]
+    haystack = [facility.name_zh, facility.name_en]
+    haystack += [name for host in facility.host_institutions for name in host.values()]
+    named = capability_names()
     for unit in _active_units(facility):
         haystack += [unit.name_zh, unit.name_en, *unit.capability_names]
+        haystack += [
+            name
+            for slug in unit.capability_names
+            if slug in named
+            for name in (named[slug].name_zh, named[slug].name_en)
+        ]
     return any(needle in text.casefold() for text in haystack)
 
 
@@ -109,7 +119,10 @@ def search_facilities(wanted: CatalogueFilter) -> list[Facility]:
             continue
         if wanted.direction and wanted.direction not in facility.direction_names:
             continue
-        if wanted.city and facility.city.casefold() != wanted.city.casefold():
+        if wanted.city and wanted.city.casefold() not in (
+            facility.city_zh.casefold(),
+            facility.city_en.casefold(),
+        ):
             continue
         if needle and not _matches_text(facility, needle):
             continue
@@ -117,9 +130,17 @@ def search_facilities(wanted: CatalogueFilter) -> list[Facility]:
     return found
 
 
-def cities() -> list[str]:
-    """Return the cities of active facilities, sorted."""
-    return sorted(set(db.session.scalars(select(Facility.city).where(Facility.active.is_(True)))))
+def cities() -> list[tuple[str, str]]:
+    """Return the cities of active facilities as (value, name in the current language).
+
+    The value is the English name, the same in both languages' links and in the API."""
+    rows = db.session.execute(
+        select(Facility.city_zh, Facility.city_en).where(Facility.active.is_(True)).distinct()
+    )
+    pairs = {
+        (city_en, localised({"name_zh": city_zh, "name_en": city_en})) for city_zh, city_en in rows
+    }
+    return sorted(pairs, key=lambda pair: pair[1])
 
 
 def capabilities_of(facility: Facility) -> list[str]:

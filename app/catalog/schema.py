@@ -52,13 +52,36 @@ def _text(max_length: int, *, required: bool = True) -> dict[str, Any]:
     return {"type": "string", "maxLength": max_length, **({"minLength": 1} if required else {})}
 
 
+def _both(*names: str, max_length: int, required: bool = False) -> dict[str, Any]:
+    """Return the properties `name_zh` and `name_en` of each displayed text."""
+    return {
+        f"{name}_{language}": _text(max_length, required=required)
+        for name in names
+        for language in ("zh", "en")
+    }
+
+
+def _pairs(*names: str) -> dict[str, list[str]]:
+    """Require each displayed text in both languages once it is given in one."""
+    pairs: dict[str, list[str]] = {}
+    for name in names:
+        pairs[f"{name}_zh"] = [f"{name}_en"]
+        pairs[f"{name}_en"] = [f"{name}_zh"]
+    return pairs
+
+
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
     "additionalProperties": False,
-    "required": ["version", "centres", "facilities"],
+    "required": ["version", "capabilities", "centres", "facilities"],
     "properties": {
         "version": {"const": 1},
+        "capabilities": {
+            "type": "object",
+            "propertyNames": _SLUG,
+            "additionalProperties": {"$ref": "#/$defs/capability"},
+        },
         "centres": {"type": "array", "items": {"$ref": "#/$defs/centre"}},
         "facilities": {"type": "array", "items": {"$ref": "#/$defs/facility"}},
     },
@@ -68,6 +91,19 @@ SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "properties": {day: {"type": "array", "items": _SPAN} for day in DAYS},
             "x-message": N_("must be a mapping of days (mon..sun) to time ranges"),
+        },
+        "capability": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["name_zh", "name_en"],
+            "properties": _both("name", max_length=200, required=True),
+        },
+        "host": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["name_zh", "name_en"],
+            "properties": _both("name", max_length=200, required=True),
+            "x-message": N_("must be a mapping with name_zh and name_en"),
         },
         "centre": {
             "type": "object",
@@ -82,14 +118,15 @@ SCHEMA: dict[str, Any] = {
                 "date": _DATE,
                 "from": _DATE,
                 "to": _DATE,
-                "reason": _text(200, required=False),
+                **_both("reason", max_length=200),
             },
+            "dependentRequired": _pairs("reason"),
         },
         "contact": {
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "name": _text(100, required=False),
+                **_both("name", max_length=100),
                 "email": {
                     "type": "string",
                     "maxLength": 200,
@@ -98,6 +135,7 @@ SCHEMA: dict[str, Any] = {
                 },
                 "phone": _text(50, required=False),
             },
+            "dependentRequired": _pairs("name"),
         },
         "maintenance": {
             "type": "object",
@@ -106,23 +144,34 @@ SCHEMA: dict[str, Any] = {
             "properties": {
                 "start": {"type": "string"},
                 "end": {"type": "string"},
-                "reason": _text(200, required=False),
+                **_both("reason", max_length=200),
             },
+            "dependentRequired": _pairs("reason"),
         },
         "facility": {
             "type": "object",
             "additionalProperties": False,
-            "required": ["id", "centre", "kind", "name_zh", "name_en", "city", "timezone"],
+            "required": [
+                "id",
+                "centre",
+                "kind",
+                "name_zh",
+                "name_en",
+                "city_zh",
+                "city_en",
+                "timezone",
+            ],
+            "dependentRequired": _pairs("district", "address"),
             "properties": {
                 "id": _SLUG,
                 "centre": _SLUG,
                 "kind": {"enum": [kind.value for kind in FacilityKind]},
                 "name_zh": _text(200),
                 "name_en": _text(200),
-                "city": _text(100),
-                "district": _text(100, required=False),
-                "address": _text(300, required=False),
-                "host_institutions": {"type": "array", "items": _text(200)},
+                **_both("city", max_length=100, required=True),
+                **_both("district", max_length=100),
+                **_both("address", max_length=300),
+                "host_institutions": {"type": "array", "items": {"$ref": "#/$defs/host"}},
                 "directions": {
                     "type": "array",
                     "uniqueItems": True,
@@ -181,10 +230,18 @@ class CentreSpec:
 
 
 @dataclass(frozen=True)
+class CapabilitySpec:
+    slug: str
+    name_zh: str
+    name_en: str
+
+
+@dataclass(frozen=True)
 class MaintenanceSpec:
     start: datetime
     end: datetime
-    reason: str
+    reason_zh: str
+    reason_en: str
 
 
 @dataclass(frozen=True)
@@ -211,15 +268,19 @@ class FacilitySpec:
     kind: str
     name_zh: str
     name_en: str
-    city: str
-    district: str
-    address: str
-    host_institutions: tuple[str, ...]
+    city_zh: str
+    city_en: str
+    district_zh: str
+    district_en: str
+    address_zh: str
+    address_en: str
+    host_institutions: tuple[dict[str, str], ...]
     directions: tuple[str, ...]
     timezone: str
     opening_hours: dict[str, list[list[str]]]
     closures: tuple[dict[str, str], ...]
-    contact_name: str
+    contact_name_zh: str
+    contact_name_en: str
     contact_email: str
     contact_phone: str
     equipment: tuple[EquipmentSpec, ...]
@@ -227,6 +288,7 @@ class FacilitySpec:
 
 @dataclass(frozen=True)
 class Catalogue:
+    capabilities: tuple[CapabilitySpec, ...]
     centres: tuple[CentreSpec, ...]
     facilities: tuple[FacilitySpec, ...]
 
@@ -354,15 +416,44 @@ def _schema_problems(error: SchemaError) -> Iterator[tuple[str, str]]:
     kind, expected = error.validator, error.validator_value
     custom = error.schema.get("x-message") if isinstance(error.schema, dict) else None
     if kind == "required":
-        missing = [name for name in expected if name not in error.instance]
+        # A text given in one language ("city") is reported once, as such, not as two
+        # missing fields.
+        missing = [
+            name
+            for name in expected
+            if name not in error.instance and name[:-3] not in error.instance
+        ]
         for name in missing:
             yield join_path(path, name), _("is required")
     elif kind == "additionalProperties":
         known = set(error.schema.get("properties", {}))
         for name in error.instance:
-            if name not in known:
+            if name in known:
+                continue
+            if f"{name}_zh" in known:
+                yield (
+                    join_path(path, str(name)),
+                    _(
+                        "is written in one language: shown text needs %(zh)s and %(en)s",
+                        zh=f"{name}_zh",
+                        en=f"{name}_en",
+                    ),
+                )
+            else:
                 yield join_path(path, str(name)), _("is not a known field")
-    elif custom and kind in ("pattern", "const", "type"):
+    elif kind == "dependentRequired":
+        for given, needed in expected.items():
+            if given in error.instance:
+                for name in needed:
+                    if name not in error.instance:
+                        yield (
+                            join_path(path, given),
+                            _(
+                                "is given without %(other)s: shown text needs both languages",
+                                other=name,
+                            ),
+                        )
+    elif custom and kind in ("pattern", "const", "type", "propertyNames"):
         yield path, _(custom)
     elif kind == "type":
         yield path, _("must be %(what)s", what=_(_TYPE_WORDS.get(str(expected), str(expected))))
@@ -463,7 +554,8 @@ def _closures(
                 {
                     "from": first.isoformat(),
                     "to": last.isoformat(),
-                    "reason": item.get("reason", ""),
+                    "reason_zh": item.get("reason_zh", ""),
+                    "reason_en": item.get("reason_en", ""),
                 }
             )
     return tuple(closures)
@@ -489,7 +581,11 @@ def _equipment(item: dict[str, Any], path: str, problems: list[tuple[str, str]])
         if start and end and end <= start:
             problems.append((join_path(where, "end"), _("must come after start")))
         elif start and end:
-            windows.append(MaintenanceSpec(start, end, window.get("reason", "")))
+            windows.append(
+                MaintenanceSpec(
+                    start, end, window.get("reason_zh", ""), window.get("reason_en", "")
+                )
+            )
     return EquipmentSpec(
         slug=item["id"],
         name_zh=item["name_zh"],
@@ -520,6 +616,11 @@ def _zones() -> frozenset[str]:
 
 
 def _catalogue(data: dict[str, Any], problems: list[tuple[str, str]]) -> Catalogue:
+    capabilities = tuple(
+        CapabilitySpec(slug, item["name_zh"], item["name_en"])
+        for slug, item in sorted(data["capabilities"].items())
+    )
+    declared = {capability.slug for capability in capabilities}
     centres = []
     centre_ids: set[str] = set()
     for index, item in enumerate(data["centres"]):
@@ -546,6 +647,18 @@ def _catalogue(data: dict[str, Any], problems: list[tuple[str, str]]) -> Catalog
             if unit["id"] in equipment_ids:
                 problems.append((f"{unit_path}.id", _("%(id)s is used twice", id=unit["id"])))
             equipment_ids.add(unit["id"])
+            for cap_index, name in enumerate(unit["capabilities"]):
+                if name not in declared:
+                    problems.append(
+                        (
+                            f"{unit_path}.capabilities[{cap_index}]",
+                            _(
+                                "%(name)s is not in the capabilities section, which names "
+                                "it in both languages",
+                                name=name,
+                            ),
+                        )
+                    )
             units.append(_equipment(unit, unit_path, problems))
         contact = item.get("contact", {})
         facilities.append(
@@ -555,23 +668,30 @@ def _catalogue(data: dict[str, Any], problems: list[tuple[str, str]]) -> Catalog
                 kind=item["kind"],
                 name_zh=item["name_zh"],
                 name_en=item["name_en"],
-                city=item["city"],
-                district=item.get("district", ""),
-                address=item.get("address", ""),
-                host_institutions=tuple(item.get("host_institutions", [])),
+                city_zh=item["city_zh"],
+                city_en=item["city_en"],
+                district_zh=item.get("district_zh", ""),
+                district_en=item.get("district_en", ""),
+                address_zh=item.get("address_zh", ""),
+                address_en=item.get("address_en", ""),
+                host_institutions=tuple(
+                    {"name_zh": host["name_zh"], "name_en": host["name_en"]}
+                    for host in item.get("host_institutions", [])
+                ),
                 directions=tuple(sorted(item.get("directions", []))),
                 timezone=item["timezone"],
                 opening_hours=_weekly(
                     item.get("opening_hours", {}), f"{path}.opening_hours", problems
                 ),
                 closures=_closures(item.get("closures", []), f"{path}.closures", problems),
-                contact_name=contact.get("name", ""),
+                contact_name_zh=contact.get("name_zh", ""),
+                contact_name_en=contact.get("name_en", ""),
                 contact_email=contact.get("email", ""),
                 contact_phone=contact.get("phone", ""),
                 equipment=tuple(units),
             )
         )
-    return Catalogue(tuple(centres), tuple(facilities))
+    return Catalogue(capabilities, tuple(centres), tuple(facilities))
 
 
 _VALIDATOR = Draft202012Validator(SCHEMA)

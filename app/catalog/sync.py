@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.catalog.models import (
+    Capability,
     Centre,
     Equipment,
     EquipmentCapability,
@@ -220,6 +221,22 @@ def _apply(catalogue: Catalogue, report: SyncReport) -> None:
         if slug not in listed_facilities and facility.active:
             facility.active = False
             report.retired.append(_("facility %(id)s", id=slug))
+    _upsert_capabilities(catalogue, report)
+
+
+def _upsert_capabilities(catalogue: Catalogue, report: SyncReport) -> None:
+    """Name every capability in both languages; a capability left out of the file stays."""
+    existing = {c.slug: c for c in db.session.scalars(select(Capability))}
+    for spec in catalogue.capabilities:
+        capability = existing.get(spec.slug)
+        if capability is None:
+            db.session.add(Capability(slug=spec.slug, name_zh=spec.name_zh, name_en=spec.name_en))
+            report.added.append(_("capability %(id)s", id=spec.slug))
+            continue
+        changed: list[str] = []
+        _set(capability, {"name_zh": spec.name_zh, "name_en": spec.name_en}, changed)
+        if changed:
+            report.changed.append((_("capability %(id)s", id=spec.slug), changed))
 
 
 def _upsert_facility(
@@ -234,14 +251,18 @@ def _upsert_facility(
         "kind": spec.kind,
         "name_zh": spec.name_zh,
         "name_en": spec.name_en,
-        "city": spec.city,
-        "district": spec.district,
-        "address": spec.address,
-        "host_institutions": list(spec.host_institutions),
+        "city_zh": spec.city_zh,
+        "city_en": spec.city_en,
+        "district_zh": spec.district_zh,
+        "district_en": spec.district_en,
+        "address_zh": spec.address_zh,
+        "address_en": spec.address_en,
+        "host_institutions": [dict(host) for host in spec.host_institutions],
         "timezone": spec.timezone,
         "opening_hours": spec.opening_hours,
         "closures": [dict(closure) for closure in spec.closures],
-        "contact_name": spec.contact_name,
+        "contact_name_zh": spec.contact_name_zh,
+        "contact_name_en": spec.contact_name_en,
         "contact_email": spec.contact_email,
         "contact_phone": spec.contact_phone,
     }
@@ -308,7 +329,7 @@ def _sync_maintenance(unit: Equipment, spec: EquipmentSpec) -> bool:
 
     Windows dropped from the file are cancelled, not deleted, so calendar feeds can publish
     the cancellation; each change bumps the window's iCalendar sequence."""
-    wanted = {(w.start, w.end): w.reason for w in spec.maintenance}
+    wanted = {(w.start, w.end): (w.reason_zh, w.reason_en) for w in spec.maintenance}
     existing = {(w.start, w.end): w for w in unit.maintenance}
     changed = False
     for key, window in existing.items():
@@ -320,16 +341,22 @@ def _sync_maintenance(unit: Equipment, spec: EquipmentSpec) -> bool:
                 window.sequence += 1
                 changed = True
             continue
-        if window.cancelled_at is not None or window.reason != wanted[key]:
+        if window.cancelled_at is not None or (window.reason_zh, window.reason_en) != wanted[key]:
             window.cancelled_at = None
-            window.reason = wanted[key]
+            window.reason_zh, window.reason_en = wanted[key]
             window.sequence += 1
             changed = True
-    for (start, end), reason in wanted.items():
+    for (start, end), (reason_zh, reason_en) in wanted.items():
         # A manual window on exactly the same slot already blocks it; the slot is unique.
         if (start, end) not in existing:
             unit.maintenance.append(
-                MaintenanceWindow(start=start, end=end, reason=reason, source=CATALOGUE_SOURCE)
+                MaintenanceWindow(
+                    start=start,
+                    end=end,
+                    reason_zh=reason_zh,
+                    reason_en=reason_en,
+                    source=CATALOGUE_SOURCE,
+                )
             )
             changed = True
     return changed

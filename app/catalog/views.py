@@ -22,6 +22,9 @@ def _labels() -> dict[str, object]:
     }
 
 
+bp.add_app_template_global(labels.capability_name, "capability_name")
+
+
 @bp.get("/facilities")
 def facility_list() -> str:
     wanted = queries.CatalogueFilter.from_args(request.args)

@@ -76,8 +76,9 @@ def render_reminder(booking: Booking, user: User) -> tuple[str, str]:
                 **values,
             ),
         ]
-        if facility.address:
-            lines.append(gettext("Address: %(address)s", address=facility.address))
+        if facility.address_zh:
+            address = localised(facility, "address")
+            lines.append(gettext("Address: %(address)s", address=address))
         link = _booking_link(booking)
         if link:
             lines += ["", gettext("Details: %(link)s", link=link)]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 
+from app.catalog.labels import capability_name
 from app.reports import metrics
 from app.reports.metrics import Load
 from app.reports.queries import ReportData, Scope
@@ -169,7 +170,7 @@ def _capability_table(data: ReportData, loads: dict[int, Load]) -> Table:
             *_load_columns(),
         ],
         [
-            [str(name), counts[str(name)], *_load_cells(grouped[name])]
+            [capability_name(str(name)), counts[str(name)], *_load_cells(grouped[name])]
             for name in sorted(grouped, key=str)
         ],
     )

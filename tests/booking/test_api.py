@@ -245,7 +245,7 @@ def test_maintenance_and_training_endpoints(core: Core, client_for: Any) -> None
         "equipment": "lcms-1",
         "start": core.at(0, "10:00").isoformat(),
         "end": core.at(0, "12:00").isoformat(),
-        "reason": "Pump",
+        "reason_en": "Pump",
     }
     refused = assert_problem(
         mia.post("/api/v1/facilities/bio/maintenance", json={**window, "force": True}), 409

@@ -119,12 +119,12 @@ def test_maintenance_blocks_bookings_and_is_refused_over_bookings(core: Core, db
                 core.lcms1.id,
                 start=core.at(0, "11:00"),
                 end=core.at(0, "15:00"),
-                reason="Pump",
+                reason_en="Pump",
                 force=force,
             )
         assert [c["booking"] for c in caught.value.extra["conflicts"]] == [booking.id]
     window = booking_service.add_maintenance(
-        core.mia, core.lcms1.id, start=core.at(1), end=core.at(1, "15:00"), reason="Pump"
+        core.mia, core.lcms1.id, start=core.at(1), end=core.at(1, "15:00"), reason_en="Pump"
     )
     assert window.source == "manual" and window.created_by_id == core.mia.id
     with pytest.raises(Conflict) as caught:
@@ -132,7 +132,7 @@ def test_maintenance_blocks_bookings_and_is_refused_over_bookings(core: Core, db
     assert "maintenance" in caught.value.detail
     with pytest.raises(NotFound):
         booking_service.add_maintenance(
-            core.otto, core.lcms1.id, start=core.at(2), end=core.at(2, "10:00"), reason="x"
+            core.otto, core.lcms1.id, start=core.at(2), end=core.at(2, "10:00"), reason_en="x"
         )
     assert db.session.scalar(select(func.count()).select_from(MaintenanceWindow)) == 1
 
@@ -212,7 +212,9 @@ def test_availability_hides_other_projects_titles(core: Core, db: Any) -> None:
     book(core, core.lcms1, core.at(0), core.at(0, "12:00"), title="Amber secret assay")
     book(core, core.lcms1, core.at(1), core.at(1, "12:00"), project=core.birch, title="Birch plan")
     holiday = (core.monday + timedelta(days=2)).isoformat()
-    core.bio.closures = [{"from": holiday, "to": holiday, "reason": "Holiday"}]
+    core.bio.closures = [
+        {"from": holiday, "to": holiday, "reason_zh": "假日", "reason_en": "Holiday"}
+    ]
     db.session.commit()
     span = (core.at(0, "00:00"), core.at(7, "00:00"))
     as_alice = booking_service.availability(core.lcms1, *span, core.alice)

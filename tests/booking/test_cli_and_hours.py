@@ -54,7 +54,14 @@ def test_open_windows_keep_wall_clock_hours_across_dst(db: Any) -> None:
 
 def test_always_open_unit_and_closures(db: Any) -> None:
     facility = factories.make_facility(
-        closures=[{"from": "2027-02-08", "to": "2027-02-09", "reason": "Spring Festival"}]
+        closures=[
+            {
+                "from": "2027-02-08",
+                "to": "2027-02-09",
+                "reason_zh": "春节",
+                "reason_en": "Spring Festival",
+            }
+        ]
     )
     unit = factories.make_equipment(facility, opening_hours="always")
     start, end = utc("2027-02-07 00:00"), utc("2027-02-11 00:00")
@@ -64,7 +71,7 @@ def test_always_open_unit_and_closures(db: Any) -> None:
         (utc("2027-02-09 16:00"), end),
     ]
     assert closures_between(facility, start, end) == [
-        (utc("2027-02-07 16:00"), utc("2027-02-09 16:00"), "Spring Festival")
+        (utc("2027-02-07 16:00"), utc("2027-02-09 16:00"), "春节", "Spring Festival")
     ]
     staffed = factories.make_equipment(facility)
     staffed_windows = open_windows(staffed, start, end)

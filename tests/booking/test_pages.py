@@ -377,12 +377,13 @@ def test_maintenance_form_errors_sit_beside_fields(
         "maintenance-equipment_id": world.lcms1.id,
         "maintenance-start": world.local(3, "09:00"),
         "maintenance-end": world.local(3, "18:00"),
-        "maintenance-reason": "",
+        "maintenance-reason_zh": "",
+        "maintenance-reason_en": "",
     }
     page = client.post(f"/manage/{world.facility.slug}/maintenance", data=data)
     assert page.status_code == 422
-    assert field_error(page.get_data(as_text=True), "maintenance-reason")
-    data["maintenance-reason"] = "Ion source cleaning"
+    assert field_error(page.get_data(as_text=True), "maintenance-reason_zh")
+    data["maintenance-reason_en"] = "Ion source cleaning"
     assert client.post(f"/manage/{world.facility.slug}/maintenance", data=data).status_code == 302
     window = db.session.scalars(select(MaintenanceWindow)).one()
     assert window.start == world.at(3, "09:00")

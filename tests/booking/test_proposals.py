@@ -39,7 +39,10 @@ def test_problem_has_opening_hours_maintenance_and_open_requests(core: Core, db:
     req = core.request()
     db.session.add(
         MaintenanceWindow(
-            equipment_id=core.lcms1.id, start=core.at(1), end=core.at(1, "12:00"), reason="Source"
+            equipment_id=core.lcms1.id,
+            start=core.at(1),
+            end=core.at(1, "12:00"),
+            reason_en="Source",
         )
     )
     db.session.commit()

@@ -114,7 +114,8 @@ def make_maintenance(unit: Equipment, start: datetime, end: datetime, **override
         "equipment_id": unit.id,
         "start": start,
         "end": end,
-        "reason": "Calibration",
+        "reason_zh": "校准",
+        "reason_en": "Calibration",
         "updated_at": at("2027-01-02 00:00"),
     }
     values.update(overrides)
@@ -205,8 +206,10 @@ def team(make_facility: Any, make_equipment: Any, make_project: Any, make_user: 
         facility = make_facility(
             name_en="Jiangbei Pilot Base",
             name_zh="江北中试基地",
-            address="1 Pilot Road, Nanjing",
-            contact_name="Li Wei",
+            address_zh="南京市中试路1号",
+            address_en="1 Pilot Road, Nanjing",
+            contact_name_zh="李伟",
+            contact_name_en="Li Wei",
             contact_email="liwei@example.cn",
         )
         reactor = make_equipment(facility, name_en="Bioreactor 50L", name_zh="50升生物反应器")

@@ -322,3 +322,28 @@ def test_uid_domain_comes_from_the_environment_and_is_checked() -> None:
     for bad in ("pilot example", "x\r\nUID:evil", "https://pilot.example.cn/", "-x.cn"):
         with pytest.raises(ConfigError, match="PILOTSLOT_UID_DOMAIN"):
             from_environment({"PILOTSLOT_UID_DOMAIN": bad})
+
+
+def test_feeds_give_maintenance_and_places_in_the_feeds_language(client, team) -> None:
+    make_maintenance(
+        team.reactor,
+        at("2027-03-03 01:00"),
+        at("2027-03-03 09:00"),
+        reason_zh="更换真空泵",
+        reason_en="",
+    )
+    make_booking(team.project, team.reactor, at("2027-03-01 01:00"), at("2027-03-01 05:00"))
+
+    def unfolded(locale: str, kind: str, target: int, user) -> str:
+        body = client.get(issue(user, kind, target, locale=locale)).get_data(as_text=True)
+        return body.replace("\r\n ", "")
+
+    english = unfolded("en", "equipment", team.reactor.id, team.manager)
+    chinese = unfolded("zh", "equipment", team.reactor.id, team.manager)
+    team_en = unfolded("en", "project", team.project.id, team.member)
+    team_zh = unfolded("zh", "project", team.project.id, team.member)
+
+    assert "更换真空泵 (in Chinese)" in english
+    assert "更换真空泵" in chinese and "(in Chinese)" not in chinese
+    assert "1 Pilot Road" in team_en and "南京市中试路1号" not in team_en
+    assert "南京市中试路1号" in team_zh and "Li Wei" not in team_zh

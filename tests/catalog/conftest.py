@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app.catalog.models import (
+    Capability,
     Centre,
     Equipment,
     EquipmentCapability,
@@ -30,6 +31,7 @@ def dump_catalogue() -> list[list[tuple[Any, ...]]]:
     db.session.expire_all()
     dump = []
     for model in (
+        Capability,
         Centre,
         Facility,
         FacilityDirection,

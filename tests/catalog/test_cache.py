@@ -66,12 +66,12 @@ def test_conditional_request_is_304_until_the_catalogue_changes(
     etag = client.get("/api/v1/facilities/alpha-poc").headers["ETag"]
     unchanged = client.get("/api/v1/facilities/alpha-poc", headers={"If-None-Match": etag})
     facility = db.session.scalar(select(Facility).where(Facility.slug == "alpha-poc"))
-    facility.city = "Wuxi"
+    facility.city_en = "Wuxi"
     db.session.commit()
     changed = client.get("/api/v1/facilities/alpha-poc", headers={"If-None-Match": etag})
 
     assert unchanged.status_code == 304 and unchanged.data == b""
-    assert changed.status_code == 200 and changed.get_json()["city"] == "Wuxi"
+    assert changed.status_code == 200 and changed.get_json()["city_en"] == "Wuxi"
 
 
 def test_errors_are_never_cached(client: FlaskClient, synced: SyncReport) -> None:

@@ -42,7 +42,12 @@ def _unit(facility: Facility, **values: Any) -> Equipment:
 # Monday 1 March 2027 00:00 to Monday 8 March 00:00, Shanghai time (UTC+8, no DST).
 WEEK_START = z("2027-02-28 16:00")
 WEEK_END = z("2027-03-07 16:00")
-WEDNESDAY_OFF = {"from": "2027-03-03", "to": "2027-03-03", "reason": "Open day"}
+WEDNESDAY_OFF = {
+    "from": "2027-03-03",
+    "to": "2027-03-03",
+    "reason_zh": "开放日",
+    "reason_en": "Open day",
+}
 
 
 def test_a_week_of_facility_hours_skips_the_closure_day_and_the_weekend() -> None:
@@ -112,28 +117,50 @@ def test_berlin_hours_keep_their_wall_clock_across_the_march_change() -> None:
 def test_a_berlin_closure_covers_the_whole_local_day_of_23_hours() -> None:
     facility = _facility(
         timezone="Europe/Berlin",
-        closures=[{"from": "2027-03-28", "to": "2027-03-28", "reason": "Easter"}],
+        closures=[
+            {
+                "from": "2027-03-28",
+                "to": "2027-03-28",
+                "reason_zh": "复活节",
+                "reason_en": "Easter",
+            }
+        ],
     )
 
     closures = closures_between(facility, z("2027-03-01 00:00"), z("2027-04-01 00:00"))
 
-    assert closures == [Closure(z("2027-03-27 23:00"), z("2027-03-28 22:00"), "Easter")]
+    assert closures == [Closure(z("2027-03-27 23:00"), z("2027-03-28 22:00"), "复活节", "Easter")]
 
 
 def test_closures_between_returns_whole_overlapping_closures_in_order() -> None:
     facility = _facility(
         closures=[
-            {"from": "2027-02-06", "to": "2027-02-12", "reason": "Spring Festival"},
-            {"from": "2027-01-01", "to": "2027-01-01", "reason": "New Year"},
-            {"from": "2027-05-01", "to": "2027-05-05", "reason": "Labour Day"},
+            {
+                "from": "2027-02-06",
+                "to": "2027-02-12",
+                "reason_zh": "春节",
+                "reason_en": "Spring Festival",
+            },
+            {
+                "from": "2027-01-01",
+                "to": "2027-01-01",
+                "reason_zh": "元旦",
+                "reason_en": "New Year",
+            },
+            {
+                "from": "2027-05-01",
+                "to": "2027-05-05",
+                "reason_zh": "劳动节",
+                "reason_en": "Labour Day",
+            },
         ]
     )
 
     found = closures_between(facility, z("2026-12-31 20:00"), z("2027-02-07 00:00"))
 
     assert found == [
-        (z("2026-12-31 16:00"), z("2027-01-01 16:00"), "New Year"),
-        (z("2027-02-05 16:00"), z("2027-02-12 16:00"), "Spring Festival"),
+        (z("2026-12-31 16:00"), z("2027-01-01 16:00"), "元旦", "New Year"),
+        (z("2027-02-05 16:00"), z("2027-02-12 16:00"), "春节", "Spring Festival"),
     ]
 
 

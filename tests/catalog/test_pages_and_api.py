@@ -29,6 +29,7 @@ FILTERS: list[tuple[str, list[str]]] = [
     ("direction=marine", []),
     ("city=Nanjing", ["alpha-poc", "gamma-platform"]),
     ("city=nanjing", ["alpha-poc", "gamma-platform"]),
+    ("city=南京", ["alpha-poc", "gamma-platform"]),
     ("city=Wuxi", []),
     ("kind=pilot_test_base&direction=biomedicine", ["beta-pilot"]),
     ("direction=biomedicine&city=Nanjing", ["alpha-poc"]),
@@ -171,8 +172,8 @@ def test_facility_page_shows_address_hosts_contact_hours_and_units(
         as_text=True
     )
 
-    assert "江苏省南京市江北新区1号" in html
-    assert "China Pharmaceutical University" in html
+    assert "1 Jiangbei New Area, Nanjing, Jiangsu" in html and "江苏省" not in html
+    assert "China Pharmaceutical University" in html and "Ms Wang" in html
     assert "alpha@example.org" in html and "+86 25 0000 0001" in html
     assert "08:30-12:00, 13:00-17:30" in html
     assert 'id="unit-alpha-lcms"' in html and 'id="unit-alpha-hplc"' in html
@@ -199,17 +200,21 @@ def test_facility_page_lists_upcoming_closures_only(
             {
                 "from": str(today - timedelta(days=30)),
                 "to": str(today - timedelta(days=29)),
-                "reason": "Past holiday",
+                "reason_zh": "过去的假日",
+                "reason_en": "Past holiday",
             },
             {
                 "from": str(today + timedelta(days=10)),
                 "to": str(today + timedelta(days=12)),
-                "reason": "Coming holiday",
+                "reason_zh": "将来的假日",
+                "reason_en": "Coming holiday",
             },
         ]
     )
 
-    html = client.get(f"/facilities/{facility.slug}").get_data(as_text=True)
+    html = client.get(f"/facilities/{facility.slug}", headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
 
     assert "Coming holiday" in html
     assert "Past holiday" not in html
@@ -226,7 +231,7 @@ def test_equipment_page_and_api_show_upcoming_maintenance_only(
                 equipment=unit,
                 start=now + timedelta(days=days),
                 end=now + timedelta(days=days + 1),
-                reason=reason,
+                reason_en=reason,
             )
         )
     db.session.commit()
@@ -281,7 +286,16 @@ def test_facility_api_has_units_hours_and_closures(
 
     _schema("Facility").validate(body)
     assert body["opening_hours"]["mon"] == [["08:30", "12:00"], ["13:00", "17:30"]]
-    assert body["closures"][0] == {"from": "2027-01-01", "to": "2027-01-01", "reason": "New Year"}
+    assert body["closures"][0] == {
+        "from": "2027-01-01",
+        "to": "2027-01-01",
+        "reason_zh": "元旦",
+        "reason_en": "New Year",
+    }
+    assert body["contact"]["name_zh"] == "王老师" and body["contact"]["name_en"] == "Ms Wang"
+    assert body["host_institutions"] == [
+        {"name_zh": "中国药科大学", "name_en": "China Pharmaceutical University"}
+    ]
     assert body["unit_count"] == 2
     units = {u["slug"]: u for u in body["equipment"]}
     assert units["alpha-old"]["status"] == "retired"

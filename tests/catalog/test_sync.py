@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from app.catalog.models import Equipment, Facility, MaintenanceWindow
+from app.catalog.models import Capability, Equipment, Facility, MaintenanceWindow
 from app.catalog.sync import CatalogueInvalid, SyncReport, sync_catalogue
 from app.dbtypes import utcnow
 from app.errors import AppError
@@ -47,14 +47,28 @@ def test_sync_loads_every_centre_facility_unit_and_maintenance_window(db: Any) -
     alpha = _facility("alpha-poc")
     assert alpha.kind == "proof_of_concept_centre"
     assert alpha.direction_names == ["biomedicine", "medical_devices"]
-    assert alpha.host_institutions == ["China Pharmaceutical University"]
+    assert alpha.host_institutions == [
+        {"name_zh": "中国药科大学", "name_en": "China Pharmaceutical University"}
+    ]
+    assert (alpha.city_zh, alpha.city_en) == ("南京", "Nanjing")
+    assert (alpha.district_zh, alpha.district_en) == ("江北新区", "Jiangbei New Area")
+    assert alpha.address_en == "1 Jiangbei New Area, Nanjing, Jiangsu"
     assert alpha.opening_hours["mon"] == [["08:30", "12:00"], ["13:00", "17:30"]]
     assert "sat" not in alpha.opening_hours
     assert alpha.closures == [
-        {"from": "2027-01-01", "to": "2027-01-01", "reason": "New Year"},
-        {"from": "2027-02-06", "to": "2027-02-12", "reason": "Spring Festival"},
+        {"from": "2027-01-01", "to": "2027-01-01", "reason_zh": "元旦", "reason_en": "New Year"},
+        {
+            "from": "2027-02-06",
+            "to": "2027-02-12",
+            "reason_zh": "春节",
+            "reason_en": "Spring Festival",
+        },
     ]
-    assert (alpha.contact_name, alpha.contact_email) == ("Ms Wang", "alpha@example.org")
+    assert (alpha.contact_name_zh, alpha.contact_name_en) == ("王老师", "Ms Wang")
+    assert alpha.contact_email == "alpha@example.org"
+    assert {c.slug: (c.name_zh, c.name_en) for c in db.session.scalars(select(Capability))}[
+        "lc-ms"
+    ] == ("液相色谱-质谱分析", "LC-MS")
     lcms = _unit("alpha-lcms")
     assert lcms.capability_names == ["lc-ms", "small-molecule-quantitation"]
     assert (lcms.capacity, lcms.changeover_minutes, lcms.training_required) == (1, 30, True)
@@ -96,7 +110,7 @@ def test_changed_fields_are_named(synced: SyncReport, variant: Callable[..., Pat
         ("name_en: LC-MS\n", "name_en: LC-MS (triple quad)\n"),
         ("hourly_rate_cny: 450", "hourly_rate_cny: 480"),
         ("capabilities: [lc-ms, small", "capabilities: [lc-ms, hrms, small"),
-        ("city: Suzhou", "city: Wuxi"),
+        ("city_en: Suzhou", "city_en: Wuxi"),
         ("directions: [biomedicine]\n", "directions: [biomedicine, new_energy]\n"),
     )
 
@@ -104,7 +118,7 @@ def test_changed_fields_are_named(synced: SyncReport, variant: Callable[..., Pat
 
     assert report.changed == [
         ("equipment alpha-lcms", ["name_en", "hourly_rate_cny", "capabilities"]),
-        ("facility beta-pilot", ["city", "directions"]),
+        ("facility beta-pilot", ["city_en", "directions"]),
     ]
     assert "changed equipment alpha-lcms: name_en, hourly_rate_cny, capabilities" in str(report)
     assert not report.added and not report.retired
@@ -174,14 +188,14 @@ def test_maintenance_dropped_from_the_file_is_cancelled_and_manual_windows_stay(
         equipment=lcms,
         start=utcnow().replace(year=2027, month=3, day=1, microsecond=0),
         end=utcnow().replace(year=2027, month=3, day=2, microsecond=0),
-        reason="Vacuum pump",
+        reason_en="Vacuum pump",
         source="manual",
     )
     db.session.add(manual)
     db.session.commit()
     line = (
         '          - {start: "2027-01-18T08:30:00+08:00", end: "2027-01-20T17:30:00+08:00", '
-        "reason: Source cleaning}\n"
+        "reason_zh: 离子源清洗, reason_en: Source cleaning}\n"
     )
     without = variant(("        maintenance:\n" + line, ""))
 
@@ -191,13 +205,14 @@ def test_maintenance_dropped_from_the_file_is_cancelled_and_manual_windows_stay(
     windows = {w.source: w for w in _unit("alpha-lcms").maintenance}
     assert windows["catalogue"].cancelled_at is not None
     assert windows["catalogue"].sequence == 1
-    assert windows["manual"].cancelled_at is None and windows["manual"].reason == "Vacuum pump"
+    assert windows["manual"].cancelled_at is None and windows["manual"].reason_en == "Vacuum pump"
 
     sync_catalogue(variant((line, line.replace("Source cleaning", "Source and lens cleaning"))))
 
     windows = {w.source: w for w in _unit("alpha-lcms").maintenance}
     assert windows["catalogue"].cancelled_at is None
-    assert windows["catalogue"].reason == "Source and lens cleaning"
+    assert windows["catalogue"].reason_en == "Source and lens cleaning"
+    assert windows["catalogue"].reason_zh == "离子源清洗"
     assert windows["catalogue"].sequence == 2
 
 
@@ -256,7 +271,7 @@ MARK = "  # <- broken"
 
 BROKEN: dict[str, tuple[tuple[str, str], str]] = {
     "yaml syntax": (
-        ("    city: Suzhou\n", "    city: [Suzhou\n"),
+        ("    city_en: Suzhou\n", "    city_en: [Suzhou\n"),
         "not valid YAML",
     ),
     "unknown field": (
@@ -312,14 +327,62 @@ BROKEN: dict[str, tuple[tuple[str, str], str]] = {
     ),
     "impossible closure date": (
         (
-            "      - {date: 2027-01-01, reason: New Year}\n",
-            f"      - {{date: 2027-02-30, reason: New Year}}{MARK}\n",
+            "      - {date: 2027-01-01, reason_zh: 元旦, reason_en: New Year}\n",
+            f"      - {{date: 2027-02-30, reason_zh: 元旦, reason_en: New Year}}{MARK}\n",
         ),
         "facilities[0].closures[0].date: 2027-02-30 is not a calendar date",
     ),
     "missing required field": (
-        ("    city: Suzhou\n", ""),
-        "facilities[1].city: is required",
+        ("    city_en: Suzhou\n", ""),
+        "facilities[1].city_en: is required",
+    ),
+    "district in one language": (
+        ("    district_en: Suzhou Industrial Park\n", ""),
+        "facilities[1].district_zh: is given without district_en: shown text needs both languages",
+    ),
+    "closure reason in one language": (
+        (
+            "      - {from: 2027-02-06, to: 2027-02-12, reason_zh: 春节, "
+            "reason_en: Spring Festival}\n",
+            f"      - {{from: 2027-02-06, to: 2027-02-12, reason_en: Spring Festival}}{MARK}\n",
+        ),
+        "facilities[0].closures[1].reason_en: is given without reason_zh",
+    ),
+    "maintenance reason in one language": (
+        (
+            "reason_zh: 离子源清洗, reason_en: Source cleaning}",
+            f"reason_en: Source cleaning}}{MARK}",
+        ),
+        "facilities[0].equipment[0].maintenance[0].reason_en: is given without reason_zh",
+    ),
+    "contact name in one language": (
+        ("{name_zh: 王老师, name_en: Ms Wang, ", "{name_en: Ms Wang, "),
+        "facilities[0].contact.name_en: is given without name_zh",
+    ),
+    "single-language city": (
+        ("    city_zh: 苏州\n    city_en: Suzhou\n", f"    city: Suzhou{MARK}\n"),
+        "facilities[1].city: is written in one language: shown text needs city_zh and city_en",
+    ),
+    "host institution as plain text": (
+        (
+            "      - {name_zh: 苏州大学, name_en: Soochow University}\n",
+            f"      - Soochow University{MARK}\n",
+        ),
+        "facilities[1].host_institutions[0]: must be a mapping with name_zh and name_en",
+    ),
+    "capability without names": (
+        (
+            "        capabilities: [bioreactor-200l, fermentation]\n",
+            f"        capabilities: [bioreactor-200l, fermentation, perfusion]{MARK}\n",
+        ),
+        "facilities[1].equipment[0].capabilities[2]: perfusion is not in the capabilities section",
+    ),
+    "capability named in one language": (
+        (
+            "  fermentation: {name_zh: 发酵, name_en: Fermentation}",
+            f"  fermentation: {{name_zh: 发酵}}{MARK}",
+        ),
+        "capabilities.fermentation.name_en: is required",
     ),
 }
 
@@ -420,7 +483,7 @@ def test_service_raises_a_validation_error_naming_the_field(
 
     assert raised.value.status == 422
     assert raised.value.field == "facilities[1].centre"
-    assert dump_catalogue() == [[], [], [], [], [], []]
+    assert dump_catalogue() == [[], [], [], [], [], [], []]
 
 
 def test_the_real_catalogue_validates_and_syncs(db: Any) -> None:

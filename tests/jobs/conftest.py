@@ -111,7 +111,11 @@ class World:
 @pytest.fixture
 def world(db: Any) -> World:
     facility = factories.make_facility(
-        slug="bio", name_en="Bio Centre", name_zh="生物中心", address="1 Gene Road"
+        slug="bio",
+        name_en="Bio Centre",
+        name_zh="生物中心",
+        address_zh="基因路1号",
+        address_en="1 Gene Road",
     )
     unit = factories.make_equipment(
         facility, slug="lcms-1", name_en="LC-MS One", name_zh="质谱一号"

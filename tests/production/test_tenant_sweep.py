@@ -183,6 +183,8 @@ def json_body(world: World) -> dict[str, Any]:
     end = world.at(2, "15:00").isoformat()
     return {
         "reason": "taken over",
+        "reason_zh": "被接管",
+        "reason_en": "taken over",
         "title": "Hijacked",
         "project_id": world.project.id,
         "equipment": world.unit.slug,
@@ -204,7 +206,7 @@ BODY_FIELDS = {
     "booking_api.bookings_create": {"project_id", "equipment", "start", "end", "title"},
     "booking_api.requests_create": {"project_id", "title", "earliest_start", "deadline", "steps"},
     "booking_api.requests_update": {"title", "weight"},
-    "booking_api.facility_maintenance": {"equipment", "start", "end", "reason"},
+    "booking_api.facility_maintenance": {"equipment", "start", "end", "reason_zh", "reason_en"},
     "booking_api.equipment_training_add": {"email"},
     "booking_api.equipment_training_remove": {"email"},
 }
@@ -227,7 +229,8 @@ def form_body(world: World) -> dict[str, str]:
         "maintenance-equipment_id": str(world.unit.id),
         "maintenance-start": world.at(2, "13:00").strftime("%Y-%m-%dT%H:%M"),
         "maintenance-end": world.at(2, "15:00").strftime("%Y-%m-%dT%H:%M"),
-        "maintenance-reason": "taken over",
+        "maintenance-reason_zh": "被接管",
+        "maintenance-reason_en": "taken over",
         "email": "oscar@outsider.test",
         "trained_on": "2026-01-05",
         "kind": "project",

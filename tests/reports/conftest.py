@@ -137,7 +137,8 @@ def known(make_facility: Any, make_equipment: Any, make_user: Any, make_project:
             equipment=a1,
             start=local("2027-03-10 09:00"),
             end=local("2027-03-10 18:00"),
-            reason="Ion source cleaning",
+            reason_zh="离子源清洗",
+            reason_en="Ion source cleaning",
         )
     )
     window = ("2027-03-01 00:00", "2027-03-20 00:00")
