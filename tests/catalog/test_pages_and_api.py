@@ -256,7 +256,7 @@ def test_maintenance_reasons_are_for_signed_in_users_only(
     reason = "Leak after the Birch Antennas batch 12"
     db.session.add(
         MaintenanceWindow(
-            equipment=unit, start=start, end=start + timedelta(hours=5), reason=reason
+            equipment=unit, start=start, end=start + timedelta(hours=5), reason_en=reason
         )
     )
     db.session.commit()
@@ -267,14 +267,15 @@ def test_maintenance_reasons_are_for_signed_in_users_only(
     assert reason not in anonymous.get_data(as_text=True)
     assert reason not in page.get_data(as_text=True)
     window = anonymous.get_json()["maintenance"][0]
-    assert window["reason"] is None and window["start"] == start.isoformat()
+    assert window["reason_en"] is None and window["reason_zh"] is None
+    assert window["start"] == start.isoformat()
     assert 'id="maintenance"' in page.get_data(as_text=True)
     assert "Vary" in anonymous.headers and "Cookie" in anonymous.headers["Vary"]
     _schema("EquipmentDetail").validate(anonymous.get_json())
 
     login(factories.make_user())
     signed_in = client.get(url).get_json()
-    assert signed_in["maintenance"][0]["reason"] == reason
+    assert signed_in["maintenance"][0]["reason_en"] == reason
     assert reason in client.get("/equipment/beta-bioreactor").get_data(as_text=True)
     _schema("EquipmentDetail").validate(signed_in)
 
