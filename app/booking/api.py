@@ -566,7 +566,7 @@ def bookings_detail(booking_id: int) -> Response:
 @bp.patch("/bookings/<int:booking_id>")
 def bookings_reschedule(booking_id: int) -> Response:
     user = security.user()
-    data = _body({"start", "end", "equipment"}, {"start", "end"})
+    data = _body({"start", "end", "equipment", "override", "override_reason"}, {"start", "end"})
     unit_id = None
     if "equipment" in data:
         unit = db.session.scalar(
@@ -581,6 +581,8 @@ def bookings_reschedule(booking_id: int) -> Response:
         start=parse_datetime(data["start"], "start"),
         end=parse_datetime(data["end"], "end"),
         equipment_id=unit_id,
+        override=_boolean(data.get("override", False), "override"),
+        override_reason=_string(data.get("override_reason", ""), "override_reason"),
     )
     return jsonify(booking_json(booking))
 
@@ -1214,7 +1216,8 @@ openapi.document(
                 "One booking", {"200": _json(_ref("Booking"), "The booking")}, parameters=_ID
             ),
             "patch": _op(
-                "Move a booking (managers)",
+                "Move a booking (managers); a move that breaks the solver's rules is refused "
+                "(409, `violations`) unless `override` is true with an `override_reason`",
                 {"200": _json(_ref("Booking"), "Moved")},
                 409,
                 422,
@@ -1222,7 +1225,13 @@ openapi.document(
                     "type": "object",
                     "additionalProperties": False,
                     "required": ["start", "end"],
-                    "properties": {"start": _DT, "end": _DT, "equipment": {"type": "string"}},
+                    "properties": {
+                        "start": _DT,
+                        "end": _DT,
+                        "equipment": {"type": "string"},
+                        "override": {"type": "boolean"},
+                        "override_reason": {"type": "string"},
+                    },
                 },
                 parameters=_ID,
             ),

@@ -31,6 +31,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from app.booking.bookings import OVERRIDE_REASON_LENGTH
 from app.booking.requests import StepInput
 from app.errors import ValidationError
 
@@ -63,7 +64,13 @@ class StepForm(Form):
         places=2,
         validators=[Optional(), NumberRange(min=0)],
     )
-    attended = BooleanField(_l("Attended (needs staff: only in opening hours)"), default=True)
+    attended = BooleanField(
+        _l(
+            "Attended (needs staff: only in the facility's opening hours, or the unit's own "
+            "staffed hours, outside closures)"
+        ),
+        default=True,
+    )
     note = StringField(_l("Note"), validators=[Length(max=300)])
 
     def is_blank(self) -> bool:
@@ -144,6 +151,11 @@ class RescheduleForm(FlaskForm):
         _l("New start"), format=DATETIME_FORMAT, validators=[DataRequired()]
     )
     end = DateTimeLocalField(_l("New end"), format=DATETIME_FORMAT, validators=[DataRequired()])
+    override = BooleanField(_l("Override the rules: move it although it breaks them"))
+    override_reason = TextAreaField(
+        _l("Why (the project sees this)"),
+        validators=[Optional(), Length(max=OVERRIDE_REASON_LENGTH)],
+    )
 
 
 class MaintenanceForm(FlaskForm):
