@@ -27,7 +27,7 @@ from app.booking.models import (
     RequestStatus,
     SolveRun,
 )
-from app.booking.requests import StepInput
+from app.booking.requests import MAX_STEP_MINUTES, StepInput
 from app.catalog.models import Equipment, Facility, MaintenanceWindow
 from app.database import MAX_INTEGER, MIN_INTEGER
 from app.dbtypes import utcnow
@@ -811,7 +811,7 @@ _STEP_INPUT = {
     "additionalProperties": False,
     "required": ["duration_minutes"],
     "properties": {
-        "duration_minutes": {"type": "integer", "minimum": 1},
+        "duration_minutes": {"type": "integer", "minimum": 1, "maximum": MAX_STEP_MINUTES},
         "capability": _STR_OR_NULL,
         "unit_ids": {"type": "array", "items": {"type": "integer"}},
         "facility_id": _INT_OR_NULL,

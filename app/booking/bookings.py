@@ -24,6 +24,7 @@ from app.booking.models import (
     RequestStatus,
     RequestStep,
 )
+from app.booking.requests import MAX_STEP_DAYS, MAX_STEP_MINUTES
 from app.catalog.models import Equipment, MaintenanceWindow
 from app.database import is_postgres, write_transaction
 from app.dbtypes import utcnow
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
 GRID = timedelta(minutes=15)
-MAX_BOOKING = timedelta(days=14)
+MAX_BOOKING = timedelta(minutes=MAX_STEP_MINUTES)
 OVERRIDE_REASON_LENGTH = 2000
 
 
@@ -170,7 +171,9 @@ def _times(start: Any, end: Any) -> tuple[datetime, datetime]:
     if end <= start:
         raise ValidationError(_("The end must be after the start."), field="end")
     if end - start > MAX_BOOKING:
-        raise ValidationError(_("A booking may last at most 14 days."), field="end")
+        raise ValidationError(
+            _("A booking may last at most %(days)d days.", days=MAX_STEP_DAYS), field="end"
+        )
     return start, end
 
 

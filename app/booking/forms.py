@@ -32,11 +32,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.booking.bookings import OVERRIDE_REASON_LENGTH
-from app.booking.requests import StepInput
+from app.booking.requests import MAX_STEP_MINUTES, StepInput
 from app.errors import ValidationError
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
-MAX_STEP_HOURS = 24 * 28
+MAX_STEP_HOURS = MAX_STEP_MINUTES // 60
 
 
 def _minutes(hours: Decimal | None) -> int | None:

@@ -265,6 +265,41 @@ def build_problem(
     return problem, index
 
 
+def build_request_problem(
+    req: BookingRequest, *, now: datetime
+) -> tuple[scheduler.Problem, dict[str, Equipment]] | None:
+    """Translate one request alone onto an empty calendar: its window, steps and lags, its
+    units' staffed hours, closures and maintenance, and no other booking (the problem of the
+    submission check). Return None when a step has no usable unit (``_excluded`` says why)."""
+    start = _ceil(max(now, req.earliest_start), GRANULARITY_MINUTES)
+    end = _ceil(max(req.deadline, start), GRANULARITY_MINUTES) + timedelta(days=1)
+    units: dict[str, Equipment] = {}
+    steps: list[scheduler.Step] = []
+    for step in req.steps:
+        choices = [u for u in allowed_units(step) if u.facility_id == step.facility_id]
+        if not choices:
+            return None
+        units |= {unit_id(u): u for u in choices}
+        steps.append(_step(step, tuple(unit_id(u) for u in choices)))
+    problem = scheduler.Problem(
+        horizon=scheduler.Horizon(start, end),
+        resources=tuple(_resource(u, start, end) for u in units.values()),
+        requests=(
+            scheduler.Request(
+                id=f"r{req.id}",
+                project=project_key(req.project_id),
+                steps=tuple(steps),
+                weight=req.weight,
+                release=start,
+                deadline=req.deadline,
+            ),
+        ),
+        granularity_minutes=GRANULARITY_MINUTES,
+        timezone=req.steps[0].facility.timezone if req.steps[0].facility else None,
+    )
+    return problem, units
+
+
 class MoveCheck(NamedTuple):
     """A booking's move as a problem and its one-line result, for the solver's own checker."""
 
