@@ -11,11 +11,12 @@ from sqlalchemy import select
 from app.booking import bookings as booking_service
 from app.booking import proposals
 from app.booking.models import AuditEvent, Booking
+from app.booking.problems import build_problem
 from app.booking.requests import StepInput
 from app.errors import Conflict, ValidationError
 from app.extensions import db
 from tests import factories
-from tests.booking.conftest import Core, train
+from tests.booking.conftest import ZONE, Core, train
 
 
 def booked(core: Core, **kwargs: Any) -> list[Booking]:
@@ -166,15 +167,21 @@ def test_an_always_open_unit_keeps_its_facility_staff_hours_for_attended_steps(
         unattended_ok=True,
     )
     sunday = core.at(6, "13:30")
-    req = core.request(
-        steps=[StepInput(duration_minutes=120, capability="bioreactor")],
-        start=sunday,
-        deadline=core.at(6, "18:00"),
+    with pytest.raises(ValidationError) as caught:
+        core.request(
+            steps=[StepInput(duration_minutes=120, capability="bioreactor")],
+            start=sunday,
+            deadline=core.at(6, "18:00"),
+        )
+    assert "open long enough" in caught.value.detail
+    problem, _index = build_problem(core.bio, now=core.at(0, "00:00"))
+    staffed = problem.resource("ubioreactor-1").open
+    assert staffed is not None and staffed
+    assert all(start.astimezone(ZONE).weekday() < 5 for start, _end in staffed)
+    assert all(
+        (start.astimezone(ZONE).hour, end.astimezone(ZONE).hour) == (9, 18)
+        for start, end in staffed
     )
-    run = core.solve()
-    assert run.proposal is not None
-    assert not run.proposal.items, "an attended step was placed on a Sunday"
-    assert req.id in {u.request_id for u in run.proposal.unplaced}
     (booking,) = booked(
         core,
         steps=[StepInput(duration_minutes=120, capability="bioreactor")],
@@ -183,3 +190,25 @@ def test_an_always_open_unit_keeps_its_facility_staff_hours_for_attended_steps(
     assert booking.equipment_id == always.id
     codes = refused(core, booking, start=sunday, end=core.at(6, "15:30"))
     assert codes == ["outside-open-hours"]
+
+
+def test_the_api_names_the_rules_and_takes_an_explicit_override(
+    core: Core, db: Any, app: Any, login: Any
+) -> None:
+    (booking,) = booked(core, deadline=core.at(2, "18:00"))
+    mia = login(core.mia, app.test_client())
+    move = {"start": core.at(3, "09:00").isoformat(), "end": core.at(3, "12:00").isoformat()}
+    refused = mia.patch(f"/api/v1/bookings/{booking.id}", json=move)
+    assert refused.status_code == 409 and refused.mimetype == "application/problem+json"
+    problem = refused.get_json()
+    assert problem["overridable"] is True
+    assert [v["code"] for v in problem["violations"]] == ["after-deadline"]
+    unexplained = mia.patch(f"/api/v1/bookings/{booking.id}", json={**move, "override": True})
+    assert unexplained.status_code == 422
+    assert unexplained.get_json()["field"] == "override_reason"
+    moved = mia.patch(
+        f"/api/v1/bookings/{booking.id}",
+        json={**move, "override": True, "override_reason": "Agreed with the project."},
+    )
+    assert moved.status_code == 200, moved.get_json()
+    assert moved.get_json()["start"].startswith(core.at(3, "09:00").date().isoformat())
