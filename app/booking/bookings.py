@@ -578,9 +578,16 @@ def overrides(bookings: Iterable[Booking]) -> list[dict[str, Any]]:
             continue
         booking = by_id[event.object_id]
         tz = booking.equipment.facility.timezone
+        after = details.get("after") or {}
+        unit = db.session.scalar(select(Equipment).where(Equipment.slug == after.get("equipment")))
         out.append(
             {
                 "booking": booking,
+                "unit": unit or booking.equipment,
+                "start": datetime.fromisoformat(after["start"])
+                if "start" in after
+                else booking.start,
+                "end": datetime.fromisoformat(after["end"]) if "end" in after else booking.end,
                 "at": event.at,
                 "reason": details.get("override_reason", ""),
                 "rules": [placement.finding_text(f, tz=tz) for f in details.get("broken", [])],
