@@ -23,6 +23,38 @@ _PLAN_STATUSES = {"OPTIMAL", "FEASIBLE"}
 _WEIGHT_TOLERANCE = 1e-3
 
 
+class Finding(str):
+    """One broken rule: the English line, with a stable code and its arguments, so that a
+    caller can write it in its users' language (a plain ``str`` to everyone else)."""
+
+    code: str
+    args: dict[str, Any]
+
+    def __new__(cls, text: str, code: str, **args: Any) -> Finding:
+        self = super().__new__(cls, text)
+        self.code = code
+        self.args = args
+        return self
+
+
+PLACEMENT_CODES = (
+    "resource-not-allowed",
+    "wrong-duration",
+    "off-grid",
+    "outside-horizon",
+    "before-release",
+    "after-deadline",
+    "before-previous-step",
+    "lag-too-short",
+    "lag-too-long",
+    "outside-open-hours",
+    "blackout",
+    "over-capacity",
+    "changeover",
+)
+"""The codes of the findings about where a step is placed; each names its request and step."""
+
+
 class _Unreadable(Exception):
     """A field that should hold a datetime or a window does not."""
 
@@ -95,6 +127,16 @@ class _Context:
     """Steps named by an assignment that could not be read; "not placed" would only repeat it."""
     unscheduled: set[str] = field(default_factory=set)
     accepted: set[str] = field(default_factory=set)
+
+    def where(self, a: _Placed) -> dict[str, Any]:
+        """Return the arguments every placement finding carries: which step, where, when."""
+        return {
+            "request": a.request,
+            "step": a.step,
+            "resource": a.resource,
+            "start": self.when(a.start),
+            "end": self.when(a.end),
+        }
 
     def when(self, minutes: Fraction) -> str:
         """Return ``minutes`` after the horizon start as an ISO instant, for messages."""
@@ -294,7 +336,7 @@ def _status(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
         return [f"status: unknown status {status!r}"]
     if status in _PLAN_STATUSES:
         return []
-    out = []
+    out: list[str] = []
     if result.get("assignments"):
         out.append(f"status {status}: a result without a plan has assignments")
     if ctx.accepted:
@@ -305,11 +347,18 @@ def _status(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
 
 def _references(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
     """Place each step on one of the alternative resources the step allows."""
-    out = []
+    out: list[str] = []
     for a in ctx.placed:
         allowed = ctx.requests[a.request].steps[a.step].resources
         if a.resource not in allowed:
-            out.append(f"{a.name}: resource is not among the step's alternatives {list(allowed)}")
+            out.append(
+                Finding(
+                    f"{a.name}: resource is not among the step's alternatives {list(allowed)}",
+                    "resource-not-allowed",
+                    **ctx.where(a),
+                    allowed=list(allowed),
+                )
+            )
     return out
 
 
@@ -320,7 +369,7 @@ def _completeness(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
     count: dict[tuple[str, int], int] = defaultdict(int)
     for a in ctx.placed:
         count[a.request, a.step] += 1
-    out = []
+    out: list[str] = []
     for rid, request in ctx.requests.items():
         for index in range(len(request.steps)):
             n = count[rid, index]
@@ -338,13 +387,18 @@ def _completeness(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
 
 def _durations(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
     """Occupy each resource for the step's duration rounded up to the granularity."""
-    out = []
+    out: list[str] = []
     for a in ctx.placed:
         want = ctx.requests[a.request].steps[a.step].occupies
         if a.end - a.start != want:
             out.append(
-                f"{a.name}: occupies {_num(a.end - a.start)} minutes, expected {want} "
-                f"(duration rounded up to {ctx.granularity})"
+                Finding(
+                    f"{a.name}: occupies {_num(a.end - a.start)} minutes, expected {want} "
+                    f"(duration rounded up to {ctx.granularity})",
+                    "wrong-duration",
+                    **ctx.where(a),
+                    minutes=want,
+                )
             )
     return out
 
@@ -352,7 +406,12 @@ def _durations(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
 def _grid(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
     """Start every step on a multiple of the granularity counted from horizon.start."""
     return [
-        f"{a.name}: starts at {ctx.when(a.start)}, off the {ctx.granularity}-minute grid"
+        Finding(
+            f"{a.name}: starts at {ctx.when(a.start)}, off the {ctx.granularity}-minute grid",
+            "off-grid",
+            **ctx.where(a),
+            granularity=ctx.granularity,
+        )
         for a in ctx.placed
         if a.start % ctx.granularity
     ]
@@ -361,8 +420,12 @@ def _grid(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
 def _horizon(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
     """Place every step inside [horizon.start, horizon.end)."""
     return [
-        f"{a.name}: [{ctx.when(a.start)}, {ctx.when(a.end)}) leaves the horizon "
-        f"[{ctx.when(Fraction(0))}, {ctx.when(ctx.end)})"
+        Finding(
+            f"{a.name}: [{ctx.when(a.start)}, {ctx.when(a.end)}) leaves the horizon "
+            f"[{ctx.when(Fraction(0))}, {ctx.when(ctx.end)})",
+            "outside-horizon",
+            **ctx.where(a),
+        )
         for a in ctx.placed
         if a.start < 0 or a.end > ctx.end
     ]
@@ -370,18 +433,28 @@ def _horizon(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
 
 def _request_window(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
     """Place every step inside its request's [release, deadline)."""
-    out = []
+    out: list[str] = []
     for a in ctx.placed:
         request = ctx.requests[a.request]
         if a.start < request.release:
             out.append(
-                f"{a.name}: starts at {ctx.when(a.start)}, before the release "
-                f"{ctx.when(request.release)}"
+                Finding(
+                    f"{a.name}: starts at {ctx.when(a.start)}, before the release "
+                    f"{ctx.when(request.release)}",
+                    "before-release",
+                    **ctx.where(a),
+                    release=ctx.when(request.release),
+                )
             )
         if a.end > request.deadline:
             out.append(
-                f"{a.name}: ends at {ctx.when(a.end)}, after the deadline "
-                f"{ctx.when(request.deadline)}"
+                Finding(
+                    f"{a.name}: ends at {ctx.when(a.end)}, after the deadline "
+                    f"{ctx.when(request.deadline)}",
+                    "after-deadline",
+                    **ctx.where(a),
+                    deadline=ctx.when(request.deadline),
+                )
             )
     return out
 
@@ -391,51 +464,73 @@ def _order_and_lags(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
     by_step: dict[tuple[str, int], _Placed] = {}
     for a in ctx.placed:
         by_step.setdefault((a.request, a.step), a)
-    out = []
+    out: list[str] = []
     for (rid, index), a in sorted(by_step.items()):
         before = by_step.get((rid, index - 1))
         if before is None:
             continue
         step = ctx.requests[rid].steps[index]
         lag = a.start - before.end
+        lags = {"lag": float(lag), "min_lag": step.min_lag, "max_lag": step.max_lag}
         if lag < step.min_lag:
             what = "before the previous step ends" if lag < 0 else "too soon after step"
             out.append(
-                f"request {rid!r} step {index}: starts {_num(lag)} minutes after step "
-                f"{index - 1} ends ({what}; min lag {step.min_lag})"
+                Finding(
+                    f"request {rid!r} step {index}: starts {_num(lag)} minutes after step "
+                    f"{index - 1} ends ({what}; min lag {step.min_lag})",
+                    "before-previous-step" if lag < 0 else "lag-too-short",
+                    **ctx.where(a),
+                    previous=index - 1,
+                    **lags,
+                )
             )
         if step.max_lag is not None and lag > step.max_lag:
             out.append(
-                f"request {rid!r} step {index}: starts {_num(lag)} minutes after step "
-                f"{index - 1} ends (max lag {step.max_lag})"
+                Finding(
+                    f"request {rid!r} step {index}: starts {_num(lag)} minutes after step "
+                    f"{index - 1} ends (max lag {step.max_lag})",
+                    "lag-too-long",
+                    **ctx.where(a),
+                    previous=index - 1,
+                    **lags,
+                )
             )
     return out
 
 
 def _open_hours(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
     """Keep an attended step entirely inside one open window of its resource."""
-    out = []
+    out: list[str] = []
     for a in ctx.placed:
         unit = ctx.resources[a.resource]
         if unit.open is None or not ctx.requests[a.request].steps[a.step].attended:
             continue
         if not any(s <= a.start and a.end <= e for s, e in unit.open):
             out.append(
-                f"{a.name}: attended step [{ctx.when(a.start)}, {ctx.when(a.end)}) is not "
-                "inside one open window of the resource"
+                Finding(
+                    f"{a.name}: attended step [{ctx.when(a.start)}, {ctx.when(a.end)}) is not "
+                    "inside one open window of the resource",
+                    "outside-open-hours",
+                    **ctx.where(a),
+                )
             )
     return out
 
 
 def _blackouts(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
     """Let no step overlap a blackout of its resource."""
-    out = []
+    out: list[str] = []
     for a in ctx.placed:
         for s, e in ctx.resources[a.resource].blackouts:
             if a.start < e and s < a.end:
                 out.append(
-                    f"{a.name}: [{ctx.when(a.start)}, {ctx.when(a.end)}) overlaps the blackout "
-                    f"[{ctx.when(s)}, {ctx.when(e)})"
+                    Finding(
+                        f"{a.name}: [{ctx.when(a.start)}, {ctx.when(a.end)}) overlaps the "
+                        f"blackout [{ctx.when(s)}, {ctx.when(e)})",
+                        "blackout",
+                        **ctx.where(a),
+                        blackout=[ctx.when(s), ctx.when(e)],
+                    )
                 )
     return out
 
@@ -449,7 +544,7 @@ def _by_resource(ctx: _Context) -> dict[str, list[_Placed]]:
 
 def _capacity(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
     """Run at most ``capacity`` steps on a resource at any moment."""
-    out = []
+    out: list[str] = []
     for unit_id, steps in sorted(_by_resource(ctx).items()):
         capacity = ctx.resources[unit_id].capacity
         # An end sorts before a start at the same moment: [s, e) windows that touch do not meet.
@@ -469,9 +564,17 @@ def _capacity(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
                     f"request {p.request!r} step {p.step}"
                     for p in sorted(running.values(), key=lambda p: p.index)
                 )
+                first = min(running.values(), key=lambda p: p.index)
                 out.append(
-                    f"resource {unit_id!r}: {len(running)} steps at {ctx.when(moment)} "
-                    f"exceed capacity {capacity} ({who})"
+                    Finding(
+                        f"resource {unit_id!r}: {len(running)} steps at {ctx.when(moment)} "
+                        f"exceed capacity {capacity} ({who})",
+                        "over-capacity",
+                        **ctx.where(first),
+                        at=ctx.when(moment),
+                        capacity=capacity,
+                        steps=[[p.request, p.step] for p in running.values()],
+                    )
                 )
                 # One line per crowded stretch, not one per extra start inside it.
                 reported = True
@@ -482,7 +585,7 @@ def _capacity(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
 
 def _changeovers(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
     """Leave the changeover gap between consecutive steps of different projects on a unit."""
-    out = []
+    out: list[str] = []
     for unit_id, steps in sorted(_by_resource(ctx).items()):
         unit = ctx.resources[unit_id]
         if unit.capacity != 1 or unit.changeover <= 0:
@@ -496,10 +599,17 @@ def _changeovers(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
             gap = after.start - before.end
             if p != q and gap < unit.changeover:
                 out.append(
-                    f"resource {unit_id!r}: only {_num(gap)} minutes between request "
-                    f"{before.request!r} step {before.step} (project {p!r}) and request "
-                    f"{after.request!r} step {after.step} (project {q!r}); changeover "
-                    f"needs {unit.changeover}"
+                    Finding(
+                        f"resource {unit_id!r}: only {_num(gap)} minutes between request "
+                        f"{before.request!r} step {before.step} (project {p!r}) and request "
+                        f"{after.request!r} step {after.step} (project {q!r}); changeover "
+                        f"needs {unit.changeover}",
+                        "changeover",
+                        **ctx.where(after),
+                        gap=float(gap),
+                        minutes=unit.changeover,
+                        steps=[[before.request, before.step], [after.request, after.step]],
+                    )
                 )
     return out
 
@@ -508,7 +618,7 @@ def _pinned(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
     """Keep a pinned step exactly at its place and its request accepted."""
     if result.get("status") not in _PLAN_STATUSES:
         return []
-    out = []
+    out: list[str] = []
     for pin in ctx.pinned:
         name = f"pinned request {pin.request!r} step {pin.step}"
         if pin.request in ctx.unscheduled:
@@ -530,7 +640,7 @@ def _objective(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
     value = result.get("objective")
     if not isinstance(value, int | float) or isinstance(value, bool):
         return [f"objective: a plan needs a numeric objective, got {value!r}"]
-    out = []
+    out: list[str] = []
     maximise = ctx.objective != "min_makespan"
     if maximise:
         expected = sum(ctx.requests[r].weight for r in ctx.accepted)
@@ -567,7 +677,7 @@ def _fair_share(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
     for a in ctx.placed:
         if (a.request, a.step) not in pins:
             held[a.resource, ctx.requests[a.request].project] += a.end - a.start
-    out = []
+    out: list[str] = []
     for (unit_id, project), minutes in sorted(held.items()):
         unit = ctx.resources[unit_id]
         limit = ctx.max_fraction * _bookable_minutes(ctx, unit) * unit.capacity
@@ -606,7 +716,7 @@ def _union(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 def _subtract(
     keep: Sequence[tuple[int, int]], drop: Sequence[tuple[int, int]]
 ) -> list[tuple[int, int]]:
-    out = []
+    out: list[tuple[int, int]] = []
     for s, e in keep:
         pieces = [(s, e)]
         for ds, de in drop:

@@ -17,8 +17,8 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from scheduler.instance import Instance, RequestInfo, StepInfo, relaxed
-from scheduler.problem import UnscheduledKind
+from scheduler.instance import Instance, RequestInfo, StepInfo, compile_problem, relaxed
+from scheduler.problem import Problem, UnscheduledKind
 from scheduler.timeline import Board
 
 REASON_CODES = (
@@ -262,6 +262,16 @@ def explain(inst: Instance, req: RequestInfo, board: Board) -> tuple[Reason, Uns
     if req.impossible:
         return impossible_reason(inst, req), UnscheduledKind.IMPOSSIBLE
     return competition_reason(inst, req, board), UnscheduledKind.COMPETITION
+
+
+def never_fits(problem: Problem, request_id: str) -> Reason | None:
+    """Return why the request can never be placed in ``problem``, or None when it can.
+
+    With no other request and no pins this is the empty-calendar test: only the request's own
+    window, steps and lags and its units' hours and blackouts count (a submission check)."""
+    inst = compile_problem(problem)
+    req = next(r for r in inst.requests if r.id == request_id)
+    return impossible_reason(inst, req) if req.impossible else None
 
 
 def unplaceable_alone(req: RequestInfo, pins: Board) -> bool:

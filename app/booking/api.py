@@ -27,7 +27,7 @@ from app.booking.models import (
     RequestStatus,
     SolveRun,
 )
-from app.booking.requests import MAX_STEPS, StepInput
+from app.booking.requests import MAX_STEP_MINUTES, MAX_STEPS, StepInput
 from app.catalog.models import Equipment, Facility, MaintenanceWindow
 from app.database import MAX_INTEGER, MIN_INTEGER
 from app.dbtypes import utcnow
@@ -581,7 +581,9 @@ def bookings_detail(booking_id: int) -> Response:
 @bp.patch("/bookings/<int:booking_id>")
 def bookings_reschedule(booking_id: int) -> Response:
     user = security.user()
-    data = _body({"start", "end", "equipment", "reason"}, {"start", "end"})
+    data = _body(
+        {"start", "end", "equipment", "reason", "override", "override_reason"}, {"start", "end"}
+    )
     unit_id = None
     if "equipment" in data:
         unit = db.session.scalar(
@@ -597,6 +599,8 @@ def bookings_reschedule(booking_id: int) -> Response:
         end=parse_datetime(data["end"], "end"),
         equipment_id=unit_id,
         reason=_string(data.get("reason", ""), "reason"),
+        override=_boolean(data.get("override", False), "override"),
+        override_reason=_string(data.get("override_reason", ""), "override_reason"),
     )
     return jsonify(booking_json(booking))
 
@@ -830,7 +834,7 @@ _STEP_INPUT = {
     "additionalProperties": False,
     "required": ["duration_minutes"],
     "properties": {
-        "duration_minutes": {"type": "integer", "minimum": 1},
+        "duration_minutes": {"type": "integer", "minimum": 1, "maximum": MAX_STEP_MINUTES},
         "capability": _STR_OR_NULL,
         "unit_ids": {"type": "array", "items": {"type": "integer"}},
         "facility_id": _INT_OR_NULL,
@@ -1270,7 +1274,8 @@ openapi.document(
                 "One booking", {"200": _json(_ref("Booking"), "The booking")}, parameters=_ID
             ),
             "patch": _op(
-                "Move a booking (managers)",
+                "Move a booking (managers); a move that breaks the solver's rules is refused "
+                "(409, `violations`) unless `override` is true with an `override_reason`",
                 {"200": _json(_ref("Booking"), "Moved")},
                 409,
                 422,
@@ -1283,6 +1288,8 @@ openapi.document(
                         "end": _DT,
                         "equipment": {"type": "string"},
                         "reason": {"type": "string", "maxLength": 2000},
+                        "override": {"type": "boolean"},
+                        "override_reason": {"type": "string", "maxLength": 2000},
                     },
                 },
                 parameters=_ID,

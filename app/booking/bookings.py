@@ -17,12 +17,14 @@ from app.accounts import security
 from app.accounts.models import Project, Training, User
 from app.booking import audit, signals
 from app.booking.models import (
+    AuditEvent,
     Booking,
     BookingRequest,
     BookingStatus,
     RequestStatus,
     RequestStep,
 )
+from app.booking.requests import MAX_STEP_DAYS, MAX_STEP_MINUTES
 from app.catalog.models import Equipment, MaintenanceWindow
 from app.database import is_postgres, write_transaction
 from app.dbtypes import utcnow
@@ -34,7 +36,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
 GRID = timedelta(minutes=15)
-MAX_BOOKING = timedelta(days=14)
+MAX_BOOKING = timedelta(minutes=MAX_STEP_MINUTES)
+OVERRIDE_REASON_LENGTH = 2000
 # The length of a maintenance reason in each language (MaintenanceWindow.reason_zh/_en).
 MAX_MAINTENANCE_REASON = 200
 
@@ -175,7 +178,9 @@ def _times(start: Any, end: Any) -> tuple[datetime, datetime]:
     if end <= start:
         raise ValidationError(_("The end must be after the start."), field="end")
     if end - start > MAX_BOOKING:
-        raise ValidationError(_("A booking may last at most 14 days."), field="end")
+        raise ValidationError(
+            _("A booking may last at most %(days)d days.", days=MAX_STEP_DAYS), field="end"
+        )
     return start, end
 
 
@@ -398,7 +403,7 @@ def cancel_booking(user: User, booking_id: int, reason: str = "") -> Booking:
     booking = get_booking(user, booking_id)
     if booking.status != BookingStatus.ACTIVE.value:
         raise Conflict(_("This booking is already cancelled."))
-    if len(reason or "") > 2000:
+    if len(reason or "") > OVERRIDE_REASON_LENGTH:
         raise ValidationError(_("Keep the reason under 2000 characters."), field="reason")
     booking.status = BookingStatus.CANCELLED.value
     booking.cancelled_at = utcnow()
@@ -481,10 +486,20 @@ def reschedule_booking(
     end: datetime,
     equipment_id: int | None = None,
     reason: str = "",
+    override: bool = False,
+    override_reason: str = "",
 ) -> Booking:
-    """Move a booking to another time (and unit of the same facility), if that is free."""
+    """Move a booking to another time (and unit of the same facility), if that is free and
+    breaks none of the rules the solver obeys.
+
+    With ``override`` and a reason, a manager moves it against the request's own rules
+    (capability, training, staffed hours, window, order and lags); the rules broken and the
+    reason go into the audit log and onto the member's pages. A clash with another booking,
+    its changeover or maintenance is never overridden."""
+    from app.booking import placement
+
     write_transaction()
-    if len(reason or "") > 2000:
+    if len(reason or "") > OVERRIDE_REASON_LENGTH:
         raise ValidationError(_("Keep the reason under 2000 characters."), field="reason")
     booking = _managed_booking(user, booking_id)
     unit = booking.equipment if equipment_id is None else _unit(equipment_id)
@@ -493,6 +508,17 @@ def reschedule_booking(
     if not unit.is_active:
         raise ValidationError(_("This unit is retired."), field="equipment")
     start, end = _times(start, end)
+    override_reason = (override_reason or "").strip() if isinstance(override_reason, str) else ""
+    if override and not override_reason:
+        raise ValidationError(
+            _("Say why the move may break the rules; the project sees the reason."),
+            field="override_reason",
+        )
+    if len(override_reason) > OVERRIDE_REASON_LENGTH:
+        raise ValidationError(
+            _("Keep the reason under 2000 characters."),
+            field="override_reason",
+        )
     with overlap_guard():
         lock_units([unit.id, booking.equipment_id])
         lane, blocking, maintenance = find_lane(
@@ -500,11 +526,29 @@ def reschedule_booking(
         )
         if lane is None:
             raise conflict_error(unit, blocking, maintenance)
+        broken = placement.move_findings(booking, unit, start, end)
+        tz = unit.facility.timezone
+        fixed = [f for f in broken if f["code"] in placement.NEVER_OVERRIDDEN]
+        if fixed or (broken and not override):
+            texts = [placement.finding_text(f, tz=tz) for f in broken]
+            raise Conflict(
+                _(
+                    "This move breaks the rules the solver obeys: %(rules)s",
+                    rules=" ".join(texts),
+                ),
+                violations=[
+                    {"code": f["code"], "detail": t} for f, t in zip(broken, texts, strict=True)
+                ],
+                overridable=not fixed,
+            )
         before = {"equipment": booking.equipment.slug, "start": booking.start, "end": booking.end}
         booking.equipment = unit
         booking.lane = lane
         booking.start, booking.end = start, end
         _bump(booking)
+        extra: dict[str, Any] = {"reason": reason.strip()} if (reason or "").strip() else {}
+        if broken:
+            extra |= {"override": True, "override_reason": override_reason, "broken": broken}
         audit.record(
             user,
             "booking.reschedule",
@@ -514,10 +558,55 @@ def reschedule_booking(
             project_id=booking.request.project_id,
             before=before,
             after={"equipment": unit.slug, "start": start, "end": end},
+            **extra,
         )
         db.session.commit()
-    signals.booking_moved.send(booking, by=user, before=before, reason=(reason or "").strip())
+    told = (reason or "").strip() or override_reason
+    signals.booking_moved.send(booking, by=user, before=before, reason=told)
     return booking
+
+
+def overrides(bookings: Iterable[Booking]) -> list[dict[str, Any]]:
+    """Return the moves a manager made against the rules for these bookings, newest first:
+    when, which booking, the reason and the rules broken as sentences of the reader's language.
+    """
+    from app.booking import placement
+
+    by_id = {b.id: b for b in bookings}
+    if not by_id:
+        return []
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.action == "booking.reschedule",
+            AuditEvent.object_type == "booking",
+            AuditEvent.object_id.in_(by_id),
+        )
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    )
+    out = []
+    for event in events:
+        details = event.details or {}
+        if not details.get("override"):
+            continue
+        booking = by_id[event.object_id]
+        tz = booking.equipment.facility.timezone
+        after = details.get("after") or {}
+        unit = db.session.scalar(select(Equipment).where(Equipment.slug == after.get("equipment")))
+        out.append(
+            {
+                "booking": booking,
+                "unit": unit or booking.equipment,
+                "start": datetime.fromisoformat(after["start"])
+                if "start" in after
+                else booking.start,
+                "end": datetime.fromisoformat(after["end"]) if "end" in after else booking.end,
+                "at": event.at,
+                "reason": details.get("override_reason", ""),
+                "rules": [placement.finding_text(f, tz=tz) for f in details.get("broken", [])],
+            }
+        )
+    return out
 
 
 # ---------------------------------------------------------------- maintenance and training

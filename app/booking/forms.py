@@ -34,12 +34,12 @@ from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.validators import ValidationError as FieldError
 
-from app.booking.bookings import MAX_MAINTENANCE_REASON
-from app.booking.requests import MAX_STEPS, StepInput, check_step_count
+from app.booking.bookings import MAX_MAINTENANCE_REASON, OVERRIDE_REASON_LENGTH
+from app.booking.requests import MAX_STEP_MINUTES, MAX_STEPS, StepInput, check_step_count
 from app.errors import ValidationError
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
-MAX_STEP_HOURS = 24 * 28
+MAX_STEP_HOURS = MAX_STEP_MINUTES // 60
 
 
 def _minutes(hours: Decimal | None) -> int | None:
@@ -67,7 +67,13 @@ class StepForm(Form):
         places=2,
         validators=[Optional(), NumberRange(min=0)],
     )
-    attended = BooleanField(_l("Attended (needs staff: only in opening hours)"), default=True)
+    attended = BooleanField(
+        _l(
+            "Attended (needs staff: only in the facility's opening hours, or the unit's own "
+            "staffed hours, outside closures)"
+        ),
+        default=True,
+    )
     note = StringField(_l("Note"), validators=[Length(max=300)])
 
     def is_blank(self) -> bool:
@@ -179,7 +185,14 @@ class RescheduleForm(FlaskForm):
         _l("New start"), format=DATETIME_FORMAT, validators=[DataRequired()]
     )
     end = DateTimeLocalField(_l("New end"), format=DATETIME_FORMAT, validators=[DataRequired()])
-    reason = StringField(_l("Why is it moved? (optional)"), validators=[Length(max=500)])
+    reason = StringField(
+        _l("Why is it moved? (optional)"), validators=[Length(max=OVERRIDE_REASON_LENGTH)]
+    )
+    override = BooleanField(_l("Override the rules: move it although it breaks them"))
+    override_reason = TextAreaField(
+        _l("Why (the project sees this)"),
+        validators=[Optional(), Length(max=OVERRIDE_REASON_LENGTH)],
+    )
 
 
 class MaintenanceForm(FlaskForm):

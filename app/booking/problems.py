@@ -77,7 +77,7 @@ def _clip(
 
 
 def _resource(unit: Equipment, start: datetime, end: datetime) -> scheduler.Resource:
-    from app.catalog.hours import open_windows
+    from app.catalog.hours import staffed_windows
 
     maintenance = db.session.scalars(
         select(MaintenanceWindow).where(
@@ -90,7 +90,7 @@ def _resource(unit: Equipment, start: datetime, end: datetime) -> scheduler.Reso
     return scheduler.Resource(
         id=unit_id(unit),
         capacity=unit.capacity,
-        open=tuple(_clip(open_windows(unit, start, end), start, end)),
+        open=tuple(_clip(staffed_windows(unit, start, end), start, end)),
         blackouts=tuple(_clip([(m.start, m.end) for m in maintenance], start, end)),
         changeover_minutes=unit.changeover_minutes,
     )
@@ -263,6 +263,180 @@ def build_problem(
     )
     index.problem = problem
     return problem, index
+
+
+def build_request_problem(
+    req: BookingRequest, *, now: datetime
+) -> tuple[scheduler.Problem, dict[str, Equipment]] | None:
+    """Translate one request alone onto an empty calendar: its window, steps and lags, its
+    units' staffed hours, closures and maintenance, and no other booking (the problem of the
+    submission check). Return None when a step has no usable unit (``_excluded`` says why)."""
+    start = _ceil(max(now, req.earliest_start), GRANULARITY_MINUTES)
+    end = _ceil(max(req.deadline, start), GRANULARITY_MINUTES) + timedelta(days=1)
+    units: dict[str, Equipment] = {}
+    steps: list[scheduler.Step] = []
+    for step in req.steps:
+        choices = [u for u in allowed_units(step) if u.facility_id == step.facility_id]
+        if not choices:
+            return None
+        units |= {unit_id(u): u for u in choices}
+        steps.append(_step(step, tuple(unit_id(u) for u in choices)))
+    problem = scheduler.Problem(
+        horizon=scheduler.Horizon(start, end),
+        resources=tuple(_resource(u, start, end) for u in units.values()),
+        requests=(
+            scheduler.Request(
+                id=f"r{req.id}",
+                project=project_key(req.project_id),
+                steps=tuple(steps),
+                weight=req.weight,
+                release=start,
+                deadline=req.deadline,
+            ),
+        ),
+        granularity_minutes=GRANULARITY_MINUTES,
+        timezone=req.steps[0].facility.timezone if req.steps[0].facility else None,
+    )
+    return problem, units
+
+
+class MoveCheck(NamedTuple):
+    """A booking's move as a problem and its one-line result, for the solver's own checker."""
+
+    problem: scheduler.Problem
+    result: dict[str, Any]
+    request: str
+    step: int
+    steps: dict[int, RequestStep]
+
+
+def build_move_problem(
+    booking: Booking, unit: Equipment, start: datetime, end: datetime
+) -> MoveCheck:
+    """Translate a booking moved to (unit, start, end) into a problem and its result.
+
+    The booking's request keeps its window, each step its allowed units (capability and
+    training), attendance and lags; its other published steps and every other active booking
+    on the units involved stay where they are (pinned). A manual booking has no window or
+    capability of its own: only the units' rules apply to it. One-minute granularity: the
+    quarter-hour grid is the booking services' own rule."""
+    req = booking.request
+    siblings = sorted(
+        (b for b in req.bookings if b.status == BookingStatus.ACTIVE.value),
+        key=lambda b: (b.step.position, b.start),
+    )
+    places = {
+        b.id: (unit, start, end) if b.id == booking.id else (b.equipment, b.start, b.end)
+        for b in siblings
+    }
+    margin = timedelta(days=1)
+    h_start = min(s for _u, s, _e in places.values()) - margin
+    h_end = max(e for _u, _s, e in places.values()) + margin
+    manual = booking.source == "manual"
+    involved = {u.id: u for u, _s, _e in places.values()}
+    involved.setdefault(booking.equipment_id, booking.equipment)
+    rid = f"r{req.id}"
+    steps: list[scheduler.Step] = []
+    assignments: list[dict[str, Any]] = []
+    pinned: list[scheduler.Pinned] = []
+    by_index: dict[int, RequestStep] = {}
+    moved = 0
+    previous_position: int | None = None
+    for k, b in enumerate(siblings):
+        where, s, e = places[b.id]
+        if manual:
+            choices = [where, b.equipment]
+        else:
+            choices = [u for u in allowed_units(b.step) if u.facility_id == where.facility_id]
+            if b.id != booking.id:
+                choices.append(b.equipment)
+        for u in choices:
+            involved.setdefault(u.id, u)
+        follows = previous_position is not None and b.step.position == previous_position + 1
+        steps.append(
+            scheduler.Step(
+                resources=tuple(dict.fromkeys(unit_id(u) for u in choices))
+                or (unit_id(b.equipment),),
+                duration_minutes=max(1, int((e - s).total_seconds() // 60)),
+                attended=b.step.attended,
+                min_lag_minutes=b.step.min_lag_minutes if follows else 0,
+                max_lag_minutes=b.step.max_lag_minutes if follows else None,
+            )
+        )
+        previous_position = b.step.position
+        by_index[k] = b.step
+        assignments.append(_assignment(rid, k, where, s, e))
+        if b.id == booking.id:
+            moved = k
+        else:
+            pinned.append(scheduler.Pinned(rid, k, unit_id(where), s))
+    requests = [
+        scheduler.Request(
+            id=rid,
+            project=project_key(req.project_id),
+            steps=tuple(steps),
+            weight=req.weight,
+            release=None if manual else req.earliest_start,
+            deadline=None if manual else req.deadline,
+        )
+    ]
+    target = {u.id for u, _s, _e in places.values()}
+    others = db.session.scalars(
+        select(Booking).where(
+            Booking.equipment_id.in_(target),
+            Booking.status == BookingStatus.ACTIVE.value,
+            Booking.request_id != req.id,
+            Booking.start < h_end,
+            Booking.end > h_start,
+        )
+    )
+    for other in others:
+        oid = f"b{other.id}"
+        s, e = max(other.start, h_start), min(other.end, h_end)
+        requests.append(
+            scheduler.Request(
+                id=oid,
+                project=project_key(other.request.project_id),
+                steps=(
+                    scheduler.Step(
+                        resources=(unit_id(other.equipment),),
+                        duration_minutes=max(1, int((e - s).total_seconds() // 60)),
+                        attended=False,
+                    ),
+                ),
+                weight=other.request.weight,
+            )
+        )
+        pinned.append(scheduler.Pinned(oid, 0, unit_id(other.equipment), s))
+        assignments.append(_assignment(oid, 0, other.equipment, s, e))
+    problem = scheduler.Problem(
+        horizon=scheduler.Horizon(h_start, h_end),
+        resources=tuple(_resource(u, h_start, h_end) for u in involved.values()),
+        requests=tuple(requests),
+        granularity_minutes=1,
+        timezone=unit.facility.timezone,
+        pinned=tuple(pinned),
+    )
+    result = {
+        "format": "pilotslot-result/1",
+        "status": "FEASIBLE",
+        "objective": sum(r.weight for r in requests),
+        "assignments": assignments,
+        "unscheduled": [],
+    }
+    return MoveCheck(problem, result, rid, moved, by_index)
+
+
+def _assignment(
+    rid: str, k: int, unit: Equipment, start: datetime, end: datetime
+) -> dict[str, Any]:
+    return {
+        "request": rid,
+        "step": k,
+        "resource": unit_id(unit),
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+    }
 
 
 def _excluded(

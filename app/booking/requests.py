@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 
 # Steps per request (a campaign); forms, API, OpenAPI document and service all use this one.
 MAX_STEPS = 20
-MAX_STEP_MINUTES = 14 * 24 * 60
+MAX_STEP_DAYS = 14
+MAX_STEP_MINUTES = MAX_STEP_DAYS * 24 * 60
+"""The longest a step (and so a booking) may last; form, API, services and messages use it."""
 MAX_WEIGHT = 10
 # Requests the solver may still place; the others are settled.
 OPEN_STATUSES = (RequestStatus.PENDING, RequestStatus.UNPLACED, RequestStatus.PROPOSED)
@@ -138,7 +140,9 @@ def _clean_step(
     if isinstance(duration, bool) or not isinstance(duration, int) or duration <= 0:
         errors[f"{prefix}.duration_minutes"] = _("Give the duration in whole minutes, above 0.")
     elif duration > MAX_STEP_MINUTES:
-        errors[f"{prefix}.duration_minutes"] = _("A step may last at most 14 days.")
+        errors[f"{prefix}.duration_minutes"] = _(
+            "A step may last at most %(days)d days.", days=MAX_STEP_DAYS
+        )
     if step.min_lag_minutes < 0:
         errors[f"{prefix}.min_lag_minutes"] = _("The minimum gap cannot be negative.")
     if step.max_lag_minutes is not None and step.max_lag_minutes < step.min_lag_minutes:
@@ -310,6 +314,42 @@ def _project(project_id: Any) -> Project:
     return project
 
 
+def _check_can_fit(req: BookingRequest, now: datetime) -> None:
+    """Refuse a request that could never be placed, even on an empty calendar, saying why.
+
+    The test is the solver's own (``scheduler.reasons.never_fits``) on the problem
+    ``problems.build_request_problem`` makes of this request alone."""
+    from app.booking import problems
+    from app.booking import reasons as reason_text
+    from scheduler.reasons import never_fits
+
+    built = problems.build_request_problem(req, now=now)
+    if built is None:
+        return
+    problem, units = built
+    reason = never_fits(problem, f"r{req.id}")
+    if reason is None:
+        return
+    text = reason_text.describe(
+        reason_text.detail(reason.code, reason.args, units),
+        reason.text,
+        tz=request_facility(req).timezone,
+        project=req.project.name,
+    )
+    if reason.code == "window-too-short" or "step" not in reason.args:
+        field = "deadline"
+    else:
+        field = f"steps[{int(reason.args['step']) - 1}].duration_minutes"
+    db.session.rollback()
+    raise ValidationError(
+        _(
+            "This request could never be placed, even on an empty calendar: %(reason)s",
+            reason=text,
+        ),
+        field=field,
+    )
+
+
 def create_request(
     user: User,
     project_id: int,
@@ -356,6 +396,7 @@ def create_request(
         req.steps.append(row)
     db.session.add(req)
     db.session.flush()
+    _check_can_fit(req, utcnow())
     audit.record(
         user,
         "request.create",
@@ -463,6 +504,8 @@ def _apply_changes(user: User, req: BookingRequest, changes: dict[str, Any]) -> 
         )
         for row in surplus:
             req.steps.remove(row)
+    db.session.flush()
+    _check_can_fit(req, utcnow())
     audit.record(
         user,
         "request.update",

@@ -152,6 +152,7 @@ def request_detail(request_id: int) -> str:
         steps=[(step, request_service.allowed_units(step)) for step in req.steps],
         proposed=presenters.proposed_items(req),
         bookings=sorted(req.bookings, key=lambda b: b.start),
+        overrides=booking_service.overrides(req.bookings),
         cancel_form=CancelForm(),
         manages=security.can_manage(user, request_service.request_facility(req)),
     )
@@ -208,6 +209,7 @@ def booking_detail(booking_id: int) -> str:
         booking=booking,
         facility=facility,
         manages=security.can_manage(user, facility),
+        overrides=booking_service.overrides([booking]),
         cancel_form=CancelForm(),
         release_form=ReleaseForm(),
     )
@@ -227,6 +229,7 @@ def booking_reschedule(booking_id: int) -> str | tuple[str, int] | BaseResponse:
         form.start.data = to_local(booking.start, facility.timezone)
         form.end.data = to_local(booking.end, facility.timezone)
     errors: list[str] = []
+    overridable = False
     status = 200
     if form.validate_on_submit():
         try:
@@ -237,12 +240,20 @@ def booking_reschedule(booking_id: int) -> str | tuple[str, int] | BaseResponse:
                 end=to_utc(form.end.data, facility.timezone),
                 equipment_id=form.equipment_id.data,
                 reason=form.reason.data or "",
+                override=bool(form.override.data),
+                override_reason=form.override_reason.data or "",
             )
         except ValidationError as error:
             errors = apply_errors(form, error, {"equipment": "equipment_id"})
             status = 422
         except Conflict as error:
-            form.start.errors = [*form.start.errors, error.detail]
+            violations = error.extra.get("violations")
+            if violations:
+                errors = [_("This move breaks the rules the solver obeys:")]
+                errors += [v["detail"] for v in violations]
+                overridable = bool(error.extra.get("overridable"))
+            else:
+                form.start.errors = [*form.start.errors, error.detail]
             status = 409
         else:
             flash(_("Booking moved; calendar feeds show the new time."))
@@ -250,7 +261,12 @@ def booking_reschedule(booking_id: int) -> str | tuple[str, int] | BaseResponse:
     elif request.method == "POST":
         status = 422
     page = render_template(
-        "booking/reschedule.html", booking=booking, facility=facility, form=form, errors=errors
+        "booking/reschedule.html",
+        booking=booking,
+        facility=facility,
+        form=form,
+        errors=errors,
+        overridable=overridable,
     )
     return page if status == 200 else (page, status)
 

@@ -126,6 +126,23 @@ def open_windows(equipment: Equipment, start: datetime, end: datetime) -> list[W
     return _subtract(windows, closed)
 
 
+def staffed_windows(equipment: Equipment, start: datetime, end: datetime) -> list[Window]:
+    """Return the UTC windows in [start, end) when staff are there for an attended step.
+
+    A unit's own weekly hours are its staffed hours; a unit open "always" (or with no hours of
+    its own) runs unattended around the clock, but its staff keep the facility's hours. The
+    facility's closures apply either way."""
+    facility = equipment.facility
+    if equipment.status == RETIRED or facility.active is False or start >= end:
+        return []
+    hours = equipment.opening_hours
+    if not isinstance(hours, dict) or not hours:
+        hours = facility.opening_hours or {}
+    windows = weekly_windows(hours, facility.timezone, start, end)
+    closed = [(c.start, c.end) for c in closures_between(facility, start, end)]
+    return _subtract(windows, closed)
+
+
 def weekly_table(hours: dict[str, Any] | None) -> list[tuple[str, list[str]]]:
     """Return (day, ["08:30-17:30", ...]) for each weekday, empty when closed, for display."""
     hours = hours or {}

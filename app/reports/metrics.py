@@ -355,15 +355,24 @@ def _fcfs_metrics(metrics: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def solver_outcome(proposal: ProposalFact) -> SolverOutcome:
-    """Summarise what a proposal placed and what first come, first served would have."""
-    fcfs = _fcfs_metrics(proposal.metrics or {})
+    """Summarise what a proposal placed and what first come, first served would have.
+
+    Like is compared with like: the solver's figures are the ones the booking core stored
+    over the same requests as first come, first served (the requests the solve had to place,
+    not the published bookings it carried pinned). A proposal stored without them falls back
+    to its items."""
+    stored = proposal.metrics or {}
+    fcfs = _fcfs_metrics(stored)
+    requests = _number(stored.get("accepted_requests"))
+    hours = _number(stored.get("accepted_hours"))
+    weight = _number(stored.get("accepted_weight"))
     return SolverOutcome(
         proposal_id=proposal.id,
         created_at=proposal.created_at,
         status=proposal.status,
-        placed_requests=len(proposal.placed),
-        placed_hours=sum(proposal.placed.values()),
-        placed_weight=proposal.placed_weight,
+        placed_requests=int(requests) if requests is not None else len(proposal.placed),
+        placed_hours=hours if hours is not None else sum(proposal.placed.values()),
+        placed_weight=int(weight) if weight is not None else proposal.placed_weight,
         fcfs_requests=_number(fcfs.get("accepted_requests", fcfs.get("accepted"))),
         fcfs_hours=_number(fcfs.get("accepted_hours", fcfs.get("hours"))),
         fcfs_weight=_number(fcfs.get("accepted_weight", fcfs.get("weight"))),

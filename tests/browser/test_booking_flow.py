@@ -90,8 +90,14 @@ def test_a_request_that_cannot_be_placed_shows_its_reason(
 
     from app.booking import requests as request_service
     from app.booking.requests import StepInput
+    from app.extensions import db
 
     def seed() -> int:
+        # Ten attended hours fit the unit's own 08:00-20:00 when sent (an impossible request
+        # is refused then); the catalogue then gives it the facility's 09:00-18:00 back.
+        unit = fresh(world.lcms2)
+        unit.opening_hours = {d: [["08:00", "20:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+        db.session.commit()
         req = request_service.create_request(
             fresh(world.alice),
             world.project_a.id,
@@ -104,6 +110,8 @@ def test_a_request_that_cannot_be_placed_shows_its_reason(
                 )
             ],
         )
+        unit.opening_hours = None
+        db.session.commit()
         solve_now(fresh(world.mia), fresh(world.facility), time_limit=3)
         return req.id
 

@@ -75,3 +75,97 @@ def test_manager_reschedules_a_booking_after_a_refused_clash(
         assert [(e.object_id, e.actor_id) for e in events] == [(mine, world.mia.id)]
 
     live_server.run(check)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_move_that_breaks_the_rules_is_refused_then_overridden_with_a_reason(
+    new_page: Any, world: World, live_server: LiveServer, language: str
+) -> None:
+    """Finding: an LC-MS booking was moved onto a unit without lc-ms, after closing time and
+    past its deadline, and accepted with "Booking moved"."""
+    from playwright.sync_api import expect
+
+    from app.accounts.models import User
+    from app.booking import proposals
+    from app.booking.requests import StepInput, create_request
+    from app.extensions import db
+    from tests.booking.pages_world import solve_now
+
+    week = 7 if language == "en" else 14
+
+    def seed() -> int:
+        for person in (world.mia, world.alice):
+            row = db.session.get(User, person.id)
+            assert row is not None
+            row.locale = language
+        db.session.commit()
+        alice = db.session.get(User, world.alice.id)
+        mia = db.session.get(User, world.mia.id)
+        create_request(
+            alice,
+            world.project_a.id,
+            title=f"Peptide map {language}",
+            earliest_start=world.at(week, "09:00"),
+            deadline=world.at(week + 1, "17:30"),
+            steps=[StepInput(duration_minutes=180, capability="lc-ms")],
+        )
+        proposal = solve_now(mia, db.session.merge(world.facility)).proposal
+        assert proposal is not None
+        (booking,) = proposals.approve_proposal(mia, proposal.id)
+        return booking.id
+
+    booking_id = live_server.run(seed)
+    words = {
+        "en": {
+            "refused": "breaks the rules the solver obeys",
+            "capability": "HPLC No. 1 cannot do what this step asks for (lc-ms)",
+            "deadline": "after the request's deadline",
+            "hours": "needs staff",
+            "reason_needed": "Say why the move may break the rules",
+            "moved": "Booking moved",
+            "notes": "Moved against the scheduling rules",
+        },
+        "zh": {
+            "refused": "违反了排程求解器遵守的规则",
+            "capability": f"{world.hplc.name_zh} 不具备此步骤所需的能力（lc-ms）",
+            "deadline": "晚于预约申请的截止时间",
+            "hours": "需要工作人员值守",
+            "reason_needed": "请说明为何此次调整可以违反规则",
+            "moved": "预约已调整",
+            "notes": "违反排程规则的调整",
+        },
+    }[language]
+    reason = f"Column swap agreed with Alice ({language})."
+    mia = new_page()
+    log_in(mia, world.mia.email, factories.PASSWORD)
+    mia.goto(f"/bookings/{booking_id}/reschedule")
+    mia.select_option("#equipment_id", str(world.hplc.id))
+    mia.fill("#start", world.local(week + 2, "20:00"))
+    mia.fill("#end", world.local(week + 2, "23:45"))
+    mia.click("#reschedule-form button.primary")
+    refusal = mia.locator("#reschedule-form .form-errors")
+    for key in ("refused", "capability", "deadline", "hours"):
+        expect(refusal).to_contain_text(words[key])
+    screenshot(mia, f"reschedule-refused-{language}")
+    mia.check("#override")
+    mia.click("#reschedule-form button.primary")
+    expect(mia.locator("#override_reason-error")).to_contain_text(words["reason_needed"])
+    mia.fill("#override_reason", reason)
+    mia.click("#reschedule-form button.primary")
+    mia.wait_for_url(f"**/bookings/{booking_id}")
+    expect(mia.locator("body")).to_contain_text(words["moved"])
+    mia.goto(f"/manage/{world.facility.slug}/audit")
+    entry = mia.locator("table.audit tr", has_text=reason)
+    expect(entry).to_contain_text("booking.reschedule")
+    expect(entry).to_contain_text("after-deadline")
+    screenshot(mia, f"reschedule-override-audit-{language}")
+
+    alice = new_page()
+    log_in(alice, world.alice.email, factories.PASSWORD)
+    alice.goto(f"/bookings/{booking_id}")
+    notes = alice.locator("#overrides")
+    expect(notes).to_contain_text(words["notes"])
+    expect(notes).to_contain_text(reason)
+    expect(notes).to_contain_text(words["capability"])
+    expect(notes).to_contain_text(words["deadline"])
+    screenshot(alice, f"reschedule-override-member-{language}")

@@ -192,6 +192,9 @@ class BookingMachine(RuleBasedStateMachine):
         body: dict[str, Any] = {
             "start": start.isoformat(),
             "end": (start + timedelta(minutes=minutes)).isoformat(),
+            # The request's own rules may be set aside; a clash never is (the invariant here).
+            "override": True,
+            "override_reason": "state machine",
         }
         if unit is not None:
             body["equipment"] = self.units[unit]

@@ -637,3 +637,26 @@ def test_the_solver_writes_each_start_and_end_as_minutes_and_as_a_datetime() -> 
             assert datetime.fromisoformat(moment) == origin + timedelta(minutes=minutes)
     stats = result["stats"]
     assert (stats["seed"], stats["work_limit"], stats["reproducible"]) == (1, 10, True)
+
+
+@pytest.mark.parametrize(
+    ("request_id", "start", "end", "code"),
+    [
+        ("r2", at("18:30"), at("19:30"), "after-deadline"),
+        ("r2", at("06:00"), at("07:00"), "before-release"),
+        ("r1", at("06:00"), at("07:00"), "outside-open-hours"),
+        ("r1", at("11:30"), at("12:30"), "blackout"),
+    ],
+)
+def test_a_placement_finding_carries_its_code_and_the_step_it_is_about(
+    request_id: str, start: str, end: str, code: str
+) -> None:
+    """Callers (a manager's move) write findings in their users' language from the code."""
+    result = base_result()
+    move(result, request_id, 0, start, end)
+    findings = [f for f in check(base_problem(), result) if isinstance(f, scheduler.check.Finding)]
+    mine = [f for f in findings if f.code == code]
+    assert mine, check(base_problem(), result)
+    assert mine[0].code in scheduler.check.PLACEMENT_CODES
+    assert (mine[0].args["request"], mine[0].args["step"]) == (request_id, 0)
+    assert mine[0].args["start"] == datetime.fromisoformat(start).isoformat()

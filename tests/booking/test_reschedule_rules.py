@@ -1,0 +1,214 @@
+"""A manager's move passes the rules the solver obeys, checked by the solver's own checker;
+an override is explicit, has a reason, is audited and is shown to the project."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from app.booking import bookings as booking_service
+from app.booking import proposals
+from app.booking.models import AuditEvent, Booking
+from app.booking.problems import build_problem
+from app.booking.requests import StepInput
+from app.errors import Conflict, ValidationError
+from app.extensions import db
+from tests import factories
+from tests.booking.conftest import ZONE, Core, train
+
+
+def booked(core: Core, **kwargs: Any) -> list[Booking]:
+    """Request, solve and approve; return the published bookings in step order."""
+    req = core.request(**kwargs)
+    proposal = core.solve().proposal
+    assert proposal is not None
+    published = proposals.approve_proposal(core.mia, proposal.id)
+    assert {b.request_id for b in published} == {req.id}
+    return sorted(published, key=lambda b: b.step.position)
+
+
+def refused(core: Core, booking: Booking, **move: Any) -> list[str]:
+    """Try the move; return the codes of the rules it breaks (and check nothing moved)."""
+    before = (booking.equipment_id, booking.start, booking.end)
+    with pytest.raises(Conflict) as caught:
+        booking_service.reschedule_booking(core.mia, booking.id, **move)
+    db.session.expire_all()
+    again = db.session.get(Booking, booking.id)
+    assert (again.equipment_id, again.start, again.end) == before
+    return [v["code"] for v in caught.value.extra["violations"]]
+
+
+def test_a_move_onto_a_unit_without_the_capability_is_refused(core: Core, db: Any) -> None:
+    cytometer = factories.make_equipment(
+        core.bio, slug="flow-1", name_en="Flow cytometer", capabilities=("flow-cytometry",)
+    )
+    (booking,) = booked(core)
+    codes = refused(
+        core,
+        booking,
+        start=booking.start,
+        end=booking.end,
+        equipment_id=cytometer.id,
+    )
+    assert codes == ["resource-not-allowed"]
+
+
+def test_a_move_onto_a_unit_the_project_is_not_trained_on_names_the_training(
+    core: Core, db: Any
+) -> None:
+    guarded = factories.make_equipment(
+        core.bio, slug="lcms-9", name_en="LC-MS No. 9", training_required=True
+    )
+    (booking,) = booked(core)
+    with pytest.raises(Conflict) as caught:
+        booking_service.reschedule_booking(
+            core.mia, booking.id, start=booking.start, end=booking.end, equipment_id=guarded.id
+        )
+    assert "LC-MS No. 9 needs a training" in caught.value.detail
+    train(core.alice, guarded)
+    moved = booking_service.reschedule_booking(
+        core.mia, booking.id, start=booking.start, end=booking.end, equipment_id=guarded.id
+    )
+    assert moved.equipment_id == guarded.id
+
+
+def test_an_attended_move_after_closing_time_is_refused(core: Core, db: Any) -> None:
+    (booking,) = booked(core)
+    codes = refused(core, booking, start=core.at(1, "20:00"), end=core.at(1, "23:45"))
+    assert codes == ["outside-open-hours"]
+
+
+def test_a_move_past_the_deadline_is_refused(core: Core, db: Any) -> None:
+    (booking,) = booked(core, deadline=core.at(2, "18:00"))
+    codes = refused(core, booking, start=core.at(3, "09:00"), end=core.at(3, "12:00"))
+    assert codes == ["after-deadline"]
+
+
+def test_a_campaign_step_cannot_move_before_the_step_it_follows(core: Core, db: Any) -> None:
+    first, second = booked(
+        core,
+        steps=[
+            StepInput(duration_minutes=120, capability="lc-ms"),
+            StepInput(duration_minutes=120, capability="lc-ms", max_lag_minutes=24 * 60),
+        ],
+    )
+    codes = refused(
+        core,
+        second,
+        start=first.start - (second.end - second.start),
+        end=first.start,
+        equipment_id=second.equipment_id,
+    )
+    assert "before-previous-step" in codes
+
+
+def test_an_override_needs_its_reason_is_audited_and_reaches_the_member(
+    core: Core, db: Any, client: Any, login: Any
+) -> None:
+    (booking,) = booked(core, deadline=core.at(2, "18:00"))
+    move = {"start": core.at(3, "09:00"), "end": core.at(3, "12:00")}
+    with pytest.raises(ValidationError) as caught:
+        booking_service.reschedule_booking(core.mia, booking.id, override=True, **move)
+    assert caught.value.field == "override_reason"
+    moved = booking_service.reschedule_booking(
+        core.mia,
+        booking.id,
+        override=True,
+        override_reason="The column arrives a day late; agreed with Alice by phone.",
+        **move,
+    )
+    assert moved.start == core.at(3, "09:00")
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "booking.reschedule"))
+    assert event.details["override"] is True
+    assert event.details["override_reason"].startswith("The column arrives")
+    assert [f["code"] for f in event.details["broken"]] == ["after-deadline"]
+    login(core.alice)
+    for path in (f"/bookings/{booking.id}", f"/requests/{booking.request_id}"):
+        page = client.get(path).get_data(as_text=True)
+        assert "The column arrives a day late" in page, path
+        assert "after the request&#39;s deadline" in page, path
+
+
+def test_a_clash_is_never_overridden(core: Core, db: Any) -> None:
+    (booking,) = booked(core)
+    other = booking_service.manual_booking(
+        core.mia,
+        project_id=core.birch.id,
+        equipment_id=booking.equipment_id,
+        start=core.at(3, "09:00"),
+        end=core.at(3, "12:00"),
+        title="Birch run",
+    )
+    with pytest.raises(Conflict) as caught:
+        booking_service.reschedule_booking(
+            core.mia,
+            booking.id,
+            start=core.at(3, "10:00"),
+            end=core.at(3, "13:00"),
+            override=True,
+            override_reason="Because.",
+        )
+    assert f"#{other.id}" in caught.value.detail
+
+
+def test_an_always_open_unit_keeps_its_facility_staff_hours_for_attended_steps(
+    core: Core, db: Any
+) -> None:
+    """Finding: an attended step went on Sunday 13:30 on an "always" unit of a facility
+    closed at weekends."""
+    always = factories.make_equipment(
+        core.bio,
+        slug="bioreactor-1",
+        name_en="Bioreactor",
+        capabilities=("bioreactor",),
+        opening_hours="always",
+        unattended_ok=True,
+    )
+    sunday = core.at(6, "13:30")
+    with pytest.raises(ValidationError) as caught:
+        core.request(
+            steps=[StepInput(duration_minutes=120, capability="bioreactor")],
+            start=sunday,
+            deadline=core.at(6, "18:00"),
+        )
+    assert "open long enough" in caught.value.detail
+    problem, _index = build_problem(core.bio, now=core.at(0, "00:00"))
+    staffed = problem.resource("ubioreactor-1").open
+    assert staffed is not None and staffed
+    assert all(start.astimezone(ZONE).weekday() < 5 for start, _end in staffed)
+    assert all(
+        (start.astimezone(ZONE).hour, end.astimezone(ZONE).hour) == (9, 18)
+        for start, end in staffed
+    )
+    (booking,) = booked(
+        core,
+        steps=[StepInput(duration_minutes=120, capability="bioreactor")],
+        deadline=core.at(6, "18:00"),
+    )
+    assert booking.equipment_id == always.id
+    codes = refused(core, booking, start=sunday, end=core.at(6, "15:30"))
+    assert codes == ["outside-open-hours"]
+
+
+def test_the_api_names_the_rules_and_takes_an_explicit_override(
+    core: Core, db: Any, app: Any, login: Any
+) -> None:
+    (booking,) = booked(core, deadline=core.at(2, "18:00"))
+    mia = login(core.mia, app.test_client())
+    move = {"start": core.at(3, "09:00").isoformat(), "end": core.at(3, "12:00").isoformat()}
+    refused = mia.patch(f"/api/v1/bookings/{booking.id}", json=move)
+    assert refused.status_code == 409 and refused.mimetype == "application/problem+json"
+    problem = refused.get_json()
+    assert problem["overridable"] is True
+    assert [v["code"] for v in problem["violations"]] == ["after-deadline"]
+    unexplained = mia.patch(f"/api/v1/bookings/{booking.id}", json={**move, "override": True})
+    assert unexplained.status_code == 422
+    assert unexplained.get_json()["field"] == "override_reason"
+    moved = mia.patch(
+        f"/api/v1/bookings/{booking.id}",
+        json={**move, "override": True, "override_reason": "Agreed with the project."},
+    )
+    assert moved.status_code == 200, moved.get_json()
+    assert moved.get_json()["start"].startswith(core.at(3, "09:00").date().isoformat())
