@@ -88,7 +88,7 @@ def test_solve_proposes_places_and_explains_the_unplaced(core: Core, db: Any) ->
     # leaves it no time.
     for unit in (core.lcms1, core.lcms2):
         booking_service.add_maintenance(
-            core.mia, unit.id, start=core.at(0, "08:00"), end=core.at(0, "19:00"), reason="Cal."
+            core.mia, unit.id, start=core.at(0, "08:00"), end=core.at(0, "19:00"), reason_en="Cal."
         )
     run = core.solve()
     assert run.status == RunStatus.SUCCEEDED, run.error
