@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from jsonschema import Draft202012Validator
 from jsonschema import ValidationError as SchemaError
 
+from app import dates
 from app.catalog.models import Direction, EquipmentStatus, FacilityKind
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -417,12 +418,29 @@ def _weekly(hours: dict[str, list[str]], path: str, problems: list[tuple[str, st
     }
 
 
+def _outside_range(path: str, problems: list[tuple[str, str]]) -> None:
+    problems.append(
+        (
+            path,
+            _(
+                "must be a date from %(first)s to %(last)s",
+                first=dates.FIRST_DAY.isoformat(),
+                last=dates.LAST_DAY.isoformat(),
+            ),
+        )
+    )
+
+
 def _date(text: str, path: str, problems: list[tuple[str, str]]) -> date | None:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         problems.append((path, _("%(value)s is not a calendar date", value=text)))
         return None
+    if not dates.supported(day):
+        _outside_range(path, problems)
+        return None
+    return day
 
 
 def _moment(text: str, path: str, problems: list[tuple[str, str]]) -> datetime | None:
@@ -435,6 +453,9 @@ def _moment(text: str, path: str, problems: list[tuple[str, str]]) -> datetime |
         return None
     if moment.tzinfo is None or moment.utcoffset() is None:
         problems.append((path, _("must carry its UTC offset, like 2027-01-18T08:30+08:00")))
+        return None
+    if not dates.supported(moment):
+        _outside_range(path, problems)
         return None
     return moment.astimezone(UTC)
 

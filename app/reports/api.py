@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask_babel import gettext as _
 
-from app import openapi
+from app import dates, openapi
 from app.accounts import security
 from app.errors import NotFound
 from app.reports import queries
@@ -125,14 +125,16 @@ _PARAMETERS = [
         "in": "query",
         "required": False,
         "schema": {"type": "string", "format": "date"},
-        "description": "first day, YYYY-MM-DD (default: three weeks before this Monday)",
+        "description": "first day, YYYY-MM-DD (default: three weeks before this Monday); "
+        + dates.openapi_description(),
     },
     {
         "name": "end",
         "in": "query",
         "required": False,
         "schema": {"type": "string", "format": "date"},
-        "description": "last day, YYYY-MM-DD, inclusive (default: this Sunday); at most 366 days",
+        "description": "last day, YYYY-MM-DD, inclusive (default: this Sunday); at most 366 days; "
+        + dates.openapi_description(),
     },
     {
         "name": "facility",
