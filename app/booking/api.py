@@ -124,7 +124,8 @@ def _query_int(name: str) -> int | None:
     raw = request.args.get(name)
     if raw is None:
         return None
-    if not raw.isdigit():
+    # isdigit() alone takes "²", which int() then refuses.
+    if not (raw.isascii() and raw.isdigit()):
         raise BadRequest(_("Must be a whole number."), field=name)
     if int(raw) > MAX_INTEGER:
         raise BadRequest(_("Must be at most %(n)d.", n=MAX_INTEGER), field=name)
