@@ -119,22 +119,21 @@ _ENVELOPE_PROPERTIES: dict[str, Any] = {
     "facility": {"type": ["string", "null"]},
     "facilities": {"type": "array", "items": {"type": "string"}},
 }
+_DAY = {"type": "string", "format": "date", "description": dates.openapi_description()}
 _PARAMETERS = [
     {
         "name": "start",
         "in": "query",
         "required": False,
-        "schema": {"type": "string", "format": "date"},
-        "description": "first day, YYYY-MM-DD (default: three weeks before this Monday); "
-        + dates.openapi_description(),
+        "schema": _DAY,
+        "description": "first day, YYYY-MM-DD (default: three weeks before this Monday)",
     },
     {
         "name": "end",
         "in": "query",
         "required": False,
-        "schema": {"type": "string", "format": "date"},
-        "description": "last day, YYYY-MM-DD, inclusive (default: this Sunday); at most 366 days; "
-        + dates.openapi_description(),
+        "schema": _DAY,
+        "description": "last day, YYYY-MM-DD, inclusive (default: this Sunday); at most 366 days",
     },
     {
         "name": "facility",

@@ -567,3 +567,32 @@ def test_cli_create_user_refuses_text_longer_than_its_column(
     assert isinstance(result.exception, SystemExit), result.exception
     assert f"{field}: Use at most" in result.output
     assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_the_openapi_document_states_the_date_range_and_the_400_of_every_operation(
+    app: Flask,
+) -> None:
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    inputs: list[dict[str, Any]] = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            assert "400" in operation["responses"], (method, path)
+            inputs += [p["schema"] for p in operation.get("parameters", [])]
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body:
+                inputs.append(body["schema"])
+    schemas = document["components"]["schemas"]
+    inputs += [schemas["RequestInput"], schemas["RequestChange"], schemas["StepInput"]]
+    stack, dated = inputs, 0
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("format") in ("date", "date-time"):
+                dated += 1
+                assert "2000-01-01" in node.get("description", ""), node
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    assert dated >= 10
+    step = schemas["StepInput"]["properties"]
+    assert step["min_lag_minutes"]["maximum"] == step["max_lag_minutes"]["maximum"] == 527040
