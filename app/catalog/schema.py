@@ -598,6 +598,18 @@ def _catalogue(data: dict[str, Any], problems: list[tuple[str, str]]) -> Catalog
 _VALIDATOR = Draft202012Validator(SCHEMA)
 
 
+def _nul_problems(node: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Name every text holding a NUL (YAML's "\\0"), which PostgreSQL cannot store."""
+    if isinstance(node, str) and "\x00" in node:
+        yield path, _("must not contain a NUL character")
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _nul_problems(value, join_path(path, key))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _nul_problems(item, join_path(path, index))
+
+
 def read(text: str, filename: str) -> tuple[Catalogue | None, Problems]:
     """Parse and validate a catalogue; return it, or None and what is wrong with it."""
     problems = Problems(filename)
@@ -608,6 +620,7 @@ def read(text: str, filename: str) -> tuple[Catalogue | None, Problems]:
     found: list[tuple[str, str]] = []
     for error in _VALIDATOR.iter_errors(data):
         found.extend(_schema_problems(error))
+    found.extend(_nul_problems(data, ""))
     catalogue = None if found else _catalogue(data, found)
     problems.items.extend(Problem(_line(lines, path), path, message) for path, message in found)
     problems.items.sort(key=lambda p: (p.line or 0, p.path))

@@ -596,3 +596,15 @@ def test_the_openapi_document_states_the_date_range_and_the_400_of_every_operati
     assert dated >= 10
     step = schemas["StepInput"]["properties"]
     assert step["min_lag_minutes"]["maximum"] == step["max_lag_minutes"]["maximum"] == 527040
+
+
+def test_sync_refuses_a_nul_character_naming_the_field(app: Flask, tmp_path: Path) -> None:
+    text = (Path(__file__).parent.parent / "catalog/data/facilities.yaml").read_text("utf-8")
+    source = tmp_path / "facilities.yaml"
+    source.write_text(text.replace("name_en: LC-MS", 'name_en: "LC\\0MS"', 1), encoding="utf-8")
+    result = CliRunner().invoke(app.cli, ["facilities", "sync", "--file", str(source)])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "facilities[0].equipment[0].name_en" in result.output, result.output
+    assert "NUL" in result.output
+    assert db.session.scalar(select(func.count()).select_from(Facility)) == 0
