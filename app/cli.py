@@ -6,6 +6,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from app.database import MAX_INTEGER
 from app.errors import AppError
 
 users_cli = AppGroup("users", help="Accounts.")
@@ -127,7 +128,7 @@ def schedule_run_command(
 
 
 @schedule_cli.command("export")
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=click.IntRange(1, MAX_INTEGER))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True)
 def schedule_export_command(run_id: int, output: str) -> None:
     """Write the problem file of a solve run (reproduce it with `python -m scheduler solve`)."""

@@ -58,14 +58,16 @@ def document(paths: dict[str, dict[str, Any]], schemas: dict[str, Any] | None = 
 
 
 def _with_common_problems(operations: dict[str, Any]) -> dict[str, Any]:
-    """Add the answers any operation can give: 429 (every API route is rate limited), 503 (the
-    database is unavailable), and 400/422 for a body that is not JSON or not the declared one."""
+    """Add the answers any operation can give: 400 (an unknown query parameter, or a path or
+    parameter with a character no database stores: NUL, a lone surrogate), 429 (every API
+    route is rate limited), 503 (the database is unavailable), and 422 for a body that is not
+    the declared one."""
     completed = {}
     for method, operation in operations.items():
         if not isinstance(operation, dict) or "responses" not in operation:
             completed[method] = operation
             continue
-        codes = [429, 503] + ([400, 422] if "requestBody" in operation else [])
+        codes = [400, 429, 503] + ([422] if "requestBody" in operation else [])
         extra = {
             code: entry
             for code, entry in problem_responses(*codes).items()

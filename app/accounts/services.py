@@ -50,6 +50,11 @@ def create_user(
         raise ValidationError(_("Enter an email address."), field="email")
     if not name.strip():
         raise ValidationError(_("Enter a name."), field="name")
+    # The command line has no form to bound them; PostgreSQL would refuse longer ones.
+    for field, value in (("email", email), ("name", name.strip())):
+        longest = User.__table__.c[field].type.length
+        if len(value) > longest:
+            raise ValidationError(_("Use at most %(n)d characters.", n=longest), field=field)
     check_password(password)
     password_hash = hash_password(password)
     write_transaction()

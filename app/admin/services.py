@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from app.accounts import services as account_services
 from app.accounts.models import Project, ProjectMembership, User
@@ -65,7 +65,10 @@ def create_project(actor: User, *, name: str, origin: str = "") -> Project:
     name = name.strip()
     if not name:
         raise ValidationError(_("Name the project."), field="name")
-    if db.session.scalar(select(Project).where(func.lower(Project.name) == name.lower())):
+    # The database's lower() may fold fewer letters than Python's (SQLite: ASCII only), so the
+    # exact name is compared as well: the unique index would refuse it with a 500.
+    same = or_(Project.name == name, func.lower(Project.name) == name.lower())
+    if db.session.scalar(select(Project).where(same)):
         raise ValidationError(
             _("A project named %(name)s exists already.", name=name), field="name"
         )

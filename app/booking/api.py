@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app import openapi
+from app import dates, openapi
 from app.accounts import security
 from app.accounts.models import User
 from app.booking import bookings as booking_service
@@ -27,7 +27,7 @@ from app.booking.models import (
     RequestStatus,
     SolveRun,
 )
-from app.booking.requests import MAX_STEP_MINUTES, MAX_STEPS, StepInput
+from app.booking.requests import MAX_LAG_MINUTES, MAX_STEP_MINUTES, MAX_STEPS, StepInput
 from app.catalog.models import Equipment, Facility, MaintenanceWindow
 from app.database import MAX_INTEGER, MIN_INTEGER
 from app.dbtypes import utcnow
@@ -52,7 +52,7 @@ _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]
 
 
 def parse_datetime(value: Any, name: str) -> datetime:
-    """Parse an RFC 3339 date and time, which carries its UTC offset."""
+    """Parse an RFC 3339 date and time, which carries its UTC offset, in the supported range."""
     if not isinstance(value, str):
         raise ValidationError(_("Give an ISO 8601 date and time with offset."), field=name)
     try:
@@ -67,7 +67,7 @@ def parse_datetime(value: Any, name: str) -> datetime:
         raise ValidationError(
             _("Give the time with its UTC offset, e.g. 2027-03-01T09:00:00+08:00."), field=name
         )
-    return moment
+    return dates.check(moment, name)
 
 
 def _integer(value: Any, name: str, *, minimum: int | None = None) -> int:
@@ -124,7 +124,8 @@ def _query_int(name: str) -> int | None:
     raw = request.args.get(name)
     if raw is None:
         return None
-    if not raw.isdigit():
+    # isdigit() alone takes "²", which int() then refuses.
+    if not (raw.isascii() and raw.isdigit()):
         raise BadRequest(_("Must be a whole number."), field=name)
     if int(raw) > MAX_INTEGER:
         raise BadRequest(_("Must be at most %(n)d.", n=MAX_INTEGER), field=name)
@@ -707,6 +708,7 @@ def equipment_training_add(slug: str) -> Response:
             trained_on = date.fromisoformat(_string(data["trained_on"], "trained_on"))
         except ValueError:
             raise ValidationError(_("Give a date like 2027-03-01."), field="trained_on") from None
+        dates.check(trained_on, "trained_on")
     training = booking_service.record_training(
         user, equipment_id=unit.id, email=_string(data["email"], "email"), trained_on=trained_on
     )
@@ -823,7 +825,7 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
     }
 
 
-_DT = {"type": "string", "format": "date-time"}
+_DT = {"type": "string", "format": "date-time", "description": dates.openapi_description()}
 _DT_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
 _INT_OR_NULL = {"type": ["integer", "null"]}
 _STR_OR_NULL = {"type": ["string", "null"]}
@@ -839,8 +841,13 @@ _STEP_INPUT = {
         "unit_ids": {"type": "array", "items": {"type": "integer"}},
         "facility_id": _INT_OR_NULL,
         "attended": {"type": "boolean", "default": True},
-        "min_lag_minutes": {"type": "integer", "minimum": 0, "default": 0},
-        "max_lag_minutes": _INT_OR_NULL,
+        "min_lag_minutes": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": MAX_LAG_MINUTES,
+            "default": 0,
+        },
+        "max_lag_minutes": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_LAG_MINUTES},
         "note": {"type": "string", "maxLength": 300},
     },
 }
@@ -1391,7 +1398,11 @@ openapi.document(
                     "required": ["email"],
                     "properties": {
                         "email": {"type": "string"},
-                        "trained_on": {"type": "string", "format": "date"},
+                        "trained_on": {
+                            "type": "string",
+                            "format": "date",
+                            "description": dates.openapi_description(),
+                        },
                     },
                 },
                 parameters=_SLUG,

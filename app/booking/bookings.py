@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from app import dates
 from app.accounts import security
 from app.accounts.models import Project, Training, User
 from app.booking import audit, signals
@@ -171,6 +172,7 @@ def _times(start: Any, end: Any) -> tuple[datetime, datetime]:
             raise ValidationError(_("Give a date and time."), field=name)
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValidationError(_("Give the time with its UTC offset."), field=name)
+        dates.check(value, name)
         if value.second or value.microsecond or value.minute % 15:
             raise ValidationError(
                 _("Bookings start and end on a quarter hour (:00, :15, :30, :45)."), field=name
@@ -642,6 +644,7 @@ def add_maintenance(
     for name, value in (("start", start), ("end", end)):
         if not isinstance(value, datetime) or value.tzinfo is None:
             raise ValidationError(_("Give the time with its UTC offset."), field=name)
+        dates.check(value, name)
     if end <= start:
         raise ValidationError(_("The end must be after the start."), field="end")
     lock_units([unit.id])
@@ -712,6 +715,7 @@ def record_training(
         trained_on = utcnow().date()
     if not isinstance(trained_on, date) or trained_on > utcnow().date() + timedelta(days=1):
         raise ValidationError(_("The training date cannot be in the future."), field="trained_on")
+    dates.check(trained_on, "trained_on")
     training = db.session.get(Training, (person.id, unit.id))
     if training is None:
         training = Training(user_id=person.id, equipment_id=unit.id, trained_on=trained_on)

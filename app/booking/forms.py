@@ -31,15 +31,51 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.utils import unset_value
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+)
 from wtforms.validators import ValidationError as FieldError
 
+from app import dates
 from app.booking.bookings import MAX_MAINTENANCE_REASON, OVERRIDE_REASON_LENGTH
-from app.booking.requests import MAX_STEP_MINUTES, MAX_STEPS, StepInput, check_step_count
+from app.booking.requests import (
+    MAX_LAG_MINUTES,
+    MAX_STEP_MINUTES,
+    MAX_STEPS,
+    StepInput,
+    check_step_count,
+)
 from app.errors import ValidationError
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
-MAX_STEP_HOURS = MAX_STEP_MINUTES // 60
+MAX_STEP_HOURS = Decimal(MAX_STEP_MINUTES) / 60
+MAX_GAP_HOURS = Decimal(MAX_LAG_MINUTES) / 60
+
+
+class SupportedDate:
+    """Refuse a date (or date and time) outside the supported range, beside the field."""
+
+    def __call__(self, form: Form, field: Any) -> None:
+        if field.data is not None and not dates.supported(field.data):
+            raise StopValidation(dates.range_message())
+
+
+class HoursField(DecimalField):
+    """A number of hours: a finite decimal, never NaN or an infinity.
+
+    Decimal reads "NaN", "sNaN" and "Infinity"; comparing a NaN raises, and an infinity turns
+    into no whole number of minutes."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError(_l("Give a number of hours."))
 
 
 def _minutes(hours: Decimal | None) -> int | None:
@@ -51,21 +87,21 @@ class StepForm(Form):
 
     capability = SelectField(_l("Capability"), choices=[], validate_choice=False)
     unit_ids = SelectMultipleField(_l("Or specific units"), coerce=int, choices=[])
-    duration_hours = DecimalField(
+    duration_hours = HoursField(
         _l("Duration (hours)"),
         places=2,
         validators=[Optional(), NumberRange(min=Decimal("0.25"), max=MAX_STEP_HOURS)],
     )
-    min_gap_hours = DecimalField(
+    min_gap_hours = HoursField(
         _l("Minimum gap after the previous step (hours)"),
         places=2,
         default=Decimal(0),
-        validators=[Optional(), NumberRange(min=0)],
+        validators=[Optional(), NumberRange(min=0, max=MAX_GAP_HOURS)],
     )
-    max_gap_hours = DecimalField(
+    max_gap_hours = HoursField(
         _l("Maximum gap after the previous step (hours)"),
         places=2,
-        validators=[Optional(), NumberRange(min=0)],
+        validators=[Optional(), NumberRange(min=0, max=MAX_GAP_HOURS)],
     )
     attended = BooleanField(
         _l(
@@ -140,10 +176,10 @@ class RequestForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     facility_id = SelectField(_l("Facility"), coerce=int, choices=[])
     earliest_start = DateTimeLocalField(
-        _l("Earliest start"), format=DATETIME_FORMAT, validators=[DataRequired()]
+        _l("Earliest start"), format=DATETIME_FORMAT, validators=[DataRequired(), SupportedDate()]
     )
     deadline = DateTimeLocalField(
-        _l("Deadline"), format=DATETIME_FORMAT, validators=[DataRequired()]
+        _l("Deadline"), format=DATETIME_FORMAT, validators=[DataRequired(), SupportedDate()]
     )
     priority_reason = TextAreaField(
         _l("Ask for priority: why it is urgent (optional)"), validators=[Length(max=2000)]
@@ -174,17 +210,23 @@ class ManualBookingForm(FlaskForm):
     project_id = SelectField(_l("Project"), coerce=int, choices=[])
     equipment_id = SelectField(_l("Equipment unit"), coerce=int, choices=[])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    start = DateTimeLocalField(_l("Start"), format=DATETIME_FORMAT, validators=[DataRequired()])
-    end = DateTimeLocalField(_l("End"), format=DATETIME_FORMAT, validators=[DataRequired()])
+    start = DateTimeLocalField(
+        _l("Start"), format=DATETIME_FORMAT, validators=[DataRequired(), SupportedDate()]
+    )
+    end = DateTimeLocalField(
+        _l("End"), format=DATETIME_FORMAT, validators=[DataRequired(), SupportedDate()]
+    )
     note = StringField(_l("Note"), validators=[Length(max=300)])
 
 
 class RescheduleForm(FlaskForm):
     equipment_id = SelectField(_l("Equipment unit"), coerce=int, choices=[])
     start = DateTimeLocalField(
-        _l("New start"), format=DATETIME_FORMAT, validators=[DataRequired()]
+        _l("New start"), format=DATETIME_FORMAT, validators=[DataRequired(), SupportedDate()]
     )
-    end = DateTimeLocalField(_l("New end"), format=DATETIME_FORMAT, validators=[DataRequired()])
+    end = DateTimeLocalField(
+        _l("New end"), format=DATETIME_FORMAT, validators=[DataRequired(), SupportedDate()]
+    )
     reason = StringField(
         _l("Why is it moved? (optional)"), validators=[Length(max=OVERRIDE_REASON_LENGTH)]
     )
@@ -197,8 +239,12 @@ class RescheduleForm(FlaskForm):
 
 class MaintenanceForm(FlaskForm):
     equipment_id = SelectField(_l("Equipment unit"), coerce=int, choices=[])
-    start = DateTimeLocalField(_l("Start"), format=DATETIME_FORMAT, validators=[DataRequired()])
-    end = DateTimeLocalField(_l("End"), format=DATETIME_FORMAT, validators=[DataRequired()])
+    start = DateTimeLocalField(
+        _l("Start"), format=DATETIME_FORMAT, validators=[DataRequired(), SupportedDate()]
+    )
+    end = DateTimeLocalField(
+        _l("End"), format=DATETIME_FORMAT, validators=[DataRequired(), SupportedDate()]
+    )
     reason_zh = StringField(
         _l("Reason in Chinese"), validators=[Length(max=MAX_MAINTENANCE_REASON)]
     )
@@ -221,7 +267,7 @@ class MaintenanceForm(FlaskForm):
 class TrainingForm(FlaskForm):
     email = EmailField(_l("Member's email"), validators=[DataRequired(), Length(max=200)])
     equipment_id = SelectField(_l("Equipment unit"), coerce=int, choices=[])
-    trained_on = DateField(_l("Trained on"), validators=[DataRequired()])
+    trained_on = DateField(_l("Trained on"), validators=[DataRequired(), SupportedDate()])
 
 
 class ReleaseForm(FlaskForm):

@@ -16,6 +16,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app import dates
 from app.accounts.models import Project, Training, User
 from app.booking import bookings as booking_service
 from app.booking import proposals as proposal_service
@@ -194,11 +195,9 @@ def dashboard(user: User) -> dict[str, Any]:
 
 
 def week_start(value: str | None, tz: str) -> date:
-    """Return the Monday of the asked week (default: this week in the zone)."""
-    try:
-        day = date.fromisoformat(value) if value else datetime.now(ZoneInfo(tz)).date()
-    except ValueError:
-        day = datetime.now(ZoneInfo(tz)).date()
+    """Return the Monday of the asked week (default: this week in the zone); BadRequest naming
+    `week` when it is not a supported date."""
+    day = dates.parse_day(value, "week") if value else datetime.now(ZoneInfo(tz)).date()
     return day - timedelta(days=day.weekday())
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from flask_babel import gettext as _
 from sqlalchemy import delete, exists, or_, select
 
+from app import dates
 from app.accounts import security
 from app.accounts.models import Project, ProjectMembership, Training
 from app.booking import audit
@@ -29,6 +30,8 @@ MAX_STEPS = 20
 MAX_STEP_DAYS = 14
 MAX_STEP_MINUTES = MAX_STEP_DAYS * 24 * 60
 """The longest a step (and so a booking) may last; form, API, services and messages use it."""
+# A gap between two steps longer than the furthest a request may start ahead is no plan.
+MAX_LAG_MINUTES = 366 * 24 * 60
 MAX_WEIGHT = 10
 # Requests the solver may still place; the others are settled.
 OPEN_STATUSES = (RequestStatus.PENDING, RequestStatus.UNPLACED, RequestStatus.PROPOSED)
@@ -124,7 +127,7 @@ def _aware(value: Any, name: str) -> datetime:
         raise ValidationError(_("Give a date and time."), field=name)
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError(_("Give the time with its UTC offset."), field=name)
-    return value
+    return dates.check(value, name)
 
 
 def _clean_step(
@@ -145,8 +148,14 @@ def _clean_step(
         )
     if step.min_lag_minutes < 0:
         errors[f"{prefix}.min_lag_minutes"] = _("The minimum gap cannot be negative.")
+    for name in ("min_lag_minutes", "max_lag_minutes"):
+        lag = getattr(step, name)
+        if lag is not None and lag > MAX_LAG_MINUTES:
+            errors[f"{prefix}.{name}"] = _("A gap between steps may last at most 366 days.")
     if step.max_lag_minutes is not None and step.max_lag_minutes < step.min_lag_minutes:
-        errors[f"{prefix}.max_lag_minutes"] = _("The maximum gap must not be below the minimum.")
+        errors.setdefault(
+            f"{prefix}.max_lag_minutes", _("The maximum gap must not be below the minimum.")
+        )
     if len(step.note or "") > 300:
         errors[f"{prefix}.note"] = _("Keep the note under 300 characters.")
     if errors:

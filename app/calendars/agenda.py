@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from app import dates
 from app.accounts.models import User
 from app.booking.models import Booking, BookingRequest, BookingStatus
 from app.catalog.models import Equipment
@@ -33,9 +34,10 @@ def parse_day(value: str | None, today: date) -> date:
     if not value:
         return today
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise BadRequest(_("Give the date as YYYY-MM-DD."), field="date") from None
+    return dates.check(day, "date", BadRequest)
 
 
 def parse_month(value: str | None, today: date) -> date:
@@ -44,9 +46,10 @@ def parse_month(value: str | None, today: date) -> date:
         return today.replace(day=1)
     try:
         year, month = (int(part) for part in value.split("-"))
-        return date(year, month, 1)
+        first = date(year, month, 1)
     except ValueError:
         raise BadRequest(_("Give the month as YYYY-MM."), field="month") from None
+    return dates.check(first, "month", BadRequest)
 
 
 def week_days(day: date) -> list[date]:

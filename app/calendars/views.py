@@ -23,6 +23,7 @@ from app.booking.models import Booking
 from app.calendars import agenda, feeds, tokens
 from app.calendars.ical import FeedBooking, bookings_to_ical
 from app.catalog.models import Equipment, Facility
+from app.database import MAX_INTEGER
 from app.dbtypes import utcnow
 from app.errors import NotFound, ValidationError
 from app.extensions import db, limiter
@@ -245,7 +246,9 @@ def create_link() -> tuple[str, int]:
     user = security.user()
     kind = request.form.get("kind", "")
     raw_target = request.form.get("target_id", "")
-    if not raw_target.isdigit():
+    # ASCII digits within the id column: "²" is a digit to isdigit() but not to int(), and a
+    # larger number names no row (PostgreSQL refuses to look it up).
+    if not (raw_target.isascii() and raw_target.isdigit() and int(raw_target) <= MAX_INTEGER):
         raise ValidationError(_("Choose a calendar."), field="target_id")
     try:
         token, raw = tokens.issue_token(

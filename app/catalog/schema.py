@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from jsonschema import Draft202012Validator
 from jsonschema import ValidationError as SchemaError
 
+from app import dates
 from app.catalog.models import Direction, EquipmentStatus, FacilityKind
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -508,12 +509,29 @@ def _weekly(hours: dict[str, list[str]], path: str, problems: list[tuple[str, st
     }
 
 
+def _outside_range(path: str, problems: list[tuple[str, str]]) -> None:
+    problems.append(
+        (
+            path,
+            _(
+                "must be a date from %(first)s to %(last)s",
+                first=dates.FIRST_DAY.isoformat(),
+                last=dates.LAST_DAY.isoformat(),
+            ),
+        )
+    )
+
+
 def _date(text: str, path: str, problems: list[tuple[str, str]]) -> date | None:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         problems.append((path, _("%(value)s is not a calendar date", value=text)))
         return None
+    if not dates.supported(day):
+        _outside_range(path, problems)
+        return None
+    return day
 
 
 def _moment(text: str, path: str, problems: list[tuple[str, str]]) -> datetime | None:
@@ -526,6 +544,9 @@ def _moment(text: str, path: str, problems: list[tuple[str, str]]) -> datetime |
         return None
     if moment.tzinfo is None or moment.utcoffset() is None:
         problems.append((path, _("must carry its UTC offset, like 2027-01-18T08:30+08:00")))
+        return None
+    if not dates.supported(moment):
+        _outside_range(path, problems)
         return None
     return moment.astimezone(UTC)
 
@@ -697,6 +718,18 @@ def _catalogue(data: dict[str, Any], problems: list[tuple[str, str]]) -> Catalog
 _VALIDATOR = Draft202012Validator(SCHEMA)
 
 
+def _nul_problems(node: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Name every text holding a NUL (YAML's "\\0"), which PostgreSQL cannot store."""
+    if isinstance(node, str) and "\x00" in node:
+        yield path, _("must not contain a NUL character")
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _nul_problems(value, join_path(path, key))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _nul_problems(item, join_path(path, index))
+
+
 def read(text: str, filename: str) -> tuple[Catalogue | None, Problems]:
     """Parse and validate a catalogue; return it, or None and what is wrong with it."""
     problems = Problems(filename)
@@ -707,6 +740,7 @@ def read(text: str, filename: str) -> tuple[Catalogue | None, Problems]:
     found: list[tuple[str, str]] = []
     for error in _VALIDATOR.iter_errors(data):
         found.extend(_schema_problems(error))
+    found.extend(_nul_problems(data, ""))
     catalogue = None if found else _catalogue(data, found)
     problems.items.extend(Problem(_line(lines, path), path, message) for path, message in found)
     problems.items.sort(key=lambda p: (p.line or 0, p.path))

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask_babel import gettext as _
 
-from app import openapi
+from app import dates, openapi
 from app.accounts import security
 from app.errors import NotFound
 from app.reports import queries
@@ -119,19 +119,20 @@ _ENVELOPE_PROPERTIES: dict[str, Any] = {
     "facility": {"type": ["string", "null"]},
     "facilities": {"type": "array", "items": {"type": "string"}},
 }
+_DAY = {"type": "string", "format": "date", "description": dates.openapi_description()}
 _PARAMETERS = [
     {
         "name": "start",
         "in": "query",
         "required": False,
-        "schema": {"type": "string", "format": "date"},
+        "schema": _DAY,
         "description": "first day, YYYY-MM-DD (default: three weeks before this Monday)",
     },
     {
         "name": "end",
         "in": "query",
         "required": False,
-        "schema": {"type": "string", "format": "date"},
+        "schema": _DAY,
         "description": "last day, YYYY-MM-DD, inclusive (default: this Sunday); at most 366 days",
     },
     {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
+from app import dates
 from app.accounts.models import Project, User
 from app.booking.models import (
     Booking,
@@ -32,7 +32,6 @@ from app.reports import metrics
 from app.reports.metrics import BookingFact, Interval, ProposalFact, RequestFact, Unit
 
 MAX_DAYS = 366
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 DEFAULT_WEEKS = 4
 
 
@@ -96,15 +95,7 @@ def reportable_facilities(user: User) -> list[Facility]:
 
 def _day(args: Mapping[str, str], name: str, default: date) -> date:
     raw = (args.get(name) or "").strip()
-    if not raw:
-        return default
-    problem = BadRequest(_("%(name)s must be a date written YYYY-MM-DD.", name=name), field=name)
-    if not _DATE.fullmatch(raw):
-        raise problem
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise problem from None
+    return dates.parse_day(raw, name) if raw else default
 
 
 def read_scope(
