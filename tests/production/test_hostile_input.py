@@ -601,7 +601,10 @@ def test_the_openapi_document_states_the_date_range_and_the_400_of_every_operati
 def test_sync_refuses_a_nul_character_naming_the_field(app: Flask, tmp_path: Path) -> None:
     text = (Path(__file__).parent.parent / "catalog/data/facilities.yaml").read_text("utf-8")
     source = tmp_path / "facilities.yaml"
-    source.write_text(text.replace("name_en: LC-MS", 'name_en: "LC\\0MS"', 1), encoding="utf-8")
+    # The first unit's English name (the capabilities section, before it, names LC-MS too).
+    head, _sep, tail = text.partition("\nfacilities:")
+    tail = tail.replace("name_en: LC-MS", 'name_en: "LC\\0MS"', 1)
+    source.write_text(f"{head}\nfacilities:{tail}", encoding="utf-8")
     result = CliRunner().invoke(app.cli, ["facilities", "sync", "--file", str(source)])
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit), result.exception
