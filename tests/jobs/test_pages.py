@@ -63,7 +63,7 @@ def test_a_run_whose_scheduler_died_shows_as_interrupted(
 
 
 def test_only_administrators_see_the_jobs_page(world: World, client: Any, login: Any) -> None:
-    assert client.get("/admin/jobs").status_code in (302, 401)
+    assert client.get("/admin/jobs").location == "/login?next=/admin/jobs"
     for somebody in (world.manager, world.ann):
         login(somebody)
         assert client.get("/admin/jobs").status_code == 404
@@ -73,7 +73,7 @@ def test_only_administrators_see_the_jobs_page(world: World, client: Any, login:
 def test_reminders_need_a_login_and_appear_in_the_navigation(
     world: World, client: Any, login: Any
 ) -> None:
-    assert client.get("/reminders").status_code in (302, 401)
+    assert client.get("/reminders").location == "/login?next=/reminders"
     login(world.ann)
     page = client.get("/reminders").get_data(as_text=True)
     assert 'href="/reminders"' in page
