@@ -217,7 +217,13 @@ def test_manager_solves_and_approves_then_member_sees_the_booking(
     proposal = client.get(f"/proposals/{run.proposal.id}").get_data(as_text=True)
     assert '<svg class="timeline"' in proposal and 'class="bar proposed"' in proposal
     assert "First come, first served" in proposal and "Peptide map" in proposal
-    assert client.post(f"/proposals/{run.proposal.id}/approve").status_code == 302
+    approve = f"/proposals/{run.proposal.id}/approve"
+    assert 'data-confirm="Publish 1 booking for Amber Biologics?' in proposal
+    asked = client.post(approve)
+    db.session.refresh(req)
+    assert asked.status_code == 200 and req.status == RequestStatus.PROPOSED.value
+    assert "Publish 1 booking for Amber Biologics?" in asked.get_data(as_text=True)
+    assert client.post(approve, data={"confirmed": "yes"}).status_code == 302
     db.session.refresh(req)
     assert req.status == RequestStatus.BOOKED.value and len(req.bookings) == 1
     client.post("/logout")
