@@ -22,7 +22,6 @@
     var yes = document.createElement("button");
     yes.value = "yes";
     yes.id = "confirm-dialog-yes";
-    yes.className = "primary";
     buttons.append(no, yes);
     dialog.append(message, buttons);
     document.body.appendChild(dialog);
@@ -62,8 +61,10 @@
     pending = { form: form, submitter: submitter };
     dialog.querySelector("#confirm-dialog-message").textContent = form.dataset.confirm;
     dialog.querySelector("#confirm-dialog-no").textContent = form.dataset.confirmNo || "×";
-    dialog.querySelector("#confirm-dialog-yes").textContent =
-      form.dataset.confirmYes || (submitter ? submitter.textContent.trim() : "OK");
+    var yes = dialog.querySelector("#confirm-dialog-yes");
+    yes.textContent = form.dataset.confirmYes || (submitter ? submitter.textContent.trim() : "OK");
+    // Publishing is the page's main action; anything else asked about takes something away.
+    yes.className = submitter && submitter.classList.contains("primary") ? "primary" : "danger";
     dialog.returnValue = "";
     dialog.showModal();
     dialog.querySelector("#confirm-dialog-no").focus();

@@ -161,3 +161,22 @@ def test_the_confirmation_step_shows_nothing_to_those_who_may_not_act(
     remove = f"/admin/accounts/{world.mia.id}/facilities/{world.facility.id}/remove"
     refused = client.post(remove)
     assert refused.status_code == 404 and "Mia" not in refused.get_data(as_text=True)
+
+
+def test_cancelling_a_booking_asks_first_naming_the_unit_and_time(
+    client: Any, login: Any, world: World
+) -> None:
+    from app.booking import bookings as booking_service
+
+    booking = booking_service.manual_booking(
+        world.mia,
+        project_id=world.project_a.id,
+        equipment_id=world.lcms1.id,
+        start=world.at(1, "09:00"),
+        end=world.at(1, "12:00"),
+        title="Amber calibration",
+    )
+    login(world.alice)
+    question = re.compile(r'data-confirm="Cancel the booking of LC-MS No\. 1, [^"]*09:00[^"]*\?')
+    for page in (f"/bookings/{booking.id}", f"/requests/{booking.request_id}"):
+        assert question.search(client.get(page).get_data(as_text=True)), page
