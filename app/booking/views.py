@@ -34,7 +34,7 @@ from app.booking.forms import (
     to_local,
     to_utc,
 )
-from app.booking.models import RequestStatus
+from app.booking.models import ProposalStatus, RequestStatus
 from app.catalog.models import Equipment, Facility
 from app.dbtypes import utcnow
 from app.errors import Conflict, NotFound, ValidationError
@@ -496,7 +496,11 @@ def proposal_detail(proposal_id: int) -> str:
         proposal=proposal,
         facility=proposal.facility,
         release_form=ReleaseForm(),
-        approval_question=presenters.approval_question(proposal),
+        approval_question=(
+            presenters.approval_question(proposal)
+            if proposal.status == ProposalStatus.DRAFT.value
+            else None
+        ),
         **presenters.proposal_view(proposal, security.user()),
     )
 
