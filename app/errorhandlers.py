@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask import (
+    Flask,
+    Response,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
@@ -22,8 +33,9 @@ from werkzeug.exceptions import HTTPException
 
 from app import ratelimits
 from app.accounts.security import request_user
-from app.errors import AppError, ServiceUnavailable
+from app.errors import AppError, ServiceUnavailable, Unauthorized
 from app.extensions import db, limiter, login_manager
+from app.httpsecurity import local_path
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +65,29 @@ def problem_response(body: dict[str, object], status: int) -> Response:
     return response
 
 
+def _to_login() -> Response:
+    """Send a visitor who must log in to the login page, and from there back to where they were.
+
+    After a GET that is the page itself; after a form sent from a page (the session ended
+    meanwhile) it is that page, since a login cannot resend the form."""
+    if request.method in ("GET", "HEAD"):
+        back = request.full_path if request.query_string else request.path
+    else:
+        referrer = urlsplit(request.referrer or "")
+        same_site = referrer.netloc == request.host
+        back = (
+            (referrer.path + (f"?{referrer.query}" if referrer.query else "")) if same_site else ""
+        )
+    flash(_("Log in to continue."))
+    target = local_path(back)
+    return redirect(
+        url_for("accounts.login", next=target) if target else url_for("accounts.login")
+    )
+
+
 def _render(error: AppError) -> Response | tuple[str, int]:
+    if isinstance(error, Unauthorized) and not wants_json():
+        return _to_login()
     # The error's language and the page's navigation need the user; while the database is
     # down that falls back to an anonymous one instead of failing the error page itself.
     request_user()

@@ -32,6 +32,39 @@ def test_api_without_credentials_is_401_problem(client) -> None:
     assert response.mimetype == "application/problem+json"
 
 
+def test_an_anonymous_visitor_goes_to_the_login_page_and_back(client, make_user) -> None:
+    user = make_user()
+    response = client.get("/requests/new?unit=lcms-1")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=/requests/new?unit%3Dlcms-1"
+    login_page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Log in to continue." in login_page and "Bearer" not in login_page
+    back = client.post(
+        response.headers["Location"], data={"email": user.email, "password": PASSWORD}
+    )
+    assert back.headers["Location"] == "/requests/new?unit=lcms-1"
+
+
+def test_a_form_sent_after_logout_leads_to_login_and_back_to_its_page(client) -> None:
+    response = client.post(
+        "/requests/1/withdraw", headers={"Referer": "http://localhost/requests/1?tab=steps"}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=/requests/1?tab%3Dsteps"
+    elsewhere = client.post(
+        "/requests/1/withdraw", headers={"Referer": "https://evil.example/requests/1"}
+    )
+    assert elsewhere.headers["Location"] == "/login"
+
+
+def test_api_calls_still_answer_401_problem_json_not_a_redirect(client) -> None:
+    for method, path in (("GET", "/api/v1/requests"), ("POST", "/api/v1/requests")):
+        response = client.open(path, method=method, json={})
+        assert response.status_code == 401
+        assert response.mimetype == "application/problem+json"
+        assert "Location" not in response.headers
+
+
 def test_personal_access_token_authenticates_and_can_be_revoked(client, make_user, db) -> None:
     user = make_user()
     token, secret = services.create_api_token(user, "ci script")
@@ -104,7 +137,7 @@ def test_logout_refuses_a_replayed_session_cookie(client, make_user, login, app)
     client.post("/logout")
     replay = _replay(app, saved)
     assert replay.get("/api/v1/me").status_code == 401
-    assert replay.get("/dashboard").status_code == 401
+    assert replay.get("/dashboard").headers["Location"] == "/login?next=/dashboard"
 
 
 def test_logging_in_again_ends_the_browsers_previous_session(
@@ -312,8 +345,8 @@ def test_pages_do_not_open_with_a_bearer_token(client, make_user) -> None:
     user = make_user()
     _token, secret = services.create_api_token(user, "script")
     bearer = {"Authorization": f"Bearer {secret}"}
-    assert client.get("/dashboard", headers=bearer).status_code == 401
-    assert client.get("/account", headers=bearer).status_code == 401
+    assert client.get("/dashboard", headers=bearer).headers["Location"].startswith("/login?")
+    assert client.get("/account", headers=bearer).headers["Location"].startswith("/login?")
     assert client.get("/api/v1/me", headers=bearer).status_code == 200
 
 

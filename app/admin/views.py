@@ -10,6 +10,7 @@ from flask_login import login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
+from app import confirm
 from app.accounts import security
 from app.accounts.models import Project, User
 from app.admin import services
@@ -17,8 +18,9 @@ from app.admin.forms import AccountForm, ManagerForm, MemberForm, ProjectForm
 from app.booking.forms import apply_errors
 from app.catalog.models import Facility
 from app.catalog.sync import sync_catalogue
-from app.errors import AppError, ValidationError
+from app.errors import AppError, NotFound, ValidationError
 from app.extensions import db
+from app.i18n import localised
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -39,7 +41,7 @@ def _forms() -> dict[str, Any]:
     projects = db.session.scalars(select(Project).order_by(Project.name)).all()
     facilities = db.session.scalars(select(Facility).order_by(Facility.slug)).all()
     forms["member_form"].project_id.choices = [(p.id, p.name) for p in projects]
-    forms["manager_form"].facility_id.choices = [(f.id, f.slug) for f in facilities]
+    forms["manager_form"].facility_id.choices = [(f.id, localised(f)) for f in facilities]
     return forms
 
 
@@ -179,18 +181,65 @@ def account_active(user_id: int, change: str) -> BaseResponse:
 
 @bp.post("/accounts/<int:user_id>/projects/<int:project_id>/remove")
 @login_required
-def member_remove(user_id: int, project_id: int) -> BaseResponse:
-    services.remove_member(_admin(), user_id=user_id, project_id=project_id)
+def member_remove(user_id: int, project_id: int) -> str | BaseResponse:
+    actor = _admin()
+    if not confirm.confirmed():
+        member, project = db.session.get(User, user_id), db.session.get(Project, project_id)
+        if member is None or project is None:
+            raise NotFound(_("No such membership."))
+        return confirm.confirmation_page(
+            title=_("End a membership?"),
+            message=membership_question(member, project),
+            action=_("End membership"),
+            back=url_for("admin.index"),
+        )
+    services.remove_member(actor, user_id=user_id, project_id=project_id)
     flash(_("Membership ended."))
     return redirect(url_for("admin.index"))
 
 
 @bp.post("/accounts/<int:user_id>/facilities/<int:facility_id>/remove")
 @login_required
-def manager_remove(user_id: int, facility_id: int) -> BaseResponse:
-    services.remove_manager(_admin(), user_id=user_id, facility_id=facility_id)
+def manager_remove(user_id: int, facility_id: int) -> str | BaseResponse:
+    actor = _admin()
+    if not confirm.confirmed():
+        manager, facility = db.session.get(User, user_id), db.session.get(Facility, facility_id)
+        if manager is None or facility is None:
+            raise NotFound(_("No such manager."))
+        return confirm.confirmation_page(
+            title=_("Remove a manager?"),
+            message=manager_question(manager, facility),
+            action=_("Stop managing"),
+            back=url_for("admin.index"),
+        )
+    services.remove_manager(actor, user_id=user_id, facility_id=facility_id)
     flash(_("Manager removed."))
     return redirect(url_for("admin.index"))
+
+
+def membership_question(member: User, project: Project) -> str:
+    """Say what ending a membership does."""
+    return _(
+        "End %(name)s's membership of %(project)s? They will no longer see the project's "
+        "requests and bookings.",
+        name=member.name,
+        project=project.name,
+    )
+
+
+def manager_question(manager: User, facility: Facility) -> str:
+    """Say what taking a facility from its manager does."""
+    return _(
+        "Stop %(name)s managing %(facility)s? They lose access to its requests, proposals "
+        "and bookings at once.",
+        name=manager.name,
+        facility=localised(facility),
+    )
+
+
+@bp.app_context_processor
+def _questions() -> dict[str, Any]:
+    return {"membership_question": membership_question, "manager_question": manager_question}
 
 
 @bp.post("/sync")

@@ -11,8 +11,9 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from babel.lists import format_list
 from flask import current_app
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -35,14 +36,12 @@ from app.catalog.hours import open_windows
 from app.catalog.labels import capability_name
 from app.catalog.models import (
     Equipment,
-    EquipmentCapability,
-    EquipmentStatus,
     Facility,
     MaintenanceWindow,
 )
 from app.dbtypes import utcnow
 from app.extensions import db
-from app.i18n import localised
+from app.i18n import current_language, localised
 
 if TYPE_CHECKING:
     from wtforms import SelectField
@@ -78,23 +77,76 @@ def fill_request_choices(form: RequestForm, user: User, *, facility_required: bo
         form.facility_id.choices = [(0, _("Choose a facility"))] + facility_choices
     else:
         form.facility_id.choices = [(0, _("Any facility"))] + facility_choices
-    capabilities = db.session.scalars(
-        select(EquipmentCapability.name)
-        .join(Equipment)
-        .join(Facility)
-        .where(Equipment.status == EquipmentStatus.ACTIVE.value, Facility.active.is_(True))
-        .distinct()
-        .order_by(EquipmentCapability.name)
-    ).all()
-    named = sorted(((c, capability_name(c)) for c in capabilities), key=lambda pair: pair[1])
-    units: dict[str, list[tuple[int, str]]] = {}
+    # What the project may use comes first: units needing no training or on which a member
+    # is trained, and the capabilities such a unit offers. The rest stays offered (training
+    # may come before the solve) and says that it needs training; the service judges.
+    project_ids = [p.id for p in projects]
+    chosen = form.project_id.data
+    project_id = chosen if chosen in project_ids else next(iter(project_ids), None)
+    trained = request_service.trained_unit_ids(project_id) if project_id else set()
+    units: dict[str, list[tuple[int, str, dict[str, str]]]] = {}
+    offered: dict[str, set[int]] = {}
+    usable_capabilities: set[str] = set()
     for facility in facilities:
         active = [u for u in facility.equipment if u.is_active]
+        usable = {u.id for u in active if not u.training_required or u.id in trained}
+        for unit in active:
+            for name in unit.capability_names:
+                offered.setdefault(name, set()).add(facility.id)
+                if unit.id in usable:
+                    usable_capabilities.add(name)
         if active:
-            units[localised(facility)] = [(u.id, localised(u)) for u in active]
+            units[localised(facility)] = [
+                (u.id, localised(u), _unit_attributes(u))
+                if u.id in usable
+                else (
+                    u.id,
+                    _("%(unit)s (training needed)", unit=localised(u)),
+                    {**_unit_attributes(u), "data-needs-training": "true"},
+                )
+                for u in sorted(active, key=lambda u: u.id not in usable)
+            ]
+    capability_choices: list[tuple[str, str] | tuple[str, str, dict[str, str]]] = [
+        ("", _("— by unit —"))
+    ]
+    for name in sorted(offered, key=lambda c: (c not in usable_capabilities, capability_name(c))):
+        where = {"data-facilities": " ".join(str(i) for i in sorted(offered[name]))}
+        if name in usable_capabilities:
+            capability_choices.append((name, capability_name(name), where))
+        else:
+            label = _("%(capability)s (training needed)", capability=capability_name(name))
+            capability_choices.append((name, label, {**where, "data-needs-training": "true"}))
     for entry in form.steps:
-        entry.form.capability.choices = [("", _("— by unit —")), *named]
+        entry.form.capability.choices = capability_choices
         entry.form.unit_ids.choices = units
+
+
+def _unit_attributes(unit: Equipment) -> dict[str, str]:
+    """Say on a unit's option where it is and what it offers, for the form's script."""
+    return {
+        "data-facility": str(unit.facility_id),
+        "data-capabilities": " ".join(sorted(unit.capability_names)),
+    }
+
+
+def prefill_unit(form: RequestForm, slug: str, week: str | None) -> None:
+    """Start a request for one unit ("request this unit"), in the week looked at if given."""
+    unit = db.session.scalar(select(Equipment).where(Equipment.slug == slug))
+    if unit is None or not unit.is_active or not unit.facility.active:
+        return
+    form.facility_id.data = unit.facility_id
+    form.steps[0].form.unit_ids.data = [unit.id]
+    if not week:
+        return
+    zone = ZoneInfo(unit.facility.timezone)
+    monday = datetime.combine(week_start(week, unit.facility.timezone), time(0), zone)
+    next_hour = (
+        (utcnow() + timedelta(hours=1)).astimezone(zone).replace(minute=0, second=0, microsecond=0)
+    )
+    start = max(monday, next_hour)
+    if start < monday + timedelta(days=7):
+        form.earliest_start.data = start.replace(tzinfo=None)
+        form.deadline.data = (monday + timedelta(days=7)).replace(tzinfo=None)
 
 
 def share_step_choices(form: RequestForm) -> None:
@@ -246,6 +298,28 @@ def availability_view(unit: Equipment, monday: date, viewer: User) -> dict[str, 
         id_prefix="week",
     )
     return {"svg": svg, "blocks": blocks, "tz": tz}
+
+
+def approval_question(proposal: Proposal) -> str:
+    """Say what approving the proposal does: how many bookings, for whom, what moves."""
+    placed = [item for item in proposal.items if not item.pinned]
+    projects = sorted({item.request.project.name for item in placed})
+    question = ngettext(
+        "Publish %(num)d booking for %(projects)s? The project sees it at once and its "
+        "calendar feeds show it.",
+        "Publish %(num)d bookings for %(projects)s? The projects see them at once and their "
+        "calendar feeds show them.",
+        len(placed),
+        projects=format_list(projects, locale=current_language()) if projects else "—",
+    )
+    diff = proposal_service.diff_against_published(proposal)
+    if diff["moved"] or diff["dropped"]:
+        question += " " + _(
+            "Published bookings moved: %(moved)d; dropped: %(dropped)d.",
+            moved=len(diff["moved"]),
+            dropped=len(diff["dropped"]),
+        )
+    return question
 
 
 def _closed_hours(unit: Equipment, start: datetime, end: datetime) -> list[timeline.Shade]:

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
+from app import confirm
 from app.accounts import security
 from app.booking import bookings as booking_service
 from app.booking import presenters, reasons
@@ -34,7 +35,7 @@ from app.booking.forms import (
     to_local,
     to_utc,
 )
-from app.booking.models import RequestStatus
+from app.booking.models import ProposalStatus, RequestStatus
 from app.catalog.models import Equipment, Facility
 from app.dbtypes import utcnow
 from app.errors import Conflict, NotFound, ValidationError
@@ -87,6 +88,8 @@ def _request_form(*, campaign: bool) -> str | BaseResponse:
     user = security.user()
     form = RequestForm() if campaign else SingleRequestForm()
     presenters.fill_request_choices(form, user, facility_required=campaign)
+    if request.method == "GET" and request.args.get("unit"):
+        presenters.prefill_unit(form, request.args["unit"], request.args.get("week"))
     if campaign and request.method == "POST" and request.form.get("action") == "add-step":
         return _render_request_form(form, campaign=campaign)
     errors: list[str] = []
@@ -550,14 +553,26 @@ def proposal_detail(proposal_id: int) -> str:
         proposal=proposal,
         facility=proposal.facility,
         release_form=ReleaseForm(),
+        approval_question=(
+            presenters.approval_question(proposal)
+            if proposal.status == ProposalStatus.DRAFT.value
+            else None
+        ),
         **presenters.proposal_view(proposal, security.user()),
     )
 
 
 @bp.post("/proposals/<int:proposal_id>/approve")
 @login_required
-def proposal_approve(proposal_id: int) -> BaseResponse:
+def proposal_approve(proposal_id: int) -> str | BaseResponse:
     proposal = proposal_service.get_proposal(security.user(), proposal_id)
+    if not confirm.confirmed():
+        return confirm.confirmation_page(
+            title=_("Approve proposal %(id)d?", id=proposal.id),
+            message=presenters.approval_question(proposal),
+            action=_("Approve and publish"),
+            back=url_for("booking.proposal_detail", proposal_id=proposal.id),
+        )
     try:
         published = proposal_service.approve_proposal(security.user(), proposal.id)
     except Conflict as error:

@@ -38,6 +38,11 @@
       if (remove) {
         remove.hidden = all.length < 2;
       }
+      // Gaps are measured from the previous step: the first step has none to set.
+      var gaps = row.querySelector(".gaps");
+      if (gaps) {
+        gaps.hidden = index === 0 && !gaps.querySelector(".error");
+      }
     });
   }
 
@@ -69,6 +74,7 @@
     clear(copy);
     container.appendChild(copy);
     refresh();
+    container.dispatchEvent(new Event("step-added", { bubbles: true }));
     var first = copy.querySelector("select, input");
     if (first) {
       first.focus();

@@ -217,7 +217,13 @@ def test_manager_solves_and_approves_then_member_sees_the_booking(
     proposal = client.get(f"/proposals/{run.proposal.id}").get_data(as_text=True)
     assert '<svg class="timeline"' in proposal and 'class="bar proposed"' in proposal
     assert "First come, first served" in proposal and "Peptide map" in proposal
-    assert client.post(f"/proposals/{run.proposal.id}/approve").status_code == 302
+    approve = f"/proposals/{run.proposal.id}/approve"
+    assert 'data-confirm="Publish 1 booking for Amber Biologics?' in proposal
+    asked = client.post(approve)
+    db.session.refresh(req)
+    assert asked.status_code == 200 and req.status == RequestStatus.PROPOSED.value
+    assert "Publish 1 booking for Amber Biologics?" in asked.get_data(as_text=True)
+    assert client.post(approve, data={"confirmed": "yes"}).status_code == 302
     db.session.refresh(req)
     assert req.status == RequestStatus.BOOKED.value and len(req.bookings) == 1
     client.post("/logout")
@@ -502,7 +508,7 @@ def test_admin_manages_accounts_and_roles(client: Any, login: Any, world: World,
 
 def test_pages_need_a_login(client: Any, world: World) -> None:
     for path in ("/requests", "/requests/new", "/manage", "/admin/"):
-        assert client.get(path).status_code in (302, 401)
+        assert client.get(path).location == f"/login?next={path}"
 
 
 def test_admin_runs_the_catalogue_sync_and_sees_its_report(

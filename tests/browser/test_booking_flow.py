@@ -72,6 +72,9 @@ def test_campaign_is_solved_approved_and_seen_by_the_startup(
     expect(mia.locator("svg.timeline > .bar.proposed")).to_have_count(2)
     screenshot(mia, "proposal")
     mia.click("text=Approve and publish")
+    expect(mia.locator("#confirm-dialog-message")).to_contain_text("Publish 2 bookings")
+    screenshot(mia, "proposal-approve-confirm")
+    mia.click("#confirm-dialog-yes")
     expect(mia.locator(".flash")).to_contain_text("2 bookings published")
 
     alice.goto("/dashboard")

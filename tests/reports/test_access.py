@@ -49,7 +49,8 @@ def test_unknown_facility_is_404_like_a_foreign_one(
 
 
 def test_anonymous_visitors_must_log_in(client: FlaskClient, known: Known) -> None:
-    assert client.get("/reports/", query_string=PERIOD).status_code == 401
+    response = client.get("/reports/", query_string=PERIOD)
+    assert response.status_code == 302 and response.location.startswith("/login?next=/reports/")
 
 
 @pytest.mark.parametrize(
