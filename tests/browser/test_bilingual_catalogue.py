@@ -129,11 +129,26 @@ def test_catalogue_list_names_places_in_the_pages_language(catalogue: None, page
     screenshot(chinese, "catalogue-list-zh")
 
 
-def test_maintenance_reasons_are_in_the_pages_language(catalogue: None, page_in: Any) -> None:
-    chinese = page_in("zh")
-    chinese.goto("/equipment/njbio-lcms-2")
-    english = page_in("en")
-    english.goto("/equipment/njbio-lcms-2")
+def test_maintenance_reasons_are_in_the_pages_language(
+    catalogue: None, page_in: Any, live_server: LiveServer
+) -> None:
+    from app.extensions import db
+    from tests import factories
+    from tests.browser.conftest import log_in
+
+    def reader(language: str) -> str:
+        user = factories.make_user(locale=language)
+        db.session.commit()
+        return str(user.email)
+
+    pages = {}
+    for language in ("zh", "en"):
+        # Reasons are managers' free text: shown to signed-in readers only.
+        page = page_in(language)
+        log_in(page, live_server.run(lambda lang=language: reader(lang)), factories.PASSWORD)
+        page.goto("/equipment/njbio-lcms-2")
+        pages[language] = page
+    chinese, english = pages["zh"], pages["en"]
 
     assert texts(chinese, ".maintenance-reason") == ["离子源清洗与质量校准"]
     assert texts(english, ".maintenance-reason") == ["Ion source cleaning and mass calibration"]
