@@ -495,6 +495,7 @@ def run_detail(run_id: int) -> str:
         facility=run.facility,
         replay_command=proposal_service.replay_command(run),
         replays_exactly=proposal_service.replays_exactly(run),
+        elapsed=proposal_service.run_elapsed(run),
     )
 
 
@@ -534,7 +535,9 @@ def proposal_detail(proposal_id: int) -> str:
         proposal=proposal,
         facility=proposal.facility,
         release_form=ReleaseForm(),
-        **presenters.proposal_view(proposal, security.user()),
+        **presenters.proposal_view(
+            proposal, security.user(), request.args.get("zoom"), request.args.get("day")
+        ),
     )
 
 
