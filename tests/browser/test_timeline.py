@@ -168,3 +168,8 @@ def test_proposal_timeline_reads_without_hovering_and_zooms_to_a_day(
     assert world.monday.isoformat() not in mia.url
     mia.click("#zoom-all")
     expect(mia.locator("#zoom-all")).to_have_attribute("aria-current", "true")
+    # Its solve run, finished: the clock stands at how long the solve took.
+    mia.click(".page-head a[href*='/runs/']")
+    expect(mia.locator("#run-clock")).to_have_text(re.compile(r"^\d+\.\d$"))
+    expect(mia.locator("#run-budget")).to_contain_text("3")
+    screenshot(mia, f"run-finished-{language}")
