@@ -442,6 +442,7 @@ def _grid(
     step = next((h for h in HOUR_STEPS if h * hour_width >= MIN_HOUR_GAP), None)
     hour_format = "%H:%M" if step is not None and step * hour_width >= 36 else "%H"
     day = local_start.date()
+    free_from = 0.0
     while True:
         midnight = datetime.combine(day, time(0), zone)
         if midnight >= end:
@@ -453,10 +454,14 @@ def _grid(
                 f'<line class="grid day{weekend}" x1="{px:.1f}" y1="{HEADER - 30}" '
                 f'x2="{px:.1f}" y2="{bottom:.1f}"/>'
             )
-        # A day that began before the window is still named, at the window's left edge.
+        # A day that began before the window is still named, at the window's left edge; in a
+        # long window days too narrow for their names are named every so often.
         label_x = x(max(midnight, start)) + 3
-        if x(min(midnight + timedelta(days=1), end)) - label_x >= 14:
-            text = escape(format_skeleton(skeleton, day, locale=locale))
+        name = format_skeleton(skeleton, day, locale=locale)
+        room = text_width(name, 11.5, bold=True)
+        if label_x >= free_from and label_x + room <= WIDTH - PAD:
+            free_from = label_x + room + 6
+            text = escape(name)
             label = (
                 f'<text class="tick day{weekend}" x="{label_x:.1f}" y="{HEADER - 24}" '
                 f'data-day="{day.isoformat()}">{text}</text>'
