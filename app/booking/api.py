@@ -334,6 +334,7 @@ def run_json(run: SolveRun) -> dict[str, Any]:
         "replay_command": proposal_service.replay_command(run),
         "replays_exactly": proposal_service.replays_exactly(run),
         "progress": run.progress or {},
+        "elapsed_seconds": proposal_service.run_elapsed(run),
         "error": run.error,
         "cancel_requested": run.cancel_requested,
         "created_at": _iso(run.created_at),
@@ -982,6 +983,11 @@ _SCHEMAS: dict[str, Any] = {
                         "items": {"type": "array"},
                     },
                 },
+            },
+            "elapsed_seconds": {
+                "type": ["number", "null"],
+                "description": "seconds since a worker started the run, until it finished "
+                "(null while queued); progress.elapsed is when the best plan was last reported",
             },
             "error": {"type": "string"},
             "cancel_requested": {"type": "boolean"},

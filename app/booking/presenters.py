@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from babel.lists import format_list
-from flask import current_app
+from flask import current_app, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -430,8 +430,13 @@ def audit_events(facility: Facility, limit: int = 200) -> list[AuditEvent]:
 # ---------------------------------------------------------------- proposals
 
 
-def proposal_view(proposal: Proposal, viewer: User) -> dict[str, Any]:
-    """Return a proposal's timeline, diff against the published schedule and unplaced list."""
+def proposal_view(
+    proposal: Proposal, viewer: User, zoom: str | None = None, day: str | None = None
+) -> dict[str, Any]:
+    """Return a proposal's timeline, diff against the published schedule and unplaced list.
+
+    The timeline shows the whole plan, or with `zoom` "week" or "day" the week or day from
+    `day` (an ISO date; out of the plan or unreadable, its first day)."""
     diff = proposal_service.diff_against_published(proposal)
     problem = json.loads(proposal.run.problem_json or "{}")
     facility = proposal.facility
@@ -448,12 +453,14 @@ def proposal_view(proposal: Proposal, viewer: User) -> dict[str, Any]:
             state = timeline.MOVED
         else:
             state = timeline.PROPOSED
+        # A manager's view of their own facility: its projects' names and titles are theirs
+        # to see (the members' week view, availability_view, shows others only as "Booked").
         bars.append(
             timeline.Bar(
                 str(item.equipment_id),
                 item.start,
                 item.end,
-                f"#{item.request_id} {item.request.project.name}",
+                f"{item.request.project.name} · {item.request.title}",
                 state,
                 f"#{item.request_id} {item.request.title} · {item.request.project.name}",
             )
@@ -470,6 +477,7 @@ def proposal_view(proposal: Proposal, viewer: User) -> dict[str, Any]:
             )
         )
     start, end = _timeline_window(problem, bars, facility.timezone)
+    view = timeline_zoom(zoom, day, start, end, facility.timezone)
     svg = timeline.render_timeline(
         [
             timeline.Lane(
@@ -478,12 +486,19 @@ def proposal_view(proposal: Proposal, viewer: User) -> dict[str, Any]:
             for u in units
         ],
         bars,
-        _problem_shades(problem, units, start, end),
-        start=start,
-        end=end,
+        _problem_shades(problem, units, view["start"], view["end"]),
+        start=view["start"],
+        end=view["end"],
         tz=facility.timezone,
         locale=_locale(),
         caption=_("Proposal %(id)d", id=proposal.id),
+        day_link=lambda d: url_for(
+            "booking.proposal_detail",
+            proposal_id=proposal.id,
+            zoom="day",
+            day=d.isoformat(),
+            _anchor="timeline",
+        ),
         legend=[
             (timeline.PROPOSED, _("Proposed")),
             (timeline.MOVED, _("Moved")),
@@ -506,6 +521,7 @@ def proposal_view(proposal: Proposal, viewer: User) -> dict[str, Any]:
     ]
     return {
         "svg": svg,
+        "zoom": view,
         "diff": diff,
         "metrics": metrics,
         "utilisation": utilisation,
@@ -516,6 +532,41 @@ def proposal_view(proposal: Proposal, viewer: User) -> dict[str, Any]:
 
 
 MIN_TIMELINE_DAYS = 7
+ZOOM_DAYS = {"week": 7, "day": 1}
+
+
+def timeline_zoom(
+    mode: str | None, day: str | None, start: datetime, end: datetime, tz: str
+) -> dict[str, Any]:
+    """Return the window a proposal's timeline shows: the whole [start, end), or a week or a
+    day of it, with the days before and after to page to (None at the plan's ends)."""
+    zone = ZoneInfo(tz)
+    first = start.astimezone(zone).date()
+    last = (end - timedelta(microseconds=1)).astimezone(zone).date()
+    if mode not in ZOOM_DAYS:
+        return {
+            "mode": "all",
+            "start": start,
+            "end": end,
+            "day": first,
+            "prev": None,
+            "next": None,
+        }
+    try:
+        chosen = date.fromisoformat(day) if day else first
+    except ValueError:
+        chosen = first
+    chosen = min(max(chosen, first), last)
+    length = timedelta(days=ZOOM_DAYS[mode])
+    shown_start = datetime.combine(chosen, time(0), zone)
+    return {
+        "mode": mode,
+        "start": shown_start,
+        "end": shown_start + length,
+        "day": chosen,
+        "prev": max(chosen - length, first) if chosen > first else None,
+        "next": chosen + length if chosen + length <= last else None,
+    }
 
 
 def _timeline_window(

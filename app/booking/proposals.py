@@ -172,6 +172,15 @@ def _already_solving(busy: SolveRun) -> Conflict:
     )
 
 
+def run_elapsed(run: SolveRun, now: datetime | None = None) -> float | None:
+    """Return how long the run has been solving (until it finished), in seconds; None while
+    no worker has started it. Pages tick their clock on from this between polls."""
+    if run.started_at is None:
+        return None
+    until = run.finished_at or now or utcnow()
+    return round(max((until - run.started_at).total_seconds(), 0.0), 2)
+
+
 def download_name(run: SolveRun, kind: str) -> str:
     """Return the file name of the run's problem or result file as the download gives it."""
     return f"{run.facility.slug}-run{run.id}-{kind}.json"

@@ -32,11 +32,22 @@ SHADE_KINDS = (MAINTENANCE, CLOSED)
 
 WIDTH = 1120
 LABEL_WIDTH = 200
-HEADER = 34
+"""The name column: unit names wrap inside it, whole, and never run over the bars."""
+LABEL_INSET = 8
+HEADER = 44
+"""Two header rows: the days, then the hours under them."""
 ROW = 26
 PAD = 6
 LEGEND = 30
-CHAR_WIDTH = 6.2
+NAME_SIZE = 12.0
+NAME_LINE = 15
+DETAIL_SIZE = 10.0
+DETAIL_LINE = 13
+DETAIL_LINES = 2
+BAR_LABEL_SIZE = 10.5
+HOUR_STEPS = (1, 2, 3, 6, 12)
+MIN_HOUR_GAP = 22.0
+"""Hour ticks are at least this far apart (in SVG units); closer than a day apart or none."""
 
 
 @dataclass(frozen=True)
@@ -84,8 +95,13 @@ def render_timeline(
     ticks: str = "days",
     caption: str = "",
     id_prefix: str = "tl",
+    day_link: Callable[[date], str] | None = None,
 ) -> Markup:
-    """Return an SVG timeline of the bars over [start, end), days labelled in the time zone."""
+    """Return an SVG timeline of the bars over [start, end), days labelled in the time zone.
+
+    Lane names wrap whole in the name column; bars carry their label where it fits; the header
+    shows the days and, under them, hours as closely as they fit. With `day_link`, each day's
+    label links to that day (a page zooms in with it)."""
     if not start < end:
         raise ValueError("the timeline must end after it starts")
     zone = ZoneInfo(tz)
@@ -102,10 +118,17 @@ def render_timeline(
             bars_by_lane[bar.lane].append(bar)
     rows_of_lane = {key: _stack(lane_bars) for key, lane_bars in bars_by_lane.items()}
 
+    column = LABEL_WIDTH - 2 * LABEL_INSET
+    names = {lane.key: wrap(lane.label, column, NAME_SIZE, bold=True) for lane in lanes}
+    details = {
+        lane.key: wrap(lane.detail, column, DETAIL_SIZE, max_lines=DETAIL_LINES) for lane in lanes
+    }
     tops: dict[str, tuple[float, float]] = {}
     y = float(HEADER)
     for lane in lanes:
-        height = float(ROW * max(1, len(rows_of_lane[lane.key])) + PAD)
+        bars_height = ROW * max(1, len(rows_of_lane[lane.key])) + PAD
+        label_height = NAME_LINE * len(names[lane.key]) + DETAIL_LINE * len(details[lane.key]) + 9
+        height = float(max(bars_height, label_height))
         tops[lane.key] = (y, height)
         y += height
     chart_bottom = y
@@ -139,17 +162,25 @@ def render_timeline(
                 + (f"<title>{escape(shade.tooltip)}</title>" if shade.tooltip else "")
                 + "</rect>"
             )
-    parts.extend(_grid(start, end, zone, ticks, locale, x, chart_bottom))
+    parts.extend(_grid(start, end, zone, ticks, locale, x, chart_bottom, day_link))
+    parts.append(
+        f'<line class="name-column" x1="{LABEL_WIDTH - 2}" y1="{HEADER}" '
+        f'x2="{LABEL_WIDTH - 2}" y2="{chart_bottom:.1f}"/>'
+    )
     for lane in lanes:
         top, height = tops[lane.key]
+        baseline = top + 17
         parts.append(
-            f'<text class="lane-label" x="8" y="{top + 17:.1f}">{escape(_fit(lane.label, 30))}'
-            f"<title>{escape(lane.label)}</title></text>"
+            f'<text class="lane-label" x="{LABEL_INSET}" y="{baseline:.1f}">'
+            + _lines(names[lane.key], NAME_LINE)
+            + f"<title>{escape(lane.label)}</title></text>"
         )
-        if lane.detail and height >= 2 * ROW:
+        if details[lane.key]:
             parts.append(
-                f'<text class="lane-detail" x="8" y="{top + 17 + ROW:.1f}">'
-                f"{escape(_fit(lane.detail, 32))}</text>"
+                f'<text class="lane-detail" x="{LABEL_INSET}" '
+                f'y="{baseline + NAME_LINE * (len(names[lane.key]) - 1) + DETAIL_LINE + 1:.1f}">'
+                + _lines(details[lane.key], DETAIL_LINE)
+                + "</text>"
             )
         for row, row_bars in enumerate(rows_of_lane[lane.key]):
             for bar in row_bars:
@@ -242,8 +273,122 @@ def _split_by_day(
     return pieces
 
 
-def _fit(text: str, chars: int) -> str:
-    return text if len(text) <= chars else text[: max(chars - 1, 1)] + "…"
+# ---------------------------------------------------------------- text widths
+
+_NARROW = set("ijlI.,:;'!|`·")
+_HALF = set(" ()[]{}-/ft")
+_BROAD = set("mwMW@%&")
+_OPENING = set("([{（【《「『“‘")
+_CLOSING = set(")]}）】》」』”’，。、；：！？,.;:!?")
+
+
+def _wide(char: str) -> bool:
+    return unicodedata.east_asian_width(char) in "WF"
+
+
+def text_width(text: str, size: float, *, bold: bool = False) -> float:
+    """Return a generous estimate of the width of text set at `size` (SVG units).
+
+    The server cannot measure glyphs, so this errs wide: wrapped names then always fit their
+    column (the browser tests measure the real boxes)."""
+    em = 0.0
+    for char in text:
+        if _wide(char):
+            em += 1.0
+        elif char in _NARROW:
+            em += 0.34
+        elif char in _HALF:
+            em += 0.45
+        elif char in _BROAD or char.isupper():
+            em += 0.86 if char in _BROAD else 0.76
+        else:
+            em += 0.64
+    return em * size * (1.08 if bold else 1.0)
+
+
+def _tokens(text: str) -> list[str]:
+    """Split text where a line may break: after spaces, hyphens and slashes, around each
+    Chinese character; opening brackets stay with what follows, closing ones with what
+    precedes."""
+    tokens: list[str] = []
+    word = ""
+    for char in text:
+        if _wide(char) and char not in _CLOSING and char not in _OPENING:
+            if word:
+                tokens.append(word)
+            tokens.append(char)
+            word = ""
+        elif char in _CLOSING and not word and tokens:
+            tokens[-1] += char
+        elif char in _OPENING:
+            if word:
+                tokens.append(word)
+            word = char
+        elif char in " -/":
+            tokens.append(word + char)
+            word = ""
+        else:
+            word += char
+    if word:
+        tokens.append(word)
+    merged: list[str] = []
+    carry = ""
+    for token in tokens:
+        if token and all(c in _OPENING for c in token):
+            carry += token
+            continue
+        merged.append(carry + token)
+        carry = ""
+    if carry:
+        merged.append(carry)
+    return [t for t in merged if t]
+
+
+def wrap(
+    text: str, width: float, size: float, *, bold: bool = False, max_lines: int = 0
+) -> list[str]:
+    """Break text into lines no wider than `width`; with `max_lines`, the last line kept
+    ends in an ellipsis when text is left over. Without it nothing is ever cut."""
+    lines: list[str] = []
+    line = ""
+    for token in _tokens(text.strip()):
+        if text_width((line + token).rstrip(), size, bold=bold) <= width:
+            line += token
+            continue
+        if line.strip():
+            lines.append(line.rstrip())
+        line = ""
+        for char in token:  # a word longer than the line breaks between its letters
+            if line and text_width(line + char, size, bold=bold) > width:
+                lines.append(line)
+                line = ""
+            line += char
+        line = line.lstrip()
+    if line.strip():
+        lines.append(line.rstrip())
+    if max_lines and len(lines) > max_lines:
+        lines = lines[: max_lines - 1] + [fit(" ".join(lines[max_lines - 1 :]), width, size)]
+    return lines
+
+
+def fit(text: str, width: float, size: float) -> str:
+    """Return text, or as much of it as fits in `width` followed by an ellipsis ("" if none)."""
+    if text_width(text, size) <= width:
+        return text
+    kept = text
+    while kept and text_width(kept.rstrip() + "…", size) > width:
+        kept = kept[:-1]
+    return kept.rstrip() + "…" if kept.strip() else ""
+
+
+def _lines(lines: Sequence[str], height: int) -> str:
+    return "".join(
+        f'<tspan x="{LABEL_INSET}" dy="{0 if i == 0 else height}">{escape(line)}</tspan>'
+        for i, line in enumerate(lines)
+    )
+
+
+# ---------------------------------------------------------------- pieces
 
 
 def _bar(bar: Bar, x: Callable[[datetime], float], top: float) -> str:
@@ -252,11 +397,11 @@ def _bar(bar: Bar, x: Callable[[datetime], float], top: float) -> str:
     state = bar.state if bar.state in BAR_STATES else PROPOSED
     tooltip = bar.tooltip or bar.label
     label = ""
-    room = int((width - 6) / CHAR_WIDTH)
-    if room >= 3:
+    shown = fit(bar.label, width - 7, BAR_LABEL_SIZE) if width >= 24 else ""
+    if shown and shown != "…":
         label = (
-            f'<text class="bar-label" x="{left + 3:.1f}" y="{top + 14:.1f}">'
-            f"{escape(_fit(bar.label, room))}</text>"
+            f'<text class="bar-label" x="{left + 3.5:.1f}" y="{top + 14:.1f}">'
+            f"{escape(shown)}</text>"
         )
     return (
         f'<g class="bar {state}"><rect x="{left:.1f}" y="{top:.1f}" width="{width:.1f}" '
@@ -272,6 +417,7 @@ def _grid(
     locale: str,
     x: Callable[[datetime], float],
     bottom: float,
+    day_link: Callable[[date], str] | None = None,
 ) -> list[str]:
     parts: list[str] = []
     local_start = start.astimezone(zone)
@@ -284,27 +430,55 @@ def _grid(
                 parts.append(
                     f'<line class="grid" x1="{px:.1f}" y1="{HEADER - 6}" x2="{px:.1f}" '
                     f'y2="{bottom:.1f}"/>'
-                    f'<text class="tick" x="{px + 2:.1f}" y="{HEADER - 10}">'
+                    f'<text class="tick hour" x="{px + 2:.1f}" y="{HEADER - 10}">'
                     f"{moment.astimezone(zone):%H:%M}</text>"
                 )
             moment = (moment + step).astimezone(zone)
         return parts
-    days = (end - start).days + 1
+    day_width = x(start + timedelta(days=1)) - x(start)
     # CLDR skeletons, so each language orders day, month and weekday its own way.
-    skeleton = "MMMEd" if days <= 8 else ("Ed" if days <= 15 else "d")
+    skeleton = "MMMEd" if day_width >= 90 else ("Ed" if day_width >= 44 else "d")
+    hour_width = day_width / 24
+    step = next((h for h in HOUR_STEPS if h * hour_width >= MIN_HOUR_GAP), None)
+    hour_format = "%H:%M" if step is not None and step * hour_width >= 36 else "%H"
     day = local_start.date()
+    free_from = 0.0
     while True:
         midnight = datetime.combine(day, time(0), zone)
         if midnight >= end:
             break
+        weekend = " weekend" if day.weekday() >= 5 else ""
         if midnight >= start:
             px = x(midnight)
-            weekend = " weekend" if day.weekday() >= 5 else ""
             parts.append(
-                f'<line class="grid day{weekend}" x1="{px:.1f}" y1="{HEADER - 6}" '
+                f'<line class="grid day{weekend}" x1="{px:.1f}" y1="{HEADER - 30}" '
                 f'x2="{px:.1f}" y2="{bottom:.1f}"/>'
-                f'<text class="tick{weekend}" x="{px + 2:.1f}" y="{HEADER - 10}">'
-                f"{escape(format_skeleton(skeleton, day, locale=locale))}</text>"
+            )
+        # A day that began before the window is still named, at the window's left edge; in a
+        # long window days too narrow for their names are named every so often.
+        label_x = x(max(midnight, start)) + 3
+        name = format_skeleton(skeleton, day, locale=locale)
+        room = text_width(name, 11.5, bold=True)
+        if label_x >= free_from and label_x + room <= WIDTH - PAD:
+            free_from = label_x + room + 6
+            text = escape(name)
+            label = (
+                f'<text class="tick day{weekend}" x="{label_x:.1f}" y="{HEADER - 24}" '
+                f'data-day="{day.isoformat()}">{text}</text>'
+            )
+            if day_link is not None:
+                label = f'<a class="day-link" href="{escape(day_link(day))}">{label}</a>'
+            parts.append(label)
+        for hour in range(step or 24, 24, step or 24):
+            moment = datetime.combine(day, time(hour), zone)
+            if not start < moment < end:
+                continue
+            px = x(moment)
+            parts.append(
+                f'<line class="grid hour" x1="{px:.1f}" y1="{HEADER - 4}" x2="{px:.1f}" '
+                f'y2="{bottom:.1f}"/>'
+                f'<text class="tick hour" x="{px:.1f}" y="{HEADER - 7}" text-anchor="middle">'
+                f"{moment:{hour_format}}</text>"
             )
         day += timedelta(days=1)
     return parts
@@ -316,11 +490,6 @@ def _defs(prefix: str) -> str:
         f'patternTransform="rotate(45)"><rect width="8" height="8" fill="#fdf1d2"/>'
         f'<line x1="0" y1="0" x2="0" y2="8" stroke="#d9a53b" stroke-width="3"/></pattern></defs>'
     )
-
-
-def _text_width(text: str) -> int:
-    """Return the width of text in Latin characters; a Chinese character takes two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def _legend(entries: Sequence[tuple[str, str]], top: float, prefix: str) -> str:
@@ -342,6 +511,6 @@ def _legend(entries: Sequence[tuple[str, str]], top: float, prefix: str) -> str:
             f'<text class="legend-label" x="{left + 19:.1f}" y="{top + 10:.1f}">'
             f"{escape(label)}</text>"
         )
-        left += 30 + CHAR_WIDTH * _text_width(label)
+        left += 30 + text_width(label, 11)
     parts.append("</g>")
     return "".join(parts)

@@ -514,6 +514,7 @@ def run_detail(run_id: int) -> str:
         facility=run.facility,
         replay_command=proposal_service.replay_command(run),
         replays_exactly=proposal_service.replays_exactly(run),
+        elapsed=proposal_service.run_elapsed(run),
     )
 
 
@@ -558,7 +559,9 @@ def proposal_detail(proposal_id: int) -> str:
             if proposal.status == ProposalStatus.DRAFT.value
             else None
         ),
-        **presenters.proposal_view(proposal, security.user()),
+        **presenters.proposal_view(
+            proposal, security.user(), request.args.get("zoom"), request.args.get("day")
+        ),
     )
 
 

@@ -1,5 +1,7 @@
 // Solve run page: poll the run's JSON and redraw the numbers and the progress chart, without
-// ever blocking the page; reload once the run has finished to show its proposal.
+// ever blocking the page. Between polls the clock ticks on from the server's elapsed time
+// (so a skewed client clock does not matter); once the run has finished the page goes to
+// its proposal, or reloads to show why there is none.
 (function () {
   "use strict";
   var root = document.getElementById("run");
@@ -11,6 +13,24 @@
   var SVG = "http://www.w3.org/2000/svg";
   var FINISHED = ["succeeded", "failed", "cancelled"];
   var W = 640, H = 220, L = 44, B = 26, T = 10, R = 10;
+  var clock = document.getElementById("run-clock");
+  var timeBar = document.getElementById("run-time");
+  // The clock: the server's elapsed seconds at the last poll, and when that poll came back.
+  var base = clock && clock.dataset.elapsed !== "" ? parseFloat(clock.dataset.elapsed) : NaN;
+  var baseAt = window.performance.now();
+  var ticking = root.dataset.status === "running";
+  var timer = null;
+
+  function tick() {
+    if (!clock || isNaN(base)) {
+      return;
+    }
+    var seconds = base + (ticking ? (window.performance.now() - baseAt) / 1000 : 0);
+    clock.textContent = seconds.toFixed(1);
+    if (timeBar) {
+      timeBar.value = Math.min(seconds, parseFloat(timeBar.max));
+    }
+  }
 
   function node(name, attributes, text) {
     var el = document.createElementNS(SVG, name);
@@ -21,7 +41,9 @@
     return el;
   }
 
-  function draw(history) {
+  // Draws the best plan and the bound over time; `now` (seconds) carries the last values on to
+  // the present, so a search that has not improved for a while shows it.
+  function draw(history, now) {
     while (chart.firstChild) {
       chart.removeChild(chart.firstChild);
     }
@@ -31,6 +53,10 @@
     if (!points.length) {
       chart.appendChild(node("text", { x: L + 8, y: H / 2 }, "…"));
       return;
+    }
+    if (now && now > points[points.length - 1][0]) {
+      var last = points[points.length - 1];
+      points = points.concat([[now, last[1], last[2], true]]);
     }
     var tMax = Math.max.apply(null, points.map(function (p) { return p[0]; })) || 1;
     var values = [];
@@ -56,7 +82,7 @@
     // Dots show every report, so a solve that finished at once still shows its point.
     points.forEach(function (p) {
       [[1, "objective"], [2, "bound"]].forEach(function (pair) {
-        if (p[pair[0]] !== null && p[pair[0]] !== undefined) {
+        if (!p[3] && p[pair[0]] !== null && p[pair[0]] !== undefined) {
           chart.appendChild(node("circle", {
             "class": pair[1] + "-dot", cx: x(p[0]).toFixed(1), cy: y(p[pair[0]]).toFixed(1), r: 3
           }));
@@ -81,12 +107,18 @@
     show("run-objective", progress.objective);
     show("run-bound", progress.bound);
     show("run-elapsed", (progress.elapsed || 0).toFixed(1));
+    if (run.elapsed_seconds !== null && run.elapsed_seconds !== undefined) {
+      base = run.elapsed_seconds;
+      baseAt = window.performance.now();
+    }
+    ticking = run.status === "running";
+    tick();
     var badge = document.querySelector("#run-status .status");
     if (badge && run.status) {
       badge.className = "status " + run.status;
       badge.textContent = run.status;
     }
-    draw(progress.history);
+    draw(progress.history, run.status === "running" ? run.elapsed_seconds : null);
   }
 
   function poll() {
@@ -100,7 +132,13 @@
       .then(function (run) {
         update(run);
         if (FINISHED.indexOf(run.status) >= 0) {
-          window.location.reload();
+          window.clearInterval(timer);
+          if (run.proposal) {
+            // The proposal URL of id 0 is the pattern: put this run's proposal in its place.
+            window.location.assign(root.dataset.proposalUrl.replace(/0$/, String(run.proposal)));
+          } else {
+            window.location.reload();
+          }
         } else {
           window.setTimeout(poll, 1000);
         }
@@ -111,6 +149,7 @@
   var initial = document.getElementById("run-history");
   draw(initial ? JSON.parse(initial.textContent) : []);
   if (FINISHED.indexOf(root.dataset.status) < 0) {
+    timer = window.setInterval(tick, 100);
     window.setTimeout(poll, 500);
   }
 })();

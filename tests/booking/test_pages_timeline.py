@@ -6,11 +6,16 @@ import re
 from datetime import UTC, date, datetime
 
 import pytest
+from markupsafe import escape
 
 from app.booking.timeline import (
+    BAR_LABEL_SIZE,
     CLOSED,
+    LABEL_INSET,
+    LABEL_WIDTH,
     MAINTENANCE,
     MOVED,
+    NAME_SIZE,
     PINNED,
     PROPOSED,
     PUBLISHED,
@@ -19,7 +24,9 @@ from app.booking.timeline import (
     Shade,
     closed_shades,
     render_timeline,
+    text_width,
     week_view,
+    wrap,
 )
 
 
@@ -160,3 +167,79 @@ def test_week_view_folds_blocks_onto_day_lanes_split_at_midnight() -> None:
         render_timeline(lanes, bars, start=start, end=end, tz="Asia/Shanghai", ticks="hours")
     )
     assert "22:00" in svg and svg.count('class="bar published"') == 2
+
+
+QTOF_ZH = "液相色谱-质谱联用仪 2号（高分辨Q-TOF）"
+QTOF_EN = "Liquid chromatograph-mass spectrometer No. 2 (high-resolution Q-TOF)"
+
+
+@pytest.mark.parametrize("name", [QTOF_ZH, QTOF_EN, "Supercalifragilisticexpialidocious" * 3])
+def test_long_unit_names_wrap_whole_inside_the_name_column(name: str) -> None:
+    column = LABEL_WIDTH - 2 * LABEL_INSET
+    lines = wrap(name, column, NAME_SIZE, bold=True)
+    assert len(lines) >= 2
+    assert "".join(lines).replace(" ", "") == name.replace(" ", "")
+    assert all(text_width(line, NAME_SIZE, bold=True) <= column for line in lines)
+    svg = str(render_timeline([Lane("u1", name)], [], start=START, end=END, tz="Asia/Shanghai"))
+    label = re.search(r'<text class="lane-label".*?</text>', svg).group(0)
+    assert re.findall(r"<tspan[^>]*>([^<]*)</tspan>", label) == [
+        str(escape(line)) for line in lines
+    ]
+    assert "…" not in label
+
+
+def test_chinese_brackets_stay_with_the_words_they_enclose() -> None:
+    for width in (60, 90, 120, 150):
+        lines = wrap(QTOF_ZH, width, NAME_SIZE, bold=True)
+        assert not any(line.endswith("（") or line.startswith("）") for line in lines), lines
+
+
+def test_a_lane_grows_to_hold_its_wrapped_name() -> None:
+    short = render_timeline([Lane("u1", "LC-MS")], [], start=START, end=END, tz="UTC")
+    long = render_timeline([Lane("u1", QTOF_EN)], [], start=START, end=END, tz="UTC")
+    height = re.compile(r'<rect class="lane" x="0" y="[\d.]+" width="\d+" height="([\d.]+)"')
+    assert float(height.search(str(long)).group(1)) > float(height.search(str(short)).group(1))
+
+
+def test_the_header_shows_the_days_and_the_hours_under_them() -> None:
+    week = draw([])
+    # Midnight UTC is 08:00 in Shanghai: the week spans parts of eight local days; the last
+    # eight hours are too narrow for their day's name.
+    assert week.count('class="tick day') == 7 and "Mon, Mar 8" not in week
+    assert {">06</text>", ">12</text>", ">18</text>"} <= set(re.findall(r">\d\d</text>", week))
+    day = str(
+        render_timeline(
+            LANES, [], start=at("2027-03-01 16:00"), end=at("2027-03-02 16:00"), tz="Asia/Shanghai"
+        )
+    )
+    assert day.count('class="tick day') == 1
+    assert all(f">{hour:02d}:00</text>" in day for hour in range(1, 24))
+
+
+def test_day_labels_link_to_their_day_when_asked() -> None:
+    svg = draw([], day_link=lambda day: f"/p/1?zoom=day&day={day.isoformat()}")
+    assert svg.count('<a class="day-link"') == 7
+    assert 'href="/p/1?zoom=day&amp;day=2027-03-01"' in svg
+    assert "day-link" not in draw([])
+
+
+def test_bars_are_labelled_as_far_as_they_fit() -> None:
+    label = "Amber Biologics · A very long request title indeed"
+    wide = Bar("u1", at("2027-03-01 00:00"), at("2027-03-04 00:00"), label, PROPOSED)
+    narrow = Bar("u2", at("2027-03-01 00:00"), at("2027-03-01 08:00"), label, PROPOSED)
+    sliver = Bar("u2", at("2027-03-02 00:00"), at("2027-03-02 01:00"), label, PROPOSED)
+    svg = draw([wide, narrow, sliver])
+    shown = re.findall(r'<text class="bar-label"[^>]*>([^<]*)</text>', svg)
+    assert shown[0] == label
+    assert shown[1].endswith("…") and label.startswith(shown[1][:-1])
+    assert len(shown) == 2  # a one-hour bar in a week is too thin for any text
+    assert text_width(shown[1], BAR_LABEL_SIZE) <= (1120 - 206) * 8 / (7 * 24) - 7
+
+
+def test_a_long_window_still_names_its_days_without_crowding_them() -> None:
+    svg = str(
+        render_timeline(LANES, [], start=START, end=at("2027-05-01 00:00"), tz="Asia/Shanghai")
+    )
+    xs = [float(v) for v in re.findall(r'<text class="tick day[^"]*" x="([\d.]+)"', svg)]
+    assert len(xs) >= 10
+    assert all(b - a >= 14 for a, b in zip(xs, xs[1:], strict=False))

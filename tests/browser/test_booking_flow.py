@@ -65,10 +65,8 @@ def test_campaign_is_solved_approved_and_seen_by_the_startup(
     screenshot(mia, "facility-manage")
     mia.click("#solve")
     mia.wait_for_url(re.compile(r"/runs/\d+$"))
-    # The run page polls the API and reloads itself once the worker has finished.
-    expect(mia.locator("#proposal-link")).to_be_visible(timeout=60_000)
-    screenshot(mia, "run-finished")
-    mia.click("#proposal-link")
+    # The run page polls the API and goes to the proposal once the worker has finished.
+    mia.wait_for_url(re.compile(r"/proposals/\d+$"), timeout=60_000)
     expect(mia.locator("svg.timeline > .bar.proposed")).to_have_count(2)
     screenshot(mia, "proposal")
     mia.click("text=Approve and publish")
