@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import signal
-import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,14 +38,25 @@ def _holder(db: Any) -> str:
 
 
 def test_standby_takes_over_when_the_leader_is_killed_and_no_tick_runs_twice(
-    db: Any, scheduler_env: dict[str, str], spawn: Callable[..., Any]
+    db: Any, scheduler_env: dict[str, str], spawn: Callable[..., Any], tmp_path: Path
 ) -> None:
     env = dict(scheduler_env, PILOTSLOT_SCHEDULER_HEARTBEAT="1")
     first = spawn(env, "first")
     leader = wait_for(lambda: _holder(db), timeout=20, what="a leader")
     second = spawn(env, "second")
-    wait_for(lambda: len(_heartbeats(db)) >= 6, timeout=20, what="six heartbeats")
-    time.sleep(2)  # the standby is up and contending by now
+    # The standby has tried for the lease and lost (it says so once), and the leader has run
+    # two more heartbeats since: a standby that ran jobs would have shown up by now.
+    wait_for(
+        lambda: "stands by" in (tmp_path / "second.log").read_text(),
+        timeout=20,
+        what="the standby to stand by",
+    )
+    seen = len(_heartbeats(db))
+    wait_for(
+        lambda: len(_heartbeats(db)) >= max(6, seen + 2),
+        timeout=20,
+        what="heartbeats after the standby contended",
+    )
     assert {run.holder for run in _heartbeats(db)} == {leader}
     assert _holder(db) == leader
 
