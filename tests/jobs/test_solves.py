@@ -30,8 +30,8 @@ from app.booking.requests import StepInput, create_request, update_request
 from app.dbtypes import utcnow
 from app.jobs import tasks
 from app.jobs.resolves import SolveFailed
+from tests.factories import make_booking
 from tests.jobs.conftest import World, wait_for
-from tests.jobs.helpers import make_booking
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
