@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from app.accounts.models import Project, ProjectMembership, User
 from app.accounts.security import hash_password
+from app.booking.models import Booking, BookingRequest, RequestStep, RunStatus, SolveRun
 from app.catalog.models import Centre, Equipment, EquipmentCapability, Facility, FacilityDirection
 from app.extensions import db
 
@@ -119,6 +121,103 @@ def make_project(**overrides: Any) -> Project:
     db.session.add(project)
     db.session.commit()
     return project
+
+
+def make_request(
+    project: Project | None = None,
+    units: Sequence[Equipment] = (),
+    *,
+    by: User | None = None,
+    durations: Sequence[int] | None = None,
+    **overrides: Any,
+) -> BookingRequest:
+    """Store a request as rows, one step per unit in order (a campaign when several).
+
+    Steps last `durations` minutes (60 each unless given); `by` is the author, a new member of
+    the project unless given. Made directly, without the services' checks or audit events."""
+    n = _n()
+    project = project or make_project()
+    by = by or make_user(projects=(project,))
+    values: dict[str, Any] = {
+        "project_id": project.id,
+        "created_by_id": by.id,
+        "title": f"Request {n}",
+        "earliest_start": at("2027-01-01 00:00"),
+        "deadline": at("2027-12-31 00:00"),
+    }
+    values.update(overrides)
+    request = BookingRequest(**values)
+    minutes = list(durations) if durations is not None else [60] * len(units)
+    for position, (unit, duration) in enumerate(zip(units, minutes, strict=True)):
+        request.steps.append(
+            RequestStep(position=position, duration_minutes=duration, units=[unit])
+        )
+    db.session.add(request)
+    db.session.commit()
+    return request
+
+
+def make_campaign(
+    project: Project | None = None, units: Sequence[Equipment] = (), **overrides: Any
+) -> BookingRequest:
+    """Store a request of several ordered steps, one per unit."""
+    if len(units) < 2:
+        raise ValueError("a campaign has at least two steps: give two units or more")
+    return make_request(project, units, **overrides)
+
+
+def make_booking(
+    project: Project | None,
+    unit: Equipment,
+    start: datetime,
+    end: datetime,
+    *,
+    request: BookingRequest | None = None,
+    step_index: int = 0,
+    by: User | None = None,
+    title: str | None = None,
+    **overrides: Any,
+) -> Booking:
+    """Store a published booking of one step, as an approved proposal would.
+
+    Without `request`, a booked one-step request of the booking's length is made for it;
+    `overrides` are the booking's columns (lane, status, source, created_at...)."""
+    if request is None:
+        request = make_request(
+            project,
+            [unit],
+            by=by,
+            durations=[int((end - start).total_seconds() // 60)],
+            title=title or f"Run on {unit.name_en}",
+            earliest_start=start,
+            deadline=end,
+            status="booked",
+        )
+    values: dict[str, Any] = {
+        "request_id": request.id,
+        "step_id": request.steps[step_index].id,
+        "equipment_id": unit.id,
+        "start": start,
+        "end": end,
+    }
+    values.update(overrides)
+    booking = Booking(**values)
+    db.session.add(booking)
+    db.session.commit()
+    return booking
+
+
+def make_run(facility: Facility | None = None, **overrides: Any) -> SolveRun:
+    """Store a solve run of a facility, finished unless a status is given."""
+    values: dict[str, Any] = {
+        "facility_id": (facility or make_facility()).id,
+        "status": RunStatus.SUCCEEDED.value,
+    }
+    values.update(overrides)
+    run = SolveRun(**values)
+    db.session.add(run)
+    db.session.commit()
+    return run
 
 
 def at(text: str) -> datetime:

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from app.backup import BackupError, backup_postgres, backup_sqlite, restore_postgres
-from app.booking.models import Booking, BookingRequest, RequestStep
+from app.booking.models import Booking
 from tests.conftest import POSTGRES_URL, postgres_url_for, reset_postgres_schema
-from tests.factories import at, make_equipment, make_project, make_user
+from tests.factories import at, make_booking, make_equipment, make_project, make_user
 
 
 def _bookings(db, count: int) -> None:
@@ -20,28 +20,7 @@ def _bookings(db, count: int) -> None:
     user = make_user(projects=(project,))
     for i in range(count):
         start = at("2027-03-01 01:00") + timedelta(hours=2 * i)
-        request = BookingRequest(
-            project_id=project.id,
-            created_by_id=user.id,
-            title=f"run {i}",
-            earliest_start=start,
-            deadline=start + timedelta(days=1),
-            status="booked",
-        )
-        step = RequestStep(position=1, duration_minutes=60)
-        request.steps.append(step)
-        db.session.add(request)
-        db.session.flush()
-        db.session.add(
-            Booking(
-                request_id=request.id,
-                step_id=step.id,
-                equipment_id=unit.id,
-                start=start,
-                end=start + timedelta(hours=1),
-            )
-        )
-    db.session.commit()
+        make_booking(project, unit, start, start + timedelta(hours=1), by=user, title=f"run {i}")
 
 
 def _signature(url: str) -> list[tuple]:

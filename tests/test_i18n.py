@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.accounts.models import User
-from app.booking.models import Booking, BookingRequest, RequestStatus, RequestStep
+from app.booking.models import BookingRequest, RequestStatus
 from app.dbtypes import utcnow
 from app.extensions import db
 from app.jobs import outbox
@@ -161,33 +161,27 @@ def test_dates_and_numbers_are_written_the_languages_way(
 def _campaign(project: Any, unit: Any, other_unit: Any, by: User) -> BookingRequest:
     """Store a published two-step campaign starting tomorrow, as an approved proposal would."""
     start = (utcnow() + timedelta(hours=20)).replace(minute=0, second=0, microsecond=0)
-    request = BookingRequest(
-        project_id=project.id,
-        created_by_id=by.id,
+    request = factories.make_campaign(
+        project,
+        (unit, other_unit),
+        by=by,
+        durations=(120, 120),
         title="Ferment then purify",
         earliest_start=start,
         deadline=start + timedelta(days=2),
         status=RequestStatus.BOOKED.value,
     )
-    for position, step_unit in enumerate((unit, other_unit)):
-        request.steps.append(
-            RequestStep(position=position, duration_minutes=120, units=[step_unit])
-        )
-    db.session.add(request)
-    db.session.flush()
     for position, step in enumerate(request.steps):
         step_start = start + timedelta(hours=3 * position)
-        db.session.add(
-            Booking(
-                request_id=request.id,
-                step_id=step.id,
-                equipment_id=step.units[0].id,
-                lane=0,
-                start=step_start,
-                end=step_start + timedelta(hours=2),
-            )
+        factories.make_booking(
+            project,
+            step.units[0],
+            step_start,
+            step_start + timedelta(hours=2),
+            request=request,
+            step_index=position,
+            lane=0,
         )
-    db.session.commit()
     return request
 
 

@@ -411,6 +411,8 @@ class SchedulerProcess:
         self._executor: LeasedExecutor | None = None
         self._store: LeasedJobStore | None = None
         self._retired: list[LeasedExecutor] = []
+        # Logged once per stretch without the lease, so a reader sees the standby contend.
+        self._standing_by = False
 
     @property
     def leading(self) -> bool:
@@ -459,6 +461,9 @@ class SchedulerProcess:
         elif not held and self.leading:
             log.warning("scheduler %s lost the lease; stopping jobs", self.holder)
             self.step_down()
+        elif not held and not self._standing_by:
+            log.info("scheduler %s stands by: another process holds the lease", self.holder)
+        self._standing_by = not held
 
     def _start(self) -> None:
         with self.app.app_context():

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from app.accounts.models import Project, Training, User
-from app.booking.models import SolveRun
+from app.booking.models import RunStatus, SolveRun
 from app.catalog.models import Equipment, Facility
 from app.extensions import db
 from tests import factories
@@ -108,14 +108,13 @@ def solve_now(manager: User, facility: Facility, time_limit: float = 5.0) -> Sol
     """Run a solve in this process (the pages start it in a worker process)."""
     from app.booking.proposals import execute_run
 
-    run = SolveRun(
-        facility_id=facility.id,
+    run = factories.make_run(
+        facility,
+        status=RunStatus.QUEUED.value,
         started_by_id=manager.id,
         trigger="manual",
         time_limit_seconds=time_limit,
     )
-    db.session.add(run)
-    db.session.commit()
     execute_run(run.id)
     db.session.expire_all()
     return db.session.get(SolveRun, run.id)

@@ -20,6 +20,7 @@ from app.booking.models import Booking, BookingStatus, RunStatus, SolveRun
 from app.booking.requests import StepInput
 from app.errors import Conflict
 from tests.booking.conftest import Core
+from tests.factories import make_booking
 
 RACERS = 6
 
@@ -133,18 +134,15 @@ def test_exclusion_constraint_stops_overlaps_the_services_never_made(
         end=core.at(0, "12:00"),
         title="First",
     )
-    db.session.add(
-        Booking(
-            request_id=first.request_id,
-            step_id=first.step_id,
-            equipment_id=core.lcms1.id,
-            lane=0,
-            start=core.at(0, "11:00"),
-            end=core.at(0, "13:00"),
-        )
-    )
     with pytest.raises(IntegrityError, match="ex_bookings_no_overlap"):
-        db.session.commit()
+        make_booking(
+            None,
+            core.lcms1,
+            core.at(0, "11:00"),
+            core.at(0, "13:00"),
+            request=first.request,
+            lane=0,
+        )
     db.session.rollback()
 
 

@@ -73,18 +73,15 @@ def test_managers_solving_one_facility_together_start_one_run(
 
 
 def test_the_database_refuses_a_second_unfinished_run_of_a_facility(core: Core, db: Any) -> None:
-    db.session.add(SolveRun(facility_id=core.bio.id, status=RunStatus.QUEUED.value))
-    db.session.commit()
-    db.session.add(SolveRun(facility_id=core.bio.id, status=RunStatus.RUNNING.value))
+    factories.make_run(core.bio, status=RunStatus.QUEUED.value)
     with pytest.raises(IntegrityError):
-        db.session.commit()
+        factories.make_run(core.bio, status=RunStatus.RUNNING.value)
     db.session.rollback()
     # Finished runs are history: any number of them may stand beside the unfinished one.
     for status in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED):
-        db.session.add(SolveRun(facility_id=core.bio.id, status=status.value))
+        factories.make_run(core.bio, status=status.value)
     # Another facility solves at the same time.
-    db.session.add(SolveRun(facility_id=core.ict.id, status=RunStatus.QUEUED.value))
-    db.session.commit()
+    factories.make_run(core.ict, status=RunStatus.QUEUED.value)
 
 
 def test_a_finished_or_stopped_run_frees_the_facility(core: Core, db: Any) -> None:

@@ -1,95 +1,40 @@
-"""Factories for bookings, maintenance and proposals (made directly with the models), feed
-links, and the two independent parsers every feed must satisfy: icalendar and ical.js."""
+"""Feed defaults for the shared factories, maintenance and draft proposals, feed links, and
+the two independent parsers every feed must satisfy: icalendar and ical.js."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import icalendar
 import pytest
 
-from app.accounts.models import Project, User
-from app.booking.models import (
-    Booking,
-    BookingRequest,
-    Proposal,
-    ProposalItem,
-    RequestStep,
-    SolveRun,
-)
+from app.accounts.models import User
+from app.booking.models import Booking, Proposal, ProposalItem, RequestStep
 from app.calendars import tokens
 from app.catalog.models import Equipment, Facility, MaintenanceWindow
 from app.extensions import db
-from tests.factories import at, make_user
+from tests import factories
+from tests.factories import at
 
 ROOT = Path(__file__).resolve().parents[2]
 ICALJS_CHECK = Path(__file__).with_name("icaljs_check.mjs")
 REQUIRED_EVENT_PROPERTIES = ("UID", "DTSTAMP", "DTSTART", "DTEND", "SUMMARY", "SEQUENCE", "STATUS")
 
 
-def make_request(
-    project: Project,
-    units: list[Equipment],
-    *,
-    title: str = "Peptide batch",
-    status: str = "booked",
-    durations: list[int] | None = None,
-) -> BookingRequest:
-    """Create a request with one step per unit (a campaign when several)."""
-    creator = make_user(projects=(project,))
-    request = BookingRequest(
-        project_id=project.id,
-        created_by_id=creator.id,
-        title=title,
-        earliest_start=at("2027-01-01 00:00"),
-        deadline=at("2027-12-31 00:00"),
-        status=status,
-    )
-    for position, unit in enumerate(units, start=1):
-        step = RequestStep(
-            position=position, duration_minutes=(durations or [60] * len(units))[position - 1]
-        )
-        step.units = [unit]
-        request.steps.append(step)
-    db.session.add(request)
-    db.session.commit()
-    return request
-
-
-def make_booking(
-    project: Project,
-    unit: Equipment,
-    start: datetime,
-    end: datetime,
-    *,
-    title: str = "Peptide batch",
-    request: BookingRequest | None = None,
-    step_index: int = 0,
-    **overrides: Any,
-) -> Booking:
-    """Create an active booking of one step, with its request unless one is given."""
-    request = request or make_request(project, [unit], title=title)
-    values: dict[str, Any] = {
-        "request_id": request.id,
-        "step_id": request.steps[step_index].id,
-        "equipment_id": unit.id,
-        "start": start,
-        "end": end,
-        "status": "active",
-        "source": "manual",
-        "sequence": 0,
-        "created_at": at("2027-01-01 00:00"),
-        "updated_at": at("2027-01-01 00:00"),
-    }
-    values.update(overrides)
-    booking = Booking(**values)
-    db.session.add(booking)
-    db.session.commit()
-    return booking
+# Feed bookings are made by hand and last changed at the start of 2027 unless a test says so.
+make_request = partial(factories.make_request, title="Peptide batch", status="booked")
+make_booking = partial(
+    factories.make_booking,
+    title="Peptide batch",
+    source="manual",
+    created_at=at("2027-01-01 00:00"),
+    updated_at=at("2027-01-01 00:00"),
+)
 
 
 def reschedule(booking: Booking, start: datetime, end: datetime, when: datetime) -> None:
@@ -129,9 +74,7 @@ def make_draft_proposal(
     facility: Facility, placements: list[tuple[RequestStep, Equipment, datetime, datetime]]
 ) -> Proposal:
     """Create a draft proposal placing the given steps (their requests become proposed)."""
-    run = SolveRun(facility_id=facility.id, status="succeeded")
-    db.session.add(run)
-    db.session.flush()
+    run = factories.make_run(facility)
     proposal = Proposal(facility_id=facility.id, run_id=run.id, created_at=at("2027-02-01 08:00"))
     for step, unit, start, end in placements:
         step.request.status = "proposed"

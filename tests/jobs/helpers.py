@@ -1,4 +1,4 @@
-"""Helpers for the job tests: bookings made directly, a tiny SMTP server, job functions."""
+"""Helpers for the job tests: a tiny SMTP server and job functions."""
 
 from __future__ import annotations
 
@@ -7,50 +7,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
-
-from app.accounts.models import Project, User
-from app.booking.models import Booking, BookingRequest, RequestStatus, RequestStep
-from app.catalog.models import Equipment
-from app.extensions import db
-
-
-def make_booking(
-    project: Project,
-    unit: Equipment,
-    start: datetime,
-    end: datetime,
-    *,
-    by: User,
-    lane: int = 0,
-) -> Booking:
-    """Store a published booking as an approved proposal would."""
-    request = BookingRequest(
-        project_id=project.id,
-        created_by_id=by.id,
-        title=f"Run on {unit.name_en}",
-        earliest_start=start,
-        deadline=end,
-        status=RequestStatus.BOOKED.value,
-    )
-    step = RequestStep(
-        position=0, duration_minutes=int((end - start).total_seconds() // 60), units=[unit]
-    )
-    request.steps.append(step)
-    db.session.add(request)
-    db.session.flush()
-    booking = Booking(
-        request_id=request.id,
-        step_id=step.id,
-        equipment_id=unit.id,
-        lane=lane,
-        start=start,
-        end=end,
-    )
-    db.session.add(booking)
-    db.session.commit()
-    return booking
 
 
 def explode() -> None:

@@ -17,8 +17,9 @@ from app.dbtypes import utcnow
 from app.jobs import outbox
 from app.jobs.models import OutboxMessage
 from app.notifications.models import Notification
+from tests.factories import make_booking
 from tests.jobs.conftest import World
-from tests.jobs.helpers import make_booking, smtp_server
+from tests.jobs.helpers import smtp_server
 
 
 def _messages(db: Any) -> list[OutboxMessage]:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import signal
-import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,20 +37,31 @@ def _holder(db: Any) -> str:
 
 
 def test_standby_takes_over_when_the_leader_is_killed_and_no_tick_runs_twice(
-    db: Any, scheduler_env: dict[str, str], spawn: Callable[..., Any]
+    db: Any, scheduler_env: dict[str, str], spawn: Callable[..., Any], tmp_path: Path
 ) -> None:
     env = dict(scheduler_env, PILOTSLOT_SCHEDULER_HEARTBEAT="1")
     first = spawn(env, "first")
     leader = wait_for(lambda: _holder(db), timeout=20, what="a leader")
     second = spawn(env, "second")
-    wait_for(lambda: len(_heartbeats(db)) >= 6, timeout=20, what="six heartbeats")
-    time.sleep(2)  # the standby is up and contending by now
+    # The standby has tried for the lease and lost (it says so once), and the leader has run
+    # two more heartbeats since: a standby that ran jobs would have shown up by now.
+    wait_for(
+        lambda: "stands by" in (tmp_path / "second.log").read_text(),
+        timeout=20,
+        what="the standby to stand by",
+    )
+    seen = len(_heartbeats(db))
+    wait_for(
+        lambda: len(_heartbeats(db)) >= max(6, seen + 2),
+        timeout=20,
+        what="heartbeats after the standby contended",
+    )
     assert {run.holder for run in _heartbeats(db)} == {leader}
     assert _holder(db) == leader
 
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
-    killed_at = utcnow()
+    # It takes over once the 3-s lease expires; the timeout only catches one that never does.
     successor = wait_for(
         lambda: (holder := _holder(db)) and holder != leader and holder,
         timeout=15,
@@ -73,8 +83,6 @@ def test_standby_takes_over_when_the_leader_is_killed_and_no_tick_runs_twice(
     assert before and after and len(before) + len(after) == len(runs)
     # One scheduler at a time: every tick of the leader precedes every tick of the standby.
     assert max(r.scheduled_for for r in before) < min(r.scheduled_for for r in after)
-    # The standby waited for the lease to expire (3 s), not much longer.
-    assert min(r.started_at for r in after) - killed_at < timedelta(seconds=10)
     assert all(run.ok for run in after)
     # The leader died at most in the middle of one tick, which stays unfinished.
     assert sum(run.ok is None for run in before) <= 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -104,6 +103,7 @@ def test_a_process_that_loses_the_lease_stops_running_jobs(fast_lease: Flask, db
     thread.start()
     try:
         wait_for(lambda: _runs(db, "heartbeat"), timeout=10, what="a heartbeat")
+        jobs = process.scheduler
         # Another process takes the lease over, as after a long pause of this one.
         write_transaction()
         db.session.execute(
@@ -114,11 +114,13 @@ def test_a_process_that_loses_the_lease_stops_running_jobs(fast_lease: Flask, db
         db.session.commit()
         wait_for(lambda: not process.leading, timeout=5, what="the process to step down")
         count = len(_runs(db, "heartbeat"))
-        time.sleep(2)
-        assert len(_runs(db, "heartbeat")) <= count + 1
+        # Its APScheduler has stopped for good: nothing new can fire from here on.
+        wait_for(lambda: not jobs.running, timeout=5, what="the jobs to stop")
     finally:
         stop.set()
         thread.join(timeout=10)
+    # The join waited for jobs already running; at most the one in flight finished after.
+    assert len(_runs(db, "heartbeat")) <= count + 1
     assert lease.current().holder == "thief"
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 from datetime import date, datetime, time, timedelta
-from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,8 +30,8 @@ from app.booking.requests import StepInput, create_request, update_request
 from app.dbtypes import utcnow
 from app.jobs import tasks
 from app.jobs.resolves import SolveFailed
+from tests.factories import make_booking
 from tests.jobs.conftest import World, wait_for
-from tests.jobs.helpers import make_booking
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -260,7 +259,7 @@ def test_a_worker_killed_mid_solve_is_marked_failed_and_nothing_is_published(
     app: Flask, world: World, db: Any
 ) -> None:
     _oversubscribed(world)
-    app.config.update(SOLVE_WORKER_PROCESS=True, SOLVER_TIME_LIMIT=60)
+    app.config.update(SOLVE_WORKER_PROCESS=True, SOLVER_TIME_LIMIT=600)
     run = proposals.start_solve(world.manager, world.facility.id)
 
     def running() -> SolveRun | None:
@@ -292,7 +291,7 @@ def test_a_managers_stop_ends_a_running_worker_within_seconds_and_keeps_nothing(
     app: Flask, world: World, db: Any, client: FlaskClient, login: Any
 ) -> None:
     _oversubscribed(world)
-    app.config.update(SOLVE_WORKER_PROCESS=True, SOLVER_TIME_LIMIT=60)
+    app.config.update(SOLVE_WORKER_PROCESS=True, SOLVER_TIME_LIMIT=600)
     run = proposals.start_solve(world.manager, world.facility.id)
 
     def searching() -> SolveRun | None:
@@ -308,12 +307,10 @@ def test_a_managers_stop_ends_a_running_worker_within_seconds_and_keeps_nothing(
     login(world.manager)
     page = client.get(f"/runs/{run.id}").get_data(as_text=True)
     assert f'action="/runs/{run.id}/cancel"' in page
-    stopped_at = monotonic()
     response = client.post(f"/runs/{run.id}/cancel")
     assert response.status_code == 302
-    # Far below the 60-s limit, with room for a loaded machine: it must not search on.
-    assert worker.wait(timeout=20) == 0, "the worker ends within seconds, not at the time limit"
-    assert monotonic() - stopped_at < 20
+    # A tenth of the 600-s limit: ending by then is the stop, not the limit, on any machine.
+    assert worker.wait(timeout=60) == 0, "the worker ends on the stop, not at the time limit"
     db.session.expire_all()
     cancelled = db.session.get(SolveRun, run.id)
     assert cancelled.status == RunStatus.CANCELLED.value

@@ -13,16 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.accounts.models import Project, User
-from app.booking.models import (
-    Booking,
-    BookingRequest,
-    Proposal,
-    ProposalItem,
-    RequestStep,
-    SolveRun,
-)
+from app.booking.models import Booking, BookingRequest, Proposal, ProposalItem
 from app.catalog.models import Equipment, Facility, MaintenanceWindow
 from app.extensions import db
+from tests import factories
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PERIOD = {"start": "2027-03-01", "end": "2027-03-14"}
@@ -62,9 +56,11 @@ def _request(
     weight: int = 1,
     status: str = "booked",
 ) -> BookingRequest:
-    req = BookingRequest(
-        project=project,
-        created_by=author,
+    return factories.make_request(
+        project,
+        [unit],
+        by=author,
+        durations=[int(hours * 60)],
         title=title,
         weight=weight,
         earliest_start=local(window[0]),
@@ -72,10 +68,6 @@ def _request(
         status=status,
         created_at=local(created),
     )
-    req.steps = [RequestStep(position=0, duration_minutes=int(hours * 60), units=[unit])]
-    db.session.add(req)
-    db.session.flush()
-    return req
 
 
 def _book(
@@ -85,26 +77,20 @@ def _book(
     end: str,
     *,
     created: str,
-    lane: int = 0,
     status: str = "active",
-    attended: bool | None = None,
-    source: str = "proposal",
+    **overrides: Any,
 ) -> Booking:
-    booking = Booking(
+    return factories.make_booking(
+        None,
+        unit,
+        local(start),
+        local(end),
         request=req,
-        step=req.steps[0],
-        equipment=unit,
-        lane=lane,
-        start=local(start),
-        end=local(end),
         status=status,
-        attended=attended,
-        source=source,
         created_at=local(created),
         cancelled_at=local(created) if status == "cancelled" else None,
+        **overrides,
     )
-    db.session.add(booking)
-    return booking
 
 
 @pytest.fixture
@@ -261,21 +247,17 @@ def known(make_facility: Any, make_equipment: Any, make_user: Any, make_project:
     _book(r["b"], b1, "2027-03-03 10:00", "2027-03-03 12:00", created="2027-02-26 09:00")
     db.session.flush()
     # A's latest proposal placed Monday and Thursday; first come, first served placed Monday.
-    run = SolveRun(facility=a, status="succeeded")
-    old_run = SolveRun(facility=a, status="succeeded")
-    b_run = SolveRun(facility=b, status="succeeded")
-    db.session.add_all([run, old_run, b_run])
-    db.session.flush()
+    run, old_run, b_run = factories.make_run(a), factories.make_run(a), factories.make_run(b)
     old = Proposal(
         facility=a,
-        run=old_run,
+        run_id=old_run.id,
         status="approved",
         metrics={},
         created_at=local("2027-02-20 09:00"),
     )
     latest = Proposal(
         facility=a,
-        run=run,
+        run_id=run.id,
         status="approved",
         created_at=local("2027-02-27 18:00"),
         metrics={"fcfs": {"accepted_weight": 2, "accepted_hours": 9.0, "accepted_requests": 1}},
@@ -297,7 +279,11 @@ def known(make_facility: Any, make_equipment: Any, make_user: Any, make_project:
         ),
     ]
     b_proposal = Proposal(
-        facility=b, run=b_run, status="draft", metrics={}, created_at=local("2027-02-26 08:00")
+        facility=b,
+        run_id=b_run.id,
+        status="draft",
+        metrics={},
+        created_at=local("2027-02-26 08:00"),
     )
     db.session.add_all([old, latest, b_proposal])
     db.session.commit()

@@ -16,8 +16,6 @@ from app.booking.models import Proposal
 from app.extensions import db
 from tests.reports.conftest import PERIOD, Known
 
-pytest.importorskip("app.catalog.hours", reason="opening hours arrive with branch catalog")
-
 # Open hours over the two weeks: 10 weekdays × 9 h; a1 loses Wednesday 2027-03-10 to maintenance.
 A1_OPEN, A2_OPEN, B1_OPEN = 90 - 9, 90, 90
 # a1: Mon 9 + Tue 9 (week 9), no-show 3 + Thu 4 (week 10); the cancelled 3 h do not count.

@@ -114,8 +114,6 @@ def test_missing_problem_file_exits_2_without_a_traceback(tmp_path):
 
 
 def test_check_and_import_jobshop_use_the_validator_and_importer(tmp_path):
-    pytest.importorskip("scheduler.check")
-    pytest.importorskip("scheduler.jobshop")
     source = tmp_path / "ft06.txt"
     source.write_text(FT06)
     problem = tmp_path / "ft06.json"
