@@ -102,7 +102,7 @@ def test_the_link_speaks_the_chosen_language(client, login, team) -> None:
 
 
 def test_feeds_page_needs_a_login(client) -> None:
-    assert client.get("/calendars").status_code == 401
+    assert client.get("/calendars").location == "/login?next=/calendars"
 
 
 def test_navigation_offers_calendars(client, login, team) -> None:
