@@ -454,6 +454,7 @@ openapi.document(
                             "type": "string",
                             "minLength": 1,
                             "maxLength": matching.MAX_NEED,
+                            "pattern": matching.NEED_PATTERN,
                         },
                         "description": "The need, in the founder's own words",
                     },

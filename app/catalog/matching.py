@@ -34,6 +34,8 @@ from app.errors import BadRequest
 from app.extensions import db
 
 MAX_NEED = 500
+# A need: some text that is not only blanks, without NUL (the API document states it as this).
+NEED_PATTERN = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
 DEFAULT_LIMIT = 5
 MAX_LIMIT = 20
 # A capability scoring below this share of the best one is noise, not a suggestion.
@@ -46,6 +48,8 @@ NAME_WEIGHT = 3
 KEYWORD_WEIGHT = 2
 # The share of the best score of a capability offered by the same unit that a capability gets.
 SIBLING_SHARE = 0.5
+# How much a capability's score drops when every word it matched is matched by one ranked above.
+REDUNDANCY = 0.4
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUN = re.compile(rf"([{_CJK}]+)|([a-z0-9]+)")
@@ -77,6 +81,8 @@ _base: Any = None
 def _load_jieba() -> Any:
     """Return jieba's default tokenizer, loaded once per process, quietly and warning-free.
 
+    Also keeps bm25s from logging each index it builds.
+
     jieba imports pkg_resources (deprecated by setuptools, a warning on import) and logs at
     DEBUG to stderr while it builds or loads its dictionary cache (in the temp directory)."""
     global _base
@@ -92,6 +98,8 @@ def _load_jieba() -> Any:
                 )
                 import jieba
             logging.getLogger("jieba").setLevel(logging.WARNING)
+            # bm25s logs every index it builds at DEBUG.
+            logging.getLogger("bm25s").setLevel(logging.WARNING)
             tokenizer = jieba.Tokenizer()
             tokenizer.initialize()
             _base = tokenizer
@@ -302,12 +310,27 @@ class Matcher:
         )
         if not ranked:
             return []
+        ranked_position = {slug: i for i, (_score, slug, _index) in enumerate(ranked)}
         floor = ranked[0][0] * MIN_SHARE_OF_BEST
-        matches = []
-        for score, slug, index in ranked[:limit]:
-            if score < floor:
-                break
-            hit = [t for t in query if t.key in self._document_terms[index]]
+        candidates = [
+            (score, slug, index, [t for t in query if t.key in self._document_terms[index]])
+            for score, slug, index in ranked
+            if score >= floor
+        ]
+        matches: list[Match] = []
+        covered: set[str] = set()
+        while candidates and len(matches) < limit:
+            # A need often has several parts ("heat and high voltage"): a capability matching
+            # only words the ones above already matched counts for less than one adding a part.
+            best = max(
+                candidates,
+                key=lambda c: (_discounted(c[0], c[3], covered), -ranked_position[c[1]]),
+            )
+            candidates.remove(best)
+            score, slug, _index, hit = best
+            # Never rising, as each pick only adds covered words: the list reads best first.
+            score = round(_discounted(score, hit, covered), 4)
+            covered |= {t.key for t in hit}
             matches.append(
                 Match(slug, score, self._ranked_units(slug, {t.key for t in query}), _why(hit))
             )
@@ -321,6 +344,14 @@ class Matcher:
                 units, key=lambda u: (-len(self._unit_terms[u.slug] & query), u.slug)
             )
         )
+
+
+def _discounted(score: float, hit: list[Term], covered: set[str]) -> float:
+    """Return the score less REDUNDANCY times the share of its words already covered."""
+    if not hit:
+        return score
+    repeated = sum(1 for t in hit if t.key in covered) / len(hit)
+    return score * (1 - REDUNDANCY * repeated)
 
 
 def _why(hit: list[Term]) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ FLOORS = {
     # split: (recall@3, MRR)
     "dev": (0.97, 0.99),
     "held-out": (0.96, 0.98),
-    None: (0.96, 0.99),
+    None: (0.97, 0.99),
 }
 
 
@@ -52,12 +52,15 @@ def test_the_same_need_and_catalogue_give_the_same_answer() -> None:
         assert fresh.match(item["need"], 10) == _matcher().match(item["need"], 10)
 
 
-def test_the_issue_example_finds_heat_and_voltage_tests() -> None:
-    found = [
-        m.capability
-        for m in _matcher().match("our GaN power devices must survive heat and high voltage", 5)
-    ]
-    assert {"power-device-test", "high-voltage-test", "temperature-cycling"} <= set(found)
+def test_the_issue_example_finds_heat_and_voltage_tests_in_the_first_three() -> None:
+    found = _matcher().match("our GaN power devices must survive heat and high voltage", 5)
+
+    assert {m.capability for m in found[:3]} == {
+        "power-device-test",
+        "high-voltage-test",
+        "temperature-cycling",
+    }
+    assert [m.score for m in found] == sorted((m.score for m in found), reverse=True)
 
 
 def test_a_typo_is_read_as_the_word_and_shown_as_the_glossary_writes_it() -> None:
