@@ -110,9 +110,9 @@ def _private_tokenizer(words: Iterable[str]) -> Any:
     """Return a copy of jieba's tokenizer that also knows `words`, leaving the shared one as is.
 
     A fresh copy per index keeps segmentation a function of the catalogue alone."""
-    import jieba
-
     base = _load_jieba()
+    import jieba  # already imported, warnings handled, by _load_jieba
+
     tokenizer = jieba.Tokenizer()
     tokenizer.FREQ = dict(base.FREQ)
     tokenizer.total = base.total
