@@ -109,17 +109,20 @@ def _load_jieba() -> Any:
 def _private_tokenizer(words: Iterable[str]) -> Any:
     """Return a copy of jieba's tokenizer that also knows `words`, leaving the shared one as is.
 
-    A fresh copy per index keeps segmentation a function of the catalogue alone."""
+    A fresh copy per index keeps segmentation a function of the catalogue alone; with no words
+    to add (an empty catalogue) the shared one serves, unchanged, without the copy's cost."""
     base = _load_jieba()
+    added = sorted({w for w in words if _HAS_CJK.search(w) and " " not in w})
+    if not added:
+        return base
     import jieba  # already imported, warnings handled, by _load_jieba
 
     tokenizer = jieba.Tokenizer()
     tokenizer.FREQ = dict(base.FREQ)
     tokenizer.total = base.total
     tokenizer.initialized = True
-    for word in sorted(set(words)):
-        if _HAS_CJK.search(word) and " " not in word:
-            tokenizer.add_word(word)
+    for word in added:
+        tokenizer.add_word(word)
     return tokenizer
 
 

@@ -228,3 +228,9 @@ def test_a_renamed_capability_shows_at_once_in_the_capabilities_api(
 
     listed = client.get("/api/v1/capabilities").get_json()["capabilities"]
     assert {c["name"]: c["name_en"] for c in listed}["fermentation"] == "Microbial fermentation"
+
+
+def test_an_empty_catalogue_matches_nothing(client: FlaskClient, db: Any) -> None:
+    assert _matches(client, "q=fermentation") == []
+    html = client.get("/match?q=fermentation", headers={"Accept-Language": "en"})
+    assert "No capability matches these words." in html.get_data(as_text=True)
