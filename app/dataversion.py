@@ -33,6 +33,7 @@ CATALOGUE = "catalogue"
 FEEDS = "feeds"
 CATALOGUE_TABLES = frozenset(
     {
+        "capabilities",
         "centres",
         "facilities",
         "facility_directions",

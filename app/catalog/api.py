@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from app import dataversion, openapi
 from app.accounts import security
-from app.catalog import labels, queries
+from app.catalog import labels, matching, queries
 from app.catalog.models import Direction, Equipment, Facility, FacilityKind, MaintenanceWindow
 from app.dbtypes import utcnow
 
@@ -158,6 +158,25 @@ def equipment(slug: str) -> Response:
 @bp.get("/capabilities")
 def capabilities() -> Response:
     return _cached_json(("capabilities",), _capabilities_json)
+
+
+@bp.get("/capabilities/match")
+def capability_match() -> Response:
+    need = matching.read_need(request.args.get("q"))
+    limit = matching.read_limit(request.args.get("limit"))
+    return jsonify(
+        {"matches": [match_json(m) for m in matching.current_matcher().match(need, limit)]}
+    )
+
+
+def match_json(match: matching.Match) -> dict[str, Any]:
+    """Return one suggested capability: its score, the units offering it, and why."""
+    return {
+        "capability": match.capability,
+        "score": match.score,
+        "units": list(match.units),
+        "why": list(match.why),
+    }
 
 
 def _capabilities_json() -> dict[str, Any]:
@@ -319,6 +338,27 @@ SCHEMAS["Capability"] = _object(
     }
 )
 
+SCHEMAS["CapabilityMatch"] = _object(
+    {
+        "capability": {**_STRING, "description": "the capability's slug"},
+        "score": {
+            "type": "number",
+            "minimum": 0,
+            "description": "how well it fits the need (BM25); only the order means something",
+        },
+        "units": {
+            "type": "array",
+            "items": _STRING,
+            "description": "slugs of the active units offering it, the best fitting first",
+        },
+        "why": {
+            "type": "array",
+            "items": _STRING,
+            "description": "the words of the need that matched it",
+        },
+    }
+)
+
 
 def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
@@ -396,6 +436,46 @@ openapi.document(
                         "The equipment unit", {"$ref": "#/components/schemas/EquipmentDetail"}
                     ),
                     **openapi.problem_responses(404),
+                },
+            }
+        },
+        "/capabilities/match": {
+            "get": {
+                "summary": "Capabilities and units that fit a need described in words",
+                "description": "Ranks the capabilities (and the active units offering them) "
+                "for a need written in Chinese, English or both, best first, each with the "
+                "words that matched. Public.",
+                "parameters": [
+                    {
+                        "name": "q",
+                        "in": "query",
+                        "required": True,
+                        "schema": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": matching.MAX_NEED,
+                            "pattern": matching.NEED_PATTERN,
+                        },
+                        "description": "The need, in the founder's own words",
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": matching.MAX_LIMIT,
+                            "default": matching.DEFAULT_LIMIT,
+                        },
+                        "description": "At most this many capabilities",
+                    },
+                ],
+                "responses": {
+                    "200": _json(
+                        "The fitting capabilities, best first",
+                        _list_of("matches", "CapabilityMatch"),
+                    ),
+                    **openapi.problem_responses(400),
                 },
             }
         },

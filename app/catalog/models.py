@@ -165,6 +165,11 @@ class Capability(db.Model):
     slug: Mapped[str] = mapped_column(String(64), primary_key=True)
     name_zh: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200))
+    # The matching glossary: what the capability is, and the words founders use for it.
+    description_zh: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str] = mapped_column(Text, default="")
+    keywords_zh: Mapped[list[str]] = mapped_column(JSON, default=list)
+    keywords_en: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     def __repr__(self) -> str:
         return f"<Capability {self.slug}>"

@@ -24,6 +24,10 @@ from app.catalog.models import Direction, EquipmentStatus, FacilityKind
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_PROBLEMS = 10
+# The matching glossary of one capability: what it is, and the words people use for it.
+MAX_DESCRIPTION = 1000
+MAX_KEYWORDS = 60
+MAX_KEYWORD = 100
 
 
 def N_(message: str) -> str:
@@ -97,7 +101,20 @@ SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "required": ["name_zh", "name_en"],
-            "properties": _both("name", max_length=200, required=True),
+            "dependentRequired": _pairs("description", "keywords"),
+            "properties": {
+                **_both("name", max_length=200, required=True),
+                **_both("description", max_length=MAX_DESCRIPTION),
+                **{
+                    f"keywords_{language}": {
+                        "type": "array",
+                        "maxItems": MAX_KEYWORDS,
+                        "uniqueItems": True,
+                        "items": _text(MAX_KEYWORD),
+                    }
+                    for language in ("zh", "en")
+                },
+            },
         },
         "host": {
             "type": "object",
@@ -235,6 +252,10 @@ class CapabilitySpec:
     slug: str
     name_zh: str
     name_en: str
+    description_zh: str = ""
+    description_en: str = ""
+    keywords_zh: tuple[str, ...] = ()
+    keywords_en: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -638,7 +659,15 @@ def _zones() -> frozenset[str]:
 
 def _catalogue(data: dict[str, Any], problems: list[tuple[str, str]]) -> Catalogue:
     capabilities = tuple(
-        CapabilitySpec(slug, item["name_zh"], item["name_en"])
+        CapabilitySpec(
+            slug,
+            item["name_zh"],
+            item["name_en"],
+            item.get("description_zh", ""),
+            item.get("description_en", ""),
+            tuple(item.get("keywords_zh", ())),
+            tuple(item.get("keywords_en", ())),
+        )
         for slug, item in sorted(data["capabilities"].items())
     )
     declared = {capability.slug for capability in capabilities}

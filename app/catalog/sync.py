@@ -225,16 +225,24 @@ def _apply(catalogue: Catalogue, report: SyncReport) -> None:
 
 
 def _upsert_capabilities(catalogue: Catalogue, report: SyncReport) -> None:
-    """Name every capability in both languages; a capability left out of the file stays."""
+    """Name and describe every capability in both languages; one left out of the file stays."""
     existing = {c.slug: c for c in db.session.scalars(select(Capability))}
     for spec in catalogue.capabilities:
         capability = existing.get(spec.slug)
+        values = {
+            "name_zh": spec.name_zh,
+            "name_en": spec.name_en,
+            "description_zh": spec.description_zh,
+            "description_en": spec.description_en,
+            "keywords_zh": list(spec.keywords_zh),
+            "keywords_en": list(spec.keywords_en),
+        }
         if capability is None:
-            db.session.add(Capability(slug=spec.slug, name_zh=spec.name_zh, name_en=spec.name_en))
+            db.session.add(Capability(slug=spec.slug, **values))
             report.added.append(_("capability %(id)s", id=spec.slug))
             continue
         changed: list[str] = []
-        _set(capability, {"name_zh": spec.name_zh, "name_en": spec.name_en}, changed)
+        _set(capability, values, changed)
         if changed:
             report.changed.append((_("capability %(id)s", id=spec.slug), changed))
 

@@ -1,11 +1,12 @@
-"""The public catalogue pages: facilities with filters, one facility, one equipment unit."""
+"""The public catalogue pages: facilities with filters, one facility, one equipment unit, and
+the capabilities and units that fit a need described in words."""
 
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
 from app.accounts import security
-from app.catalog import labels, queries
+from app.catalog import labels, matching, queries
 from app.catalog.hours import weekly_table
 from app.catalog.models import Direction, FacilityKind
 from app.dbtypes import utcnow
@@ -68,4 +69,19 @@ def equipment_detail(slug: str) -> str:
         maintenance=queries.upcoming_maintenance(unit, utcnow()),
         maintenance_reasons=security.can_see_maintenance_reasons(security.request_user()),
         closures=queries.upcoming_closures(unit.facility, utcnow()),
+    )
+
+
+@bp.get("/match")
+def need_match() -> str:
+    text = request.args.get("q", "")
+    matches: list[matching.Match] = []
+    if text.strip():
+        matches = matching.current_matcher().match(matching.read_need(text))
+    return render_template(
+        "catalog/match.html",
+        need=text.strip(),
+        max_need=matching.MAX_NEED,
+        matches=matches,
+        units=matching.units_of(matches),
     )

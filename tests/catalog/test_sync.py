@@ -384,6 +384,44 @@ BROKEN: dict[str, tuple[tuple[str, str], str]] = {
         ),
         "capabilities.fermentation.name_en: is required",
     ),
+    "glossary keywords in one language": (
+        (
+            "    keywords_zh: [液相, 纯度, 杂质]\n"
+            "    keywords_en: [liquid chromatography, purity, impurities]\n",
+            f"    keywords_zh: [液相, 纯度, 杂质]{MARK}\n",
+        ),
+        "capabilities.hplc.keywords_zh: is given without keywords_en",
+    ),
+    "glossary description in one language": (
+        (
+            "    description_zh: 高效液相色谱分离和测定化合物。\n"
+            "    description_en: Separating and measuring compounds by liquid chromatography.\n",
+            "    description_en: Separating and measuring compounds by liquid chromatography."
+            f"{MARK}\n",
+        ),
+        "capabilities.hplc.description_en: is given without description_zh",
+    ),
+    "glossary keywords as text": (
+        (
+            "    keywords_zh: [液相, 纯度, 杂质]\n",
+            f"    keywords_zh: 液相{MARK}\n",
+        ),
+        "capabilities.hplc.keywords_zh: must be a list",
+    ),
+    "glossary keyword given twice": (
+        (
+            "    keywords_zh: [液相, 纯度, 杂质]\n",
+            f"    keywords_zh: [液相, 纯度, 液相]{MARK}\n",
+        ),
+        "capabilities.hplc.keywords_zh: must not list an item twice",
+    ),
+    "glossary keyword empty": (
+        (
+            "    keywords_zh: [液相, 纯度, 杂质]\n",
+            f'    keywords_zh: [液相, ""]{MARK}\n',
+        ),
+        "capabilities.hplc.keywords_zh[1]: must not be empty",
+    ),
 }
 
 
