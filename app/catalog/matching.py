@@ -29,7 +29,7 @@ from sqlalchemy.orm import selectinload
 
 from app import dataversion
 from app.catalog.models import Capability, Equipment, EquipmentStatus, Facility
-from app.catalog.schema import Catalogue
+from app.catalog.schema import CapabilitySpec, Catalogue
 from app.errors import BadRequest
 from app.extensions import db
 
@@ -178,17 +178,8 @@ def terms(text: str, tokenizer: Any) -> list[Term]:
     return found
 
 
-@dataclass(frozen=True)
-class CapabilityText:
-    """What the index knows of one capability."""
-
-    slug: str
-    name_zh: str
-    name_en: str
-    description_zh: str = ""
-    description_en: str = ""
-    keywords_zh: tuple[str, ...] = ()
-    keywords_en: tuple[str, ...] = ()
+# What the index knows of one capability: the glossary entry as facilities.yaml states it.
+CapabilityText = CapabilitySpec
 
 
 @dataclass(frozen=True)
