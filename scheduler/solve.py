@@ -36,7 +36,7 @@ def solve(
 
     Without ``work_limit`` the search ends by the wall clock, after ``time_limit`` seconds
     (default 60): how far it gets depends on the machine and its load. With ``work_limit``
-    (work units: ``scheduler.search.WORK_DTIME``) it does exactly that much work, so the same
+    (work units: ``scheduler.cpsat.search.WORK_DTIME``) it does exactly that much work, so the same
     problem, seed and work limit give the same plan on any machine under any load (``workers``
     is then not used: each model runs on one CP-SAT worker). ``time_limit`` is then only a
     safety cap (default none); if it ends the search first, ``stats.reproducible`` is false.
@@ -103,7 +103,7 @@ def solve(
             dtime = usable * sizes[i] / sum(sizes) * DTIME_PER_SECOND
             work = work_left * sizes[i] / sum(sizes[i:]) if budgeted else None
             # OR-Tools loads here, not on `import scheduler`: it takes a second or more.
-            from scheduler.search import improve
+            from scheduler.cpsat.search import improve
 
             improve(inst, comp, share, workers, seed, tracker, dtime, work)
             work_left = max(0.0, work_left - comp.work)

@@ -11,12 +11,12 @@ import time
 
 from ortools.sat.python import cp_model
 
-from scheduler import lns
-from scheduler.bound import relaxation
 from scheduler.components import Component, Tracker
+from scheduler.cpsat import lns
+from scheduler.cpsat.bound import relaxation
+from scheduler.cpsat.model import Model, build_model, prefer_secondary
 from scheduler.greedy import fill
 from scheduler.instance import Instance
-from scheduler.model import Model, build_model, prefer_secondary
 from scheduler.plan import Plan, plan_makespan, plan_weight
 
 

@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping
 
 from ortools.sat.python import cp_model
 
+from scheduler.cpsat.model import Busy, add_keep_previous, build_model
 from scheduler.instance import Instance, RequestInfo
-from scheduler.model import Busy, add_keep_previous, build_model
 from scheduler.plan import Plan, plan_weight
 from scheduler.timeline import Board
 
