@@ -7,6 +7,7 @@ import importlib
 import json
 import math
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -40,6 +41,8 @@ def _solve(args: argparse.Namespace) -> int:
     for option, value in (("--time-limit", args.time_limit), ("--work-limit", args.work_limit)):
         if value is not None and not (0 < value < math.inf):
             return _fail(f"{option}: must be a positive number, got {value:g}")
+    # The time limit counts loading the file too.
+    started = time.perf_counter()
     try:
         problem = load_problem(Path(args.problem))
     except ProblemError as exc:
@@ -51,6 +54,7 @@ def _solve(args: argparse.Namespace) -> int:
         seed=args.seed,
         work_limit=args.work_limit,
         on_progress=_print_progress,
+        started=started,
     )
     _write(dump_result(result), args.output)
     return 0

@@ -10,6 +10,7 @@ own bound on large components is usually far weaker.
 from __future__ import annotations
 
 import math
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 
 from ortools.linear_solver import pywraplp
 
+from scheduler.deadline import Stopper
 from scheduler.instance import Instance, RequestInfo, Unit
 
 
@@ -54,15 +56,26 @@ def relaxation_bound(
 
 
 def relaxation(
-    inst: Instance, requests: Sequence[RequestInfo], bucket_minutes: int = 1440
+    inst: Instance,
+    requests: Sequence[RequestInfo],
+    bucket_minutes: int = 1440,
+    *,
+    seconds: float = math.inf,
+    stopper: Stopper | None = None,
 ) -> Relaxation | None:
-    """Solve the LP relaxation of ``requests``; None if the LP fails.
+    """Solve the LP relaxation of ``requests``; None if the LP fails or is cut short.
+
+    Building and solving the LP together take at most ``seconds`` (then it is given up: the
+    simplex has no valid bound before it ends) and stop when ``stopper`` says so.
 
     An attended step on a unit with opening hours is assigned (fractionally) to whole open
     windows, which carry its full duration; consecutive such steps keep their order and maximum
     lag on the windows' earliest starts and latest ends. Other steps are spread preemptively
     over the unit's free time in buckets of ``bucket_minutes``.
     """
+    began = time.perf_counter()
+    give_up = began + seconds
+    stopper = stopper or Stopper(math.inf)
     bucket = max(1, bucket_minutes // inst.granularity)
     buckets = math.ceil(inst.horizon / bucket)
     solver = pywraplp.Solver.CreateSolver("GLOP")
@@ -74,7 +87,9 @@ def relaxation(
     per_window: dict[tuple[int, int], list[tuple[pywraplp.Variable, float]]] = defaultdict(list)
     # Per window of a unit with changeovers: (share, duration, project) of the steps in it.
     switching: dict[tuple[int, int], list[tuple[pywraplp.Variable, int, int]]] = defaultdict(list)
-    for req in requests:
+    for n, req in enumerate(requests):
+        if n % 256 == 255 and (time.perf_counter() >= give_up or stopper.done()):
+            return None
         x = solver.NumVar(1.0 if req.pinned else 0.0, 1.0, "")
         accepted[req.index] = x
         objective.SetCoefficient(x, req.score)
@@ -127,7 +142,13 @@ def relaxation(
     for (u, w), shares in switching.items():
         _changeovers(solver, inst.units[u], w, shares)
     objective.SetMaximization()
-    status = solver.Solve()
+    left = min(give_up, stopper.deadline) - time.perf_counter()
+    if left <= 0 or stopper.requested():
+        return None
+    if left != math.inf:
+        solver.SetTimeLimit(max(1, int(left * 1000)))
+    with stopper.hook(solver.InterruptSolve):
+        status = solver.Solve()
     if status != pywraplp.Solver.OPTIMAL:
         return None
     return Relaxation(
