@@ -121,7 +121,7 @@ def _solve(
     reserve = 2.5 * pass_seconds
     if limit != math.inf:
         reserve = max(reserve, _explain_seconds(inst, comps))
-    stop_at = min(stop_at, started + limit - 0.05 - reserve)
+    stop_at = min(stop_at, started + limit - _write_seconds(len(inst.requests)) - reserve)
     stopper.deadline = stop_at
     tracker = Tracker(inst, comps, started, on_progress)
     tracker.report(force=True)
@@ -181,6 +181,7 @@ def _solve(
     objective = objective_value(inst, plan)
     bound = tracker.bound()
     optimal = all(c.status == "OPTIMAL" for c in comps) or tracker.objective() == bound
+    stats["proven"] = optimal
     if optimal:
         bound = objective
     elif not inst.makespan:
@@ -206,9 +207,13 @@ def _explain_until(stopper: Stopper, started: float, limit: float, requests: int
         return time.perf_counter() + CANCEL_SECONDS
     if limit == math.inf:
         return None
-    # Leave time to write the result file (JSON with indents: about 0.15 ms a request on a
-    # loaded machine).
-    return started + limit - 0.05 - WRITE_SECONDS_PER_REQUEST * requests
+    return started + limit - _write_seconds(requests)
+
+
+def _write_seconds(requests: int) -> float:
+    """Return the time to keep for writing the result file (JSON with indents: about 0.15 ms
+    a request on a loaded machine)."""
+    return 0.05 + WRITE_SECONDS_PER_REQUEST * requests
 
 
 def _greedy_objective(inst: Instance, comps: list[Component]) -> float:

@@ -138,7 +138,9 @@ def relaxation(
         if unit.open is None:
             continue
         a, b = unit.open[w]
-        _at_most(solver, terms, unit.capacity * _usable(unit, a, b, True))
+        room = unit.capacity * _usable(unit, a, b, True)
+        _at_most(solver, terms, room)
+        _counts(solver, terms, room)
     for (u, w), shares in switching.items():
         _changeovers(solver, inst.units[u], w, shares)
     objective.SetMaximization()
@@ -177,6 +179,18 @@ def _changeovers(solver: Any, unit: Unit, w: int, shares: list[tuple[Any, int, i
         link = solver.Constraint(0.0, solver.infinity())
         link.SetCoefficient(present[project], 1.0)
         link.SetCoefficient(z, -1.0)
+
+
+def _counts(solver: Any, terms: list[tuple[Any, float]], room: int) -> None:
+    """Steps run in one piece: at most ``room // t`` steps of ``t`` slots or more fit a window.
+
+    Without these rows a window of 9 hours holds 1.125 steps of 8 hours; with them, one."""
+    lengths = sorted({int(d) for _, d in terms})
+    for t in lengths:
+        fit = room // t
+        longer = [(var, 1.0) for var, d in terms if d >= t]
+        if fit < len(longer):
+            _at_most(solver, longer, float(fit))
 
 
 def _at_most(solver: Any, terms: list[tuple[Any, float]], room: float) -> None:

@@ -85,7 +85,10 @@ def improve(
     if work is not None:
         dtime = work * WORK_DTIME
     lp_worth = share > LP_SECONDS if work is None else work >= LP_WORK
-    if not inst.makespan and comp.size > LP_SIZE and lp_worth:
+    # A facility-sized component gets the LP too: it is quick there, and its rows for steps
+    # that run in one piece often prove the warm start optimal at once.
+    small = comp.size <= LNS_SIZE
+    if not inst.makespan and (comp.size > LP_SIZE and lp_worth or small):
         # A budgeted solve waits for its bound (the bound guides its rounds, so a bound cut
         # by the clock would make the plan depend on the machine); a wall-clock one gives it
         # a share and goes on without it.
@@ -95,7 +98,8 @@ def improve(
             stopper.note_cut("bound")
         else:
             comp.bound = min(comp.bound, int(relaxed.bound + 1e-6))
-            comp.guide = relaxed.accepted
+            if comp.size > LP_SIZE:
+                comp.guide = relaxed.accepted
         tracker.report(force=True)
         if comp.valid and comp.value >= comp.bound:
             comp.status = "OPTIMAL"
@@ -141,6 +145,9 @@ def _solve_whole(
     began = time.perf_counter()
     upper = comp.value if inst.makespan and comp.valid else None
     model = build_model(inst, comp.requests, upper=upper, secondary=True)
+    if not inst.makespan and comp.bound < sum(r.score for r in comp.requests):
+        # The LP's bound holds for every plan: with it CP-SAT proves a plan that meets it.
+        model.cp.add(model.weight <= comp.bound)
     if comp.valid:
         model.hint(comp.plan)
     left = share - (time.perf_counter() - began)
