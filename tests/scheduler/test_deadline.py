@@ -103,3 +103,29 @@ def test_the_lp_bound_gives_up_when_it_has_no_time():
     live = [r for r in inst.requests if not r.impossible]
     assert relaxation(inst, live) is not None
     assert relaxation(inst, live, seconds=0.0) is None
+
+
+def test_sigterm_ends_the_command_line_solve_and_it_still_writes_the_plan(tmp_path):
+    import json
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    data = generate(SPECS["medium"])
+    problem, out = tmp_path / "problem.json", tmp_path / "result.json"
+    problem.write_text(json.dumps(data), encoding="utf-8")
+    command = [sys.executable, "-m", "scheduler", "solve", str(problem), "--time-limit", "600"]
+    with subprocess.Popen(
+        [*command, "-o", str(out)], cwd=root, stderr=subprocess.PIPE, text=True
+    ) as proc:
+        assert proc.stderr is not None
+        assert proc.stderr.readline().startswith("best=")  # the first plan
+        proc.send_signal(signal.SIGTERM)
+        proc.stderr.read()
+        code = proc.wait(300)  # the old command would run its 600 s
+    assert code == 0
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["stats"]["cancelled"] is True
+    assert check(data, result) == []
