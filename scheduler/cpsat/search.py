@@ -88,6 +88,8 @@ def improve(
     # A facility-sized component gets the LP too: it is quick there, and its rows for steps
     # that run in one piece often prove the warm start optimal at once.
     small = comp.size <= LNS_SIZE
+    if not inst.makespan and comp.size > LP_SIZE and not lp_worth and work is None:
+        stopper.note_cut("bound")  # no time left for it
     if not inst.makespan and (comp.size > LP_SIZE and lp_worth or small):
         # A budgeted solve waits for its bound (the bound guides its rounds, so a bound cut
         # by the clock would make the plan depend on the machine); a wall-clock one gives it
