@@ -247,3 +247,68 @@ def _order_and_lags(
         for z, _, last_end in before:
             lag.SetCoefficient(z, lag.GetCoefficient(z) - float(last_end))
         lag.SetCoefficient(x, -float(step.max_lag))
+
+
+def capacity_bound(
+    inst: Instance,
+    requests: Sequence[RequestInfo],
+    *,
+    seconds: float = math.inf,
+    stopper: Stopper | None = None,
+) -> float | None:
+    """Return a cheap upper bound on the summed score: one capacity row per group of units.
+
+    The fallback when the LP of ``relaxation`` cannot finish in its time. Units that some step
+    may choose between form a group; the steps placed in a group cannot take more than its
+    free time (open time for attended steps). Windows, order and one-piece runs are relaxed, so
+    it is weaker than the LP, but it has a row per group, not per day and unit."""
+    began = time.perf_counter()
+    stopper = stopper or Stopper(math.inf)
+    parent = {u: u for u in range(len(inst.units))}
+
+    def find(u: int) -> int:
+        while parent[u] != u:
+            parent[u] = parent[parent[u]]
+            u = parent[u]
+        return u
+
+    for req in requests:
+        for step in req.steps:
+            units = [a.unit for a in step.live()]
+            for u in units[1:]:
+                parent[find(u)] = find(units[0])
+    solver = pywraplp.Solver.CreateSolver("GLOP")
+    if solver is None:
+        return None
+    free: dict[int, float] = defaultdict(float)
+    staffed: dict[int, float] = defaultdict(float)
+    for unit in inst.units:
+        free[find(unit.index)] += unit.capacity * _usable(unit, 0, inst.horizon, False)
+        staffed[find(unit.index)] += unit.capacity * _usable(unit, 0, inst.horizon, True)
+    rows_all: dict[int, Any] = {}
+    rows_attended: dict[int, Any] = {}
+    objective = solver.Objective()
+    for n, req in enumerate(requests):
+        if n % 1024 == 1023 and (time.perf_counter() - began >= seconds or stopper.done()):
+            return None
+        x = solver.NumVar(1.0 if req.pinned else 0.0, 1.0, "")
+        objective.SetCoefficient(x, req.score)
+        for step in req.steps:
+            live = step.live()
+            if not live:
+                continue
+            g = find(live[0].unit)
+            if g not in rows_all:
+                rows_all[g] = solver.Constraint(-solver.infinity(), free[g])
+                rows_attended[g] = solver.Constraint(-solver.infinity(), staffed[g])
+            for row in (rows_all[g], rows_attended[g]) if step.attended else (rows_all[g],):
+                row.SetCoefficient(x, row.GetCoefficient(x) + step.duration)
+    objective.SetMaximization()
+    left = min(began + seconds, stopper.deadline) - time.perf_counter()
+    if left <= 0 or stopper.requested():
+        return None
+    if left != math.inf:
+        solver.SetTimeLimit(max(1, int(left * 1000)))
+    with stopper.hook(solver.InterruptSolve):
+        status = solver.Solve()
+    return float(objective.Value()) if status == pywraplp.Solver.OPTIMAL else None

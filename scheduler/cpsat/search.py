@@ -13,7 +13,7 @@ from ortools.sat.python import cp_model
 
 from scheduler.components import Component, Tracker
 from scheduler.cpsat import lns
-from scheduler.cpsat.bound import relaxation
+from scheduler.cpsat.bound import capacity_bound, relaxation
 from scheduler.cpsat.model import Model, build_model, prefer_secondary
 from scheduler.deadline import Stopper
 from scheduler.greedy import fill
@@ -98,6 +98,12 @@ def improve(
         relaxed = relaxation(inst, comp.requests, seconds=seconds, stopper=stopper)
         if relaxed is None:
             stopper.note_cut("bound")
+            # A cheaper bound instead, in what is left of the bound's share.
+            if not budgeted and not stopper.requested():
+                left = seconds - (time.perf_counter() - began)
+                cheap = capacity_bound(inst, comp.requests, seconds=left, stopper=stopper)
+                if cheap is not None:
+                    comp.bound = min(comp.bound, int(cheap + 1e-6))
         else:
             comp.bound = min(comp.bound, int(relaxed.bound + 1e-6))
             if comp.size > LP_SIZE:

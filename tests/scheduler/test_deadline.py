@@ -129,3 +129,18 @@ def test_sigterm_ends_the_command_line_solve_and_it_still_writes_the_plan(tmp_pa
     result = json.loads(out.read_text(encoding="utf-8"))
     assert result["stats"]["cancelled"] is True
     assert check(data, result) == []
+
+
+def test_the_cheap_capacity_bound_lies_between_the_lp_bound_and_the_total_weight():
+    from scheduler.cpsat.bound import capacity_bound
+
+    data = generate(SPECS["medium"])
+    inst = compile_problem(problem_from_dict(data))
+    live = [r for r in inst.requests if not r.impossible]
+    cheap = capacity_bound(inst, live)
+    lp = relaxation(inst, live)
+    assert cheap is not None and lp is not None
+    assert lp.bound <= cheap + 1e-6
+    assert cheap < sum(r.score for r in live)  # it binds: the week is congested
+    plan = solve(problem_from_dict(data), work_limit=20)
+    assert plan.objective is not None and plan.objective * inst.score_scale <= cheap + 1e-6
