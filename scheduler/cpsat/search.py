@@ -95,15 +95,15 @@ def improve(
         # by the clock would make the plan depend on the machine); a wall-clock one gives it
         # a share and goes on without it.
         seconds = share if budgeted else share * BOUND_SHARE
+        if not budgeted and comp.size > LP_SIZE:
+            # First a cheap bound (a fraction of a second), in case the LP cannot finish.
+            cheap = capacity_bound(inst, comp.requests, seconds=seconds, stopper=stopper)
+            if cheap is not None:
+                comp.bound = min(comp.bound, int(cheap + 1e-6))
+            seconds -= time.perf_counter() - began
         relaxed = relaxation(inst, comp.requests, seconds=seconds, stopper=stopper)
         if relaxed is None:
             stopper.note_cut("bound")
-            # A cheaper bound instead, in what is left of the bound's share.
-            if not budgeted and not stopper.requested():
-                left = seconds - (time.perf_counter() - began)
-                cheap = capacity_bound(inst, comp.requests, seconds=left, stopper=stopper)
-                if cheap is not None:
-                    comp.bound = min(comp.bound, int(cheap + 1e-6))
         else:
             comp.bound = min(comp.bound, int(relaxed.bound + 1e-6))
             if comp.size > LP_SIZE:
