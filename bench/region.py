@@ -10,7 +10,8 @@ user would, so the wall time counts starting Python, reading the file and writin
 Columns: wall time of the whole command and its ratio to the limit (target <= 1.1), the time
 the first progress line (the first complete plan) reached the bench, weights of first-come-
 first-served and of the solver and their ratio, the solver's bound and gap, the phases the
-deadline cut (``stats.cut``), and the command's peak resident memory (``os.wait4``).
+deadline cut (``stats.cut``), the left-out requests with the cheap ``solve-stopped`` reason,
+and the command's peak resident memory (``os.wait4``).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class Run:
     bound: float | None
     status: str
     cut: list[str]
+    stopped_reasons: int
+    unscheduled: int
     peak_mib: float
     violations: int
     load_before: float
@@ -114,6 +117,8 @@ def _run(name: str, limit: float, *, check_plan: bool) -> Run:
         bound=result.get("bound"),
         status=str(result.get("status")),
         cut=list(result.get("stats", {}).get("cut", [])),
+        stopped_reasons=sum(u.get("code") == "solve-stopped" for u in result["unscheduled"]),
+        unscheduled=len(result["unscheduled"]),
         # Linux reports kibibytes.
         peak_mib=usage.ru_maxrss / 1024,
         violations=len(violations),
@@ -140,9 +145,9 @@ def _fmt(value: float | None, digits: int = 1) -> str:
 def _table(runs: list[Run]) -> str:
     lines = [
         "| instance | requests | units | days | limit s | wall s | wall / limit | first plan s "
-        "| FCFS weight | solver weight | ratio to FCFS | bound | gap % | status | cut | peak MiB "
-        "| load avg |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|",
+        "| FCFS weight | solver weight | ratio to FCFS | bound | gap % | status | cut "
+        "| cheap reasons | peak MiB | load avg |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|",
     ]
     for r in runs:
         ratio = None if r.weight is None or not r.fcfs else r.weight / r.fcfs
@@ -153,7 +158,8 @@ def _table(runs: list[Run]) -> str:
             f"| {r.name} | {r.requests:,} | {r.units:,} | {r.days} | {r.limit:g} "
             f"| {_fmt(r.wall)} | {_fmt(r.wall / r.limit, 2)} | {_fmt(r.first_plan)} "
             f"| {_fmt(r.fcfs, 0)} | {_fmt(r.weight, 0)} | {_fmt(ratio, 3)} | {_fmt(r.bound, 0)} "
-            f"| {_fmt(gap)} | {r.status} | {', '.join(r.cut) or '–'} | {_fmt(r.peak_mib, 0)} "
+            f"| {_fmt(gap)} | {r.status} | {', '.join(r.cut) or '–'} "
+            f"| {r.stopped_reasons:,} / {r.unscheduled:,} | {_fmt(r.peak_mib, 0)} "
             f"| {r.load_before:.1f} → {r.load_after:.1f} |"
         )
     return "\n".join(lines)
