@@ -109,7 +109,10 @@ def improve(
             if comp.size > LP_SIZE:
                 comp.guide = relaxed.accepted
         tracker.report(force=True)
-        if comp.valid and comp.value >= comp.bound:
+        # A small component with a previous proposal still gets its whole model: among plans
+        # of this weight it finds the one that moves the fewest steps.
+        keep = small and any(r.previous for r in comp.requests)
+        if comp.valid and comp.value >= comp.bound and not keep:
             comp.status = "OPTIMAL"
             comp.seconds = time.perf_counter() - began
             return
