@@ -39,6 +39,10 @@ SPECS: dict[str, Spec] = {
         Spec("small", units=8, requests=60, days=2, seed=11),
         Spec("medium", units=20, requests=400, days=4, seed=12),
         Spec("congested-week", units=60, requests=1600, days=7, seed=13),
+        # Regions: many facilities planned at once (issue 14, "Region scale").
+        Spec("region-week", units=240, requests=8000, days=7, seed=14),
+        Spec("region-20k", units=400, requests=20000, days=10, seed=15),
+        Spec("region-50k", units=1000, requests=50000, days=10, seed=16),
     )
 }
 

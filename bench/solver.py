@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.quick:
         generated, jobshop = list(QUICK_GENERATED), [n for n in QUICK_JOBSHOP if n in optima]
     else:
-        generated = list(SPECS)
+        generated = [n for n in SPECS if not n.startswith("region-")]  # bench.region runs those
         jobshop = [n for n in (*PROVE_OPTIMAL, *REACH_OPTIMUM) if n in optima]
         if not optima:
             print(f"no job-shop instances in {args.jobshop_dir}", file=sys.stderr)

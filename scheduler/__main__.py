@@ -6,12 +6,17 @@ import argparse
 import importlib
 import json
 import math
+import signal
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from scheduler.problem import ProblemError, dump_result, load_problem
 from scheduler.solve import Progress, solve
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -40,18 +45,29 @@ def _solve(args: argparse.Namespace) -> int:
     for option, value in (("--time-limit", args.time_limit), ("--work-limit", args.work_limit)):
         if value is not None and not (0 < value < math.inf):
             return _fail(f"{option}: must be a positive number, got {value:g}")
+    # The time limit counts loading the file too.
+    started = time.perf_counter()
     try:
         problem = load_problem(Path(args.problem))
     except ProblemError as exc:
         return _fail(str(exc))
-    result = solve(
-        problem,
-        time_limit=args.time_limit,
-        workers=args.workers,
-        seed=args.seed,
-        work_limit=args.work_limit,
-        on_progress=_print_progress,
-    )
+    # SIGTERM or Ctrl-C ends the search: the best plan so far is still written.
+    stop = threading.Event()
+    handlers = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in STOP_SIGNALS}
+    try:
+        result = solve(
+            problem,
+            time_limit=args.time_limit,
+            workers=args.workers,
+            seed=args.seed,
+            work_limit=args.work_limit,
+            on_progress=_print_progress,
+            should_stop=stop,
+            started=started,
+        )
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
     _write(dump_result(result), args.output)
     return 0
 

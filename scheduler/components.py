@@ -43,7 +43,7 @@ class Component:
     guide: dict[int, float] | None = None
     """Request index -> how much of it the LP relaxation accepts, once solved."""
     work: float = 0.0
-    """Work units the search of this component did (``scheduler.search.WORK_DTIME``)."""
+    """Work units the search of this component did (``scheduler.cpsat.search.WORK_DTIME``)."""
 
 
 def components(inst: Instance) -> list[Component]:

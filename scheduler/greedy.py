@@ -8,18 +8,28 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from scheduler.instance import Alternative, Instance, RequestInfo, compile_problem
 from scheduler.plan import Plan, build_result, plan_weight
 from scheduler.problem import Problem, Result, Status
 from scheduler.timeline import Board
 
+STOP_EVERY = 256
+"""A greedy pass asks whether to stop after this many requests."""
+
 
 def place_in_order(
-    inst: Instance, order: Iterable[RequestInfo], *, contention: list[float] | None = None
+    inst: Instance,
+    order: Iterable[RequestInfo],
+    *,
+    contention: list[float] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> Plan:
-    """Place requests in ``order``, each at its earliest free placement; pinned ones first."""
+    """Place requests in ``order``, each at its earliest free placement; pinned ones first.
+
+    ``stop`` is asked every ``STOP_EVERY`` requests after the pinned ones: once it says True,
+    the plan placed so far is returned (valid, but with fewer requests)."""
     board = Board.with_pins(inst)
     prefer = None
     if contention is not None:
@@ -37,7 +47,9 @@ def place_in_order(
         if placements is not None:
             _book_unpinned(board, req, placements)
             plan[req.index] = placements
-    for req in rest:
+    for i, req in enumerate(rest):
+        if stop is not None and i % STOP_EVERY == STOP_EVERY - 1 and stop():
+            break
         placements = _previous(req) if req.previous else None
         if placements is None or not board.fits(req, placements):
             placements = board.earliest_request(req, prefer)
@@ -121,11 +133,14 @@ def weighted_greedy(
     requests: list[RequestInfo] | None = None,
     timing: dict[str, float] | None = None,
     clock: bool = True,
+    stop: Callable[[], bool] | None = None,
 ) -> Plan:
     """Return the best of several passes ordered by weight density, randomised by ``seed``.
 
     ``timing``, if given, receives ``pass_seconds``: the mean wall time of one pass. With
     ``clock`` False the passes are never cut short by a slow machine (a budgeted solve).
+    ``stop`` (the solve's deadline or its caller's stop request) ends the passes, even the first
+    one half-way (``timing["cut"]`` is then 1).
     """
     started = time.perf_counter()
     pool = inst.requests if requests is None else requests
@@ -155,12 +170,15 @@ def weighted_greedy(
             key = urgency if attempt % 2 else density
             noise = {r.index: key[r.index] * rng.uniform(0.6, 1.4) for r in pool}
             order = sorted(pool, key=lambda r: (-noise[r.index], r.index))
-        plan = place_in_order(inst, order, contention=contention)
+        plan = place_in_order(inst, order, contention=contention, stop=stop)
         weight = plan_weight(inst, plan)
         if weight > best_weight:
             best, best_weight = plan, weight
         attempt += 1
-        if attempt >= passes or clock and time.perf_counter() > give_up:
+        cut = stop is not None and stop()
+        if cut and timing is not None:
+            timing["cut"] = 1.0
+        if attempt >= passes or clock and time.perf_counter() > give_up or cut:
             if timing is not None:
                 timing["pass_seconds"] = (time.perf_counter() - started) / attempt
             return best

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,8 +47,12 @@ def build_result(
     bound: float | None,
     wall_seconds: float,
     stats: Mapping[str, Any],
+    explain_until: float | None = None,
 ) -> Result:
-    """Turn ``plan`` into a Result, explaining every unscheduled request."""
+    """Turn ``plan`` into a Result, explaining every unscheduled request.
+
+    After ``explain_until`` (a ``time.perf_counter()``) competition reasons are the cheap
+    ``solve-stopped`` one, and ``stats.cut`` gains ``"reasons"``."""
     g = inst.granularity
     clock = Clock(inst)
     assignments = []
@@ -69,10 +74,18 @@ def build_result(
                 )
             )
     unscheduled = []
-    for req in inst.requests:
+    search = True
+    for i, req in enumerate(inst.requests):
         if req.index not in plan:
-            reason, kind = explain(inst, req, board)
+            if search and explain_until is not None and i % 16 == 0:
+                search = time.perf_counter() < explain_until
+            reason, kind = explain(inst, req, board, search=search)
             unscheduled.append(Unscheduled(req.id, reason.text, kind, reason.code, reason.args))
+    stats_out = dict(stats)
+    if not search:
+        stats_out["cut"] = [*stats_out.get("cut", []), "reasons"]
+        if "reproducible" in stats_out:
+            stats_out["reproducible"] = False
     objective: float | None = objective_value(inst, plan)
     if status is Status.INFEASIBLE or status is Status.UNKNOWN:
         objective = None
@@ -83,5 +96,5 @@ def build_result(
         wall_seconds=wall_seconds,
         assignments=tuple(assignments),
         unscheduled=tuple(unscheduled),
-        stats=dict(stats),
+        stats=stats_out,
     )

@@ -257,10 +257,31 @@ def competition_reason(inst: Instance, req: RequestInfo, board: Board) -> Reason
     )
 
 
-def explain(inst: Instance, req: RequestInfo, board: Board) -> tuple[Reason, UnscheduledKind]:
-    """Return the reason ``req`` is unscheduled, and whether it is impossible or competition."""
+def stopped_reason(inst: Instance, req: RequestInfo) -> Reason:
+    """Say that the solve stopped before it placed ``req`` or looked for its earliest free time.
+
+    The cheap reason of a solve whose time ran out or that was cancelled: it searches nothing."""
+    clock = Clock(inst)
+    ids = sorted({inst.units[a.unit].id for s in req.steps for a in s.live()})
+    return Reason(
+        "solve-stopped",
+        f"the solve stopped (its time limit, or a stop request) before it could place this "
+        f"request on {_units_phrase(ids)} between {clock.text(req.release)} and "
+        f"{clock.text(req.deadline)} or say when it would fit; it fits on an empty calendar",
+        {"steps": len(req.steps), "units": ids, **clock.window_args(req)},
+    )
+
+
+def explain(
+    inst: Instance, req: RequestInfo, board: Board, *, search: bool = True
+) -> tuple[Reason, UnscheduledKind]:
+    """Return the reason ``req`` is unscheduled, and whether it is impossible or competition.
+
+    With ``search`` False a competition reason is the cheap ``solve-stopped`` one."""
     if req.impossible:
         return impossible_reason(inst, req), UnscheduledKind.IMPOSSIBLE
+    if not search:
+        return stopped_reason(inst, req), UnscheduledKind.COMPETITION
     return competition_reason(inst, req, board), UnscheduledKind.COMPETITION
 
 

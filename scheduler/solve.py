@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from typing import Any
 
 from scheduler.components import Component, Progress, ProgressCallback, Tracker, components
+from scheduler.deadline import Stopper, StopRequest
 from scheduler.greedy import makespan_greedy, weighted_greedy
 from scheduler.instance import Instance, compile_problem
 from scheduler.plan import Plan, build_result, objective_value, plan_makespan, plan_weight
 from scheduler.problem import Problem, Result, Status
-from scheduler.reasons import unplaceable_alone
+from scheduler.reasons import explain, unplaceable_alone
 from scheduler.timeline import Board
 
-__all__ = ["Component", "Progress", "ProgressCallback", "components", "solve"]
+__all__ = ["Component", "Progress", "ProgressCallback", "StopRequest", "components", "solve"]
 
 DEFAULT_TIME_LIMIT = 60.0
 """Seconds of wall clock a solve without a work limit may take, unless told otherwise."""
+WRITE_SECONDS_PER_REQUEST = 2e-4
+"""Time kept for turning the result into a file, per request of the problem."""
+CANCEL_SECONDS = 0.3
+"""Once cancelled, the seconds left for writing full reasons before they turn cheap."""
+EXPLAIN_SAMPLE = 40
+"""Left-out requests whose reasons are timed to reserve time for writing the result."""
 DTIME_PER_SECOND = 0.01
 """With one worker, CP-SAT deterministic time allowed per second of the limit. CP-SAT does
 0.02-0.15 units per second on these models, so this budget, not the clock, ends the search."""
@@ -31,17 +39,42 @@ def solve(
     seed: int = 0,
     work_limit: float | None = None,
     on_progress: ProgressCallback | None = None,
+    should_stop: StopRequest | None = None,
+    started: float | None = None,
 ) -> Result:
     """Plan ``problem`` and return the Result.
 
     Without ``work_limit`` the search ends by the wall clock, after ``time_limit`` seconds
     (default 60): how far it gets depends on the machine and its load. With ``work_limit``
-    (work units: ``scheduler.search.WORK_DTIME``) it does exactly that much work, so the same
+    (work units: ``scheduler.cpsat.search.WORK_DTIME``) it does exactly that much work, so the same
     problem, seed and work limit give the same plan on any machine under any load (``workers``
     is then not used: each model runs on one CP-SAT worker). ``time_limit`` is then only a
     safety cap (default none); if it ends the search first, ``stats.reproducible`` is false.
+
+    Every phase (warm start, bound, search, writing the result) ends by the time limit;
+    ``stats.cut`` names the phases it cut short. ``should_stop`` (a callable or a
+    ``threading.Event``) asks the solve to stop early: it is asked from a watcher thread too,
+    and the solve then returns within a fraction of a second with the best plan so far and
+    ``stats.cancelled`` true. ``started`` is the ``time.perf_counter()`` at which the time
+    limit began to run (default: now), so that a caller can count its own loading in it.
     """
-    started = time.perf_counter()
+    started = time.perf_counter() if started is None else started
+    with Stopper(math.inf, should_stop) as stopper:
+        return _solve(
+            problem, time_limit, workers, seed, work_limit, on_progress, stopper, started
+        )
+
+
+def _solve(
+    problem: Problem,
+    time_limit: float | None,
+    workers: int,
+    seed: int,
+    work_limit: float | None,
+    on_progress: ProgressCallback | None,
+    stopper: Stopper,
+    started: float,
+) -> Result:
     budgeted = work_limit is not None
     if time_limit is None and not budgeted:
         time_limit = DEFAULT_TIME_LIMIT
@@ -55,6 +88,7 @@ def solve(
     # Leave room for writing the result and for a loaded machine.
     margin = min(1.0, 0.1 + 0.03 * limit) + 4e-5 * len(problem.requests)
     stop_at = started + limit - margin
+    stopper.deadline = stop_at
     inst = compile_problem(problem)
     pins = Board.with_pins(inst)
     for req in inst.requests:
@@ -80,10 +114,15 @@ def solve(
     pass_seconds = 0.0
     for i, comp in enumerate(comps):
         budget = greedy_budget * comp.size / total_size
-        pass_seconds += _warm_start(inst, comp, seed + i, budget, clock=not budgeted)
+        pass_seconds += _warm_start(inst, comp, seed + i, budget, stopper, clock=not budgeted)
     # Filling gaps and writing reasons cost about two greedy passes; on a loaded machine the
-    # passes were slow too, so this reserve grows with the load.
-    stop_at = min(stop_at, started + limit - 0.05 - 2.5 * pass_seconds)
+    # passes were slow too, so this reserve grows with the load. Explaining every request
+    # left out may cost more: it is timed on a sample.
+    reserve = 2.5 * pass_seconds
+    if limit != math.inf:
+        reserve = max(reserve, _explain_seconds(inst, comps))
+    stop_at = min(stop_at, started + limit - _write_seconds(len(inst.requests)) - reserve)
+    stopper.deadline = stop_at
     tracker = Tracker(inst, comps, started, on_progress)
     tracker.report(force=True)
 
@@ -96,6 +135,8 @@ def solve(
     for i, comp in enumerate(comps):
         if sizes[i] == 0:
             comp.status = "OPTIMAL"
+        elif stopper.done():
+            stopper.note_cut("search")
         else:
             share = stop_at - time.perf_counter()
             if not budgeted:
@@ -103,9 +144,9 @@ def solve(
             dtime = usable * sizes[i] / sum(sizes) * DTIME_PER_SECOND
             work = work_left * sizes[i] / sum(sizes[i:]) if budgeted else None
             # OR-Tools loads here, not on `import scheduler`: it takes a second or more.
-            from scheduler.search import improve
+            from scheduler.cpsat.search import improve
 
-            improve(inst, comp, share, workers, seed, tracker, dtime, work)
+            improve(inst, comp, share, workers, seed, tracker, dtime, work, stopper)
             work_left = max(0.0, work_left - comp.work)
         tracker.done += 1
         tracker.report(force=tracker.done == len(comps))
@@ -113,7 +154,9 @@ def solve(
     # it, work alone ended it.
     cut = time.perf_counter() >= stop_at - 0.01
     stats["work"] = round(sum(c.work for c in comps), 3)
-    stats["reproducible"] = budgeted and not cut
+    stats["reproducible"] = budgeted and not cut and not stopper.cut and not stopper.cancelled
+    stats["cut"] = list(stopper.cut)
+    stats["cancelled"] = stopper.cancelled
 
     plan: Plan = {}
     for comp in comps:
@@ -138,20 +181,39 @@ def solve(
     objective = objective_value(inst, plan)
     bound = tracker.bound()
     optimal = all(c.status == "OPTIMAL" for c in comps) or tracker.objective() == bound
+    stats["proven"] = optimal
     if optimal:
         bound = objective
     elif not inst.makespan:
         # Scores round non-integer weights to 0.001, so widen the bound by that rounding.
         slack = 0.0 if tracker.scale == 1 else 0.5 * len(inst.requests) / tracker.scale
         bound = max(objective, bound + slack)
-    return build_result(
+    result = build_result(
         inst,
         plan,
         status=Status.OPTIMAL if optimal else Status.FEASIBLE,
         bound=bound,
-        wall_seconds=time.perf_counter() - started,
+        wall_seconds=0.0,
         stats=stats,
+        explain_until=_explain_until(stopper, started, limit, len(inst.requests)),
     )
+    # Writing the reasons is part of the solve's time.
+    return dataclasses.replace(result, wall_seconds=time.perf_counter() - started)
+
+
+def _explain_until(stopper: Stopper, started: float, limit: float, requests: int) -> float | None:
+    """Return when reasons must turn cheap: soon once cancelled, else before the time limit."""
+    if stopper.requested():
+        return time.perf_counter() + CANCEL_SECONDS
+    if limit == math.inf:
+        return None
+    return started + limit - _write_seconds(requests)
+
+
+def _write_seconds(requests: int) -> float:
+    """Return the time to keep for writing the result file (JSON with indents: about 0.15 ms
+    a request on a loaded machine)."""
+    return 0.05 + WRITE_SECONDS_PER_REQUEST * requests
 
 
 def _greedy_objective(inst: Instance, comps: list[Component]) -> float:
@@ -171,8 +233,40 @@ def _give_up(inst: Instance, status: Status, started: float, stats: dict[str, An
     )
 
 
+def _explain_seconds(inst: Instance, comps: list[Component]) -> float:
+    """Return about how long writing the reasons of the warm start's left-out requests takes.
+
+    Times the reasons of a sample of them (at most ``EXPLAIN_SAMPLE``) and scales up, with a
+    margin for a machine whose load changes."""
+    plan: Plan = {}
+    for comp in comps:
+        plan.update(comp.plan)
+    out = [r for r in inst.requests if r.index not in plan]
+    if len(out) < EXPLAIN_SAMPLE:
+        return 0.0
+    began = time.perf_counter()
+    board = Board(inst)
+    for r, places in plan.items():
+        board.book(inst.requests[r], places)
+    booked = time.perf_counter() - began
+    sample = out[:: max(1, len(out) // EXPLAIN_SAMPLE)][:EXPLAIN_SAMPLE]
+    began = time.perf_counter()
+    for req in sample:
+        explain(inst, req, board)
+    each = (time.perf_counter() - began) / len(sample)
+    # The search packs the plan tighter, and a tighter plan takes longer to explain (at
+    # 50,000 requests, about four times the warm start's cost a request).
+    return 3.0 * (booked + each * len(out))
+
+
 def _warm_start(
-    inst: Instance, comp: Component, seed: int, budget: float, *, clock: bool = True
+    inst: Instance,
+    comp: Component,
+    seed: int,
+    budget: float,
+    stopper: Stopper,
+    *,
+    clock: bool = True,
 ) -> float:
     """Plan the component greedily; return the seconds one greedy pass took."""
     began = time.perf_counter()
@@ -190,7 +284,10 @@ def _warm_start(
             requests=comp.requests,
             timing=timing,
             clock=clock,
+            stop=stopper.done,
         )
+        if timing.get("cut"):
+            stopper.note_cut("warm start")
         comp.valid = all(r.index in comp.plan for r in comp.requests if r.pinned)
         comp.value = plan_weight(inst, comp.plan) if comp.valid else -1
         comp.bound = sum(r.score for r in comp.requests)

@@ -61,7 +61,7 @@ log = logging.getLogger(__name__)
 
 MAX_TIME_LIMIT = 600.0
 MAX_WORK_LIMIT = 100_000.0
-"""Work units (LNS rounds, scheduler.search.WORK_DTIME); 300 is about a minute on 2 cores."""
+"""Work units (LNS rounds, scheduler.cpsat.search.WORK_DTIME); 300 is about a minute on 2 cores."""
 SOLVE_SEED = 0
 SOLVE_WORKERS = 2
 DRAFT_LIFETIME = timedelta(days=7)

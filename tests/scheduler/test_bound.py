@@ -5,9 +5,9 @@ from scheduler_instances import at, problem_dict, request, step
 
 from bench.instances import Spec, generate
 from scheduler import problem_from_dict, solve
-from scheduler.bound import relaxation_bound
+from scheduler.cpsat.bound import relaxation_bound
+from scheduler.cpsat.model import build_model
 from scheduler.instance import compile_problem
-from scheduler.model import build_model
 
 
 def test_changeovers_between_projects_lower_the_bound_to_what_fits() -> None:

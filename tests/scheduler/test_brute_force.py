@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from scheduler_instances import at, problem_dict, violations
 
 from scheduler import Status, problem_from_dict, result_to_dict, solve
-from scheduler.bound import relaxation_bound
+from scheduler.cpsat.bound import relaxation_bound
 from scheduler.instance import compile_problem
 
 SLOTS = 6

@@ -5,8 +5,8 @@ import math
 from scheduler_instances import at, problem_dict, request, step
 
 from scheduler import problem_from_dict
+from scheduler.cpsat.lns import improve
 from scheduler.instance import Instance, compile_problem
-from scheduler.lns import improve
 from scheduler.plan import Plan, plan_weight
 
 
@@ -54,7 +54,7 @@ def test_lns_plans_obey_fair_share_pins_changeovers_and_capacity() -> None:
 
     from scheduler import first_come_first_served, result_to_dict, solve
     from scheduler.check import check
-    from scheduler.search import LNS_SIZE
+    from scheduler.cpsat.search import LNS_SIZE
     from scheduler.solve import components
 
     data = busy_week(units=10, requests=160, days=3, seed=4)

@@ -8,7 +8,7 @@ import pytest
 from ortools.sat.python import cp_model
 from test_lns import _previous_plan, _spread_day
 
-from scheduler.model import build_model
+from scheduler.cpsat.model import build_model
 from scheduler.plan import plan_weight
 
 

@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_importing_scheduler_loads_no_web_framework():
     code = (
-        "import sys, scheduler, scheduler.solve, scheduler.model\n"
+        "import sys, scheduler, scheduler.solve, scheduler.cpsat.model\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('flask', 'sqlalchemy', 'app')]\n"
         "print(','.join(bad))\n"
     )
@@ -52,3 +52,23 @@ def test_no_ortools_type_leaves_the_result():
     values = [getattr(result, f.name) for f in dataclasses.fields(result)]
     values += [v for a in result.assignments for v in dataclasses.astuple(a)]
     assert not any(type(v).__module__.startswith("ortools") for v in values)
+
+
+def test_only_scheduler_cpsat_imports_ortools():
+    import ast
+
+    package = ROOT / "scheduler"
+    importers = []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            if any(name.split(".")[0] == "ortools" for name in names):
+                importers.append(path.relative_to(package).as_posix())
+    assert importers, "the scan found no OR-Tools import at all"
+    assert [p for p in importers if not p.startswith("cpsat/")] == []

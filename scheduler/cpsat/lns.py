@@ -17,8 +17,9 @@ from collections.abc import Callable, Mapping
 
 from ortools.sat.python import cp_model
 
+from scheduler.cpsat.model import Busy, add_keep_previous, build_model
+from scheduler.deadline import Stopper
 from scheduler.instance import Instance, RequestInfo
-from scheduler.model import Busy, add_keep_previous, build_model
 from scheduler.plan import Plan, plan_weight
 from scheduler.timeline import Board
 
@@ -61,6 +62,7 @@ def improve(
     guide: Mapping[int, float] | None = None,
     rounds: int | None = None,
     done: dict[str, int] | None = None,
+    stopper: Stopper | None = None,
 ) -> Plan:
     """Return a plan at least as heavy as ``plan``, improved by rounds until ``stop_at``.
 
@@ -74,7 +76,9 @@ def improve(
     each ended by ``ROUND_DTIME`` of CP-SAT's deterministic time and never by the clock, so one
     seed repeats the same rounds on any machine; ``stop_at`` only cuts it short (the caller
     then knows the plan may not repeat). ``done["rounds"]`` receives the rounds done.
+    ``stopper`` ends the rounds (and the round running) when the solve's caller asks to stop.
     """
+    stopper = stopper or Stopper(math.inf)
     rng = random.Random(seed)
     by_unit: dict[int, list[RequestInfo]] = defaultdict(list)
     mates: dict[int, set[int]] = defaultdict(set)
@@ -99,6 +103,8 @@ def improve(
     fair = inst.problem.fair_share is not None
     count = 0
     while True:
+        if stopper.requested():
+            break
         if rounds is not None:
             if count >= rounds or time.perf_counter() >= stop_at:
                 break
@@ -195,7 +201,8 @@ def improve(
             params.max_deterministic_time = ROUND_DTIME
         elif deterministic_time is not None:
             params.max_deterministic_time = max(1e-3, min(ROUND_DTIME, deterministic_time - spent))
-        status = model.solve(solver)
+        with stopper.hook(solver.stop_search):
+            status = model.solve(solver)
         spent += solver.deterministic_time
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             continue

@@ -10,6 +10,7 @@ own bound on large components is usually far weaker.
 from __future__ import annotations
 
 import math
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 
 from ortools.linear_solver import pywraplp
 
+from scheduler.deadline import Stopper
 from scheduler.instance import Instance, RequestInfo, Unit
 
 
@@ -54,15 +56,26 @@ def relaxation_bound(
 
 
 def relaxation(
-    inst: Instance, requests: Sequence[RequestInfo], bucket_minutes: int = 1440
+    inst: Instance,
+    requests: Sequence[RequestInfo],
+    bucket_minutes: int = 1440,
+    *,
+    seconds: float = math.inf,
+    stopper: Stopper | None = None,
 ) -> Relaxation | None:
-    """Solve the LP relaxation of ``requests``; None if the LP fails.
+    """Solve the LP relaxation of ``requests``; None if the LP fails or is cut short.
+
+    Building and solving the LP together take at most ``seconds`` (then it is given up: the
+    simplex has no valid bound before it ends) and stop when ``stopper`` says so.
 
     An attended step on a unit with opening hours is assigned (fractionally) to whole open
     windows, which carry its full duration; consecutive such steps keep their order and maximum
     lag on the windows' earliest starts and latest ends. Other steps are spread preemptively
     over the unit's free time in buckets of ``bucket_minutes``.
     """
+    began = time.perf_counter()
+    give_up = began + seconds
+    stopper = stopper or Stopper(math.inf)
     bucket = max(1, bucket_minutes // inst.granularity)
     buckets = math.ceil(inst.horizon / bucket)
     solver = pywraplp.Solver.CreateSolver("GLOP")
@@ -74,7 +87,18 @@ def relaxation(
     per_window: dict[tuple[int, int], list[tuple[pywraplp.Variable, float]]] = defaultdict(list)
     # Per window of a unit with changeovers: (share, duration, project) of the steps in it.
     switching: dict[tuple[int, int], list[tuple[pywraplp.Variable, int, int]]] = defaultdict(list)
-    for req in requests:
+    for n, req in enumerate(requests):
+        if n % 256 == 255:
+            now = time.perf_counter()
+            if now >= give_up or stopper.done():
+                return None
+            # Building the rows is about as slow as solving them: give up early, not at the
+            # end of the share, when the build alone would take most of it.
+            if (
+                n >= len(requests) // 10
+                and began + (now - began) * len(requests) / n * 1.5 > give_up
+            ):
+                return None
         x = solver.NumVar(1.0 if req.pinned else 0.0, 1.0, "")
         accepted[req.index] = x
         objective.SetCoefficient(x, req.score)
@@ -123,11 +147,19 @@ def relaxation(
         if unit.open is None:
             continue
         a, b = unit.open[w]
-        _at_most(solver, terms, unit.capacity * _usable(unit, a, b, True))
+        room = unit.capacity * _usable(unit, a, b, True)
+        _at_most(solver, terms, room)
+        _counts(solver, terms, room)
     for (u, w), shares in switching.items():
         _changeovers(solver, inst.units[u], w, shares)
     objective.SetMaximization()
-    status = solver.Solve()
+    left = min(give_up, stopper.deadline) - time.perf_counter()
+    if left <= 0 or stopper.requested():
+        return None
+    if left != math.inf:
+        solver.SetTimeLimit(max(1, int(left * 1000)))
+    with stopper.hook(solver.InterruptSolve):
+        status = solver.Solve()
     if status != pywraplp.Solver.OPTIMAL:
         return None
     return Relaxation(
@@ -156,6 +188,18 @@ def _changeovers(solver: Any, unit: Unit, w: int, shares: list[tuple[Any, int, i
         link = solver.Constraint(0.0, solver.infinity())
         link.SetCoefficient(present[project], 1.0)
         link.SetCoefficient(z, -1.0)
+
+
+def _counts(solver: Any, terms: list[tuple[Any, float]], room: int) -> None:
+    """Steps run in one piece: at most ``room // t`` steps of ``t`` slots or more fit a window.
+
+    Without these rows a window of 9 hours holds 1.125 steps of 8 hours; with them, one."""
+    lengths = sorted({int(d) for _, d in terms})
+    for t in lengths:
+        fit = room // t
+        longer = [(var, 1.0) for var, d in terms if d >= t]
+        if fit < len(longer):
+            _at_most(solver, longer, float(fit))
 
 
 def _at_most(solver: Any, terms: list[tuple[Any, float]], room: float) -> None:
@@ -212,3 +256,68 @@ def _order_and_lags(
         for z, _, last_end in before:
             lag.SetCoefficient(z, lag.GetCoefficient(z) - float(last_end))
         lag.SetCoefficient(x, -float(step.max_lag))
+
+
+def capacity_bound(
+    inst: Instance,
+    requests: Sequence[RequestInfo],
+    *,
+    seconds: float = math.inf,
+    stopper: Stopper | None = None,
+) -> float | None:
+    """Return a cheap upper bound on the summed score: one capacity row per group of units.
+
+    The fallback when the LP of ``relaxation`` cannot finish in its time. Units that some step
+    may choose between form a group; the steps placed in a group cannot take more than its
+    free time (open time for attended steps). Windows, order and one-piece runs are relaxed, so
+    it is weaker than the LP, but it has a row per group, not per day and unit."""
+    began = time.perf_counter()
+    stopper = stopper or Stopper(math.inf)
+    parent = {u: u for u in range(len(inst.units))}
+
+    def find(u: int) -> int:
+        while parent[u] != u:
+            parent[u] = parent[parent[u]]
+            u = parent[u]
+        return u
+
+    for req in requests:
+        for step in req.steps:
+            units = [a.unit for a in step.live()]
+            for u in units[1:]:
+                parent[find(u)] = find(units[0])
+    solver = pywraplp.Solver.CreateSolver("GLOP")
+    if solver is None:
+        return None
+    free: dict[int, float] = defaultdict(float)
+    staffed: dict[int, float] = defaultdict(float)
+    for unit in inst.units:
+        free[find(unit.index)] += unit.capacity * _usable(unit, 0, inst.horizon, False)
+        staffed[find(unit.index)] += unit.capacity * _usable(unit, 0, inst.horizon, True)
+    rows_all: dict[int, Any] = {}
+    rows_attended: dict[int, Any] = {}
+    objective = solver.Objective()
+    for n, req in enumerate(requests):
+        if n % 1024 == 1023 and (time.perf_counter() - began >= seconds or stopper.done()):
+            return None
+        x = solver.NumVar(1.0 if req.pinned else 0.0, 1.0, "")
+        objective.SetCoefficient(x, req.score)
+        for step in req.steps:
+            live = step.live()
+            if not live:
+                continue
+            g = find(live[0].unit)
+            if g not in rows_all:
+                rows_all[g] = solver.Constraint(-solver.infinity(), free[g])
+                rows_attended[g] = solver.Constraint(-solver.infinity(), staffed[g])
+            for row in (rows_all[g], rows_attended[g]) if step.attended else (rows_all[g],):
+                row.SetCoefficient(x, row.GetCoefficient(x) + step.duration)
+    objective.SetMaximization()
+    left = min(began + seconds, stopper.deadline) - time.perf_counter()
+    if left <= 0 or stopper.requested():
+        return None
+    if left != math.inf:
+        solver.SetTimeLimit(max(1, int(left * 1000)))
+    with stopper.hook(solver.InterruptSolve):
+        status = solver.Solve()
+    return float(objective.Value()) if status == pywraplp.Solver.OPTIMAL else None

@@ -11,12 +11,13 @@ import time
 
 from ortools.sat.python import cp_model
 
-from scheduler import lns
-from scheduler.bound import relaxation
 from scheduler.components import Component, Tracker
+from scheduler.cpsat import lns
+from scheduler.cpsat.bound import capacity_bound, relaxation
+from scheduler.cpsat.model import Model, build_model, prefer_secondary
+from scheduler.deadline import Stopper
 from scheduler.greedy import fill
 from scheduler.instance import Instance
-from scheduler.model import Model, build_model, prefer_secondary
 from scheduler.plan import Plan, plan_makespan, plan_weight
 
 
@@ -44,6 +45,8 @@ LP_SIZE = 150
 """Components with more alternatives than this also get the LP bound (CP-SAT's is weak)."""
 LP_SECONDS = 1.0
 """The LP bound is skipped when less time than this is left for a component."""
+BOUND_SHARE = 0.2
+"""Share of a wall-clock component's time the LP bound may take; it is given up beyond it."""
 LP_WORK = 10.0
 """In a budgeted solve, the LP bound is skipped when a component gets less work than this."""
 WORK_DTIME = lns.ROUND_DTIME
@@ -62,8 +65,14 @@ def improve(
     tracker: Tracker,
     dtime: float,
     work: float | None = None,
+    stopper: Stopper | None = None,
 ) -> None:
     """Improve the component's plan for ``share`` seconds: one CP-SAT model, then LNS rounds.
+
+    ``stopper`` (the solve's deadline and stop request) cuts every stage short: the LP bound
+    gets at most ``BOUND_SHARE`` of a wall-clock share and is given up (the component keeps
+    its cheap bound) when it cannot finish in it; CP-SAT and the rounds stop at once when the
+    caller asks.
 
     With ``work`` (work units, see ``WORK_DTIME``) the search is budgeted: it does exactly that
     much work whatever the clock says, so the same seed gives the same plan on any machine.
@@ -72,16 +81,38 @@ def improve(
     began = time.perf_counter()
     stop_at = began + share
     budgeted = work is not None
+    stopper = stopper or Stopper(math.inf)
     if work is not None:
         dtime = work * WORK_DTIME
     lp_worth = share > LP_SECONDS if work is None else work >= LP_WORK
-    if not inst.makespan and comp.size > LP_SIZE and lp_worth:
-        relaxed = relaxation(inst, comp.requests)
-        if relaxed is not None:
+    # A facility-sized component gets the LP too: it is quick there, and its rows for steps
+    # that run in one piece often prove the warm start optimal at once.
+    small = comp.size <= LNS_SIZE
+    if not inst.makespan and comp.size > LP_SIZE and not lp_worth and work is None:
+        stopper.note_cut("bound")  # no time left for it
+    if not inst.makespan and (comp.size > LP_SIZE and lp_worth or small):
+        # A budgeted solve waits for its bound (the bound guides its rounds, so a bound cut
+        # by the clock would make the plan depend on the machine); a wall-clock one gives it
+        # a share and goes on without it.
+        seconds = share if budgeted else share * BOUND_SHARE
+        if not budgeted and comp.size > LP_SIZE:
+            # First a cheap bound (a fraction of a second), in case the LP cannot finish.
+            cheap = capacity_bound(inst, comp.requests, seconds=seconds, stopper=stopper)
+            if cheap is not None:
+                comp.bound = min(comp.bound, int(cheap + 1e-6))
+            seconds -= time.perf_counter() - began
+        relaxed = relaxation(inst, comp.requests, seconds=seconds, stopper=stopper)
+        if relaxed is None:
+            stopper.note_cut("bound")
+        else:
             comp.bound = min(comp.bound, int(relaxed.bound + 1e-6))
-            comp.guide = relaxed.accepted
+            if comp.size > LP_SIZE:
+                comp.guide = relaxed.accepted
         tracker.report(force=True)
-        if comp.valid and comp.value >= comp.bound:
+        # A small component with a previous proposal still gets its whole model: among plans
+        # of this weight it finds the one that moves the fewest steps.
+        keep = small and any(r.previous for r in comp.requests)
+        if comp.valid and comp.value >= comp.bound and not keep:
             comp.status = "OPTIMAL"
             comp.seconds = time.perf_counter() - began
             return
@@ -92,15 +123,20 @@ def improve(
         # A budgeted search's clock is only a cap, the whole of it for every stage: then a
         # cut ends at the solve's deadline, which is how solve() knows of it.
         seconds = share if budgeted else share * whole
-        spent = _solve_whole(inst, comp, seconds, workers, seed, tracker, dtime * whole, budgeted)
+        spent = _solve_whole(
+            inst, comp, seconds, workers, seed, tracker, dtime * whole, budgeted, stopper
+        )
         comp.work = spent / WORK_DTIME
         # Without a budget the LNS gets what the model was given, not what it used.
         used = spent if budgeted else dtime * FULL_MODEL_SHARE if comp.size <= LNS_SIZE else 0.0
-    if lns_ok and comp.status not in ("OPTIMAL", "INFEASIBLE") and comp.value < comp.bound:
+    searching = comp.status not in ("OPTIMAL", "INFEASIBLE") and comp.value < comp.bound
+    if lns_ok and searching and not stopper.done():
         rounds = None if work is None else max(0, int(work - comp.work + 1e-9))
         comp.work += _improve_by_lns(
-            inst, comp, stop_at, workers, seed, tracker, dtime - used, rounds
+            inst, comp, stop_at, workers, seed, tracker, dtime - used, rounds, stopper
         )
+    if stopper.done() and comp.status not in ("OPTIMAL", "INFEASIBLE"):
+        stopper.note_cut("search")
     comp.seconds = time.perf_counter() - began
 
 
@@ -113,18 +149,24 @@ def _solve_whole(
     tracker: Tracker,
     dtime: float,
     budgeted: bool = False,
+    stopper: Stopper | None = None,
 ) -> float:
     """Solve the component as one model; return the deterministic time CP-SAT used."""
+    stopper = stopper or Stopper(math.inf)
     began = time.perf_counter()
     upper = comp.value if inst.makespan and comp.valid else None
     model = build_model(inst, comp.requests, upper=upper, secondary=True)
+    if not inst.makespan and comp.bound < sum(r.score for r in comp.requests):
+        # The LP's bound holds for every plan: with it CP-SAT proves a plan that meets it.
+        model.cp.add(model.weight <= comp.bound)
     if comp.valid:
         model.hint(comp.plan)
     left = share - (time.perf_counter() - began)
-    if left <= (0.0 if budgeted else 0.02) or dtime <= 0:
+    if left <= (0.0 if budgeted else 0.02) or dtime <= 0 or stopper.done():
         return 0.0
     solver = _solver(left, workers, seed, dtime, budgeted)
-    status = model.solve(solver, _Callback(comp, tracker, inst.makespan))
+    with stopper.hook(solver.stop_search):
+        status = model.solve(solver, _Callback(comp, tracker, inst.makespan))
     used = solver.deterministic_time
     comp.status = solver.status_name(status)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -137,8 +179,10 @@ def _solve_whole(
             comp.bound = comp.value
             left = share - (time.perf_counter() - began)
             rest = dtime - used
-            if budgeted and left > 0 and rest >= POLISH_DTIME or not budgeted and left > 0.05:
-                used += _polish(model, comp, left, workers, seed, rest, budgeted)
+            if stopper.done():
+                pass
+            elif budgeted and left > 0 and rest >= POLISH_DTIME or not budgeted and left > 0.05:
+                used += _polish(model, comp, left, workers, seed, rest, budgeted, stopper)
     elif status == cp_model.INFEASIBLE:
         comp.valid = False
     return used
@@ -153,6 +197,7 @@ def _improve_by_lns(
     tracker: Tracker,
     dtime: float,
     rounds: int | None = None,
+    stopper: Stopper | None = None,
 ) -> float:
     """Improve the component by LNS; return the rounds done."""
 
@@ -177,6 +222,7 @@ def _improve_by_lns(
         guide=comp.guide,
         rounds=rounds,
         done=done,
+        stopper=stopper,
     )
     comp.plan = fill(inst, comp.plan, comp.requests)
     comp.value = plan_weight(inst, comp.plan)
@@ -206,6 +252,7 @@ def _polish(
     seed: int,
     dtime: float,
     budgeted: bool = False,
+    stopper: Stopper | None = None,
 ) -> float:
     """Among plans of the best weight, keep previous places and finish early.
 
@@ -213,7 +260,8 @@ def _polish(
     prefer_secondary(model, comp.value)
     model.hint(comp.plan)
     solver = _solver(left, workers, seed, dtime, budgeted)
-    status = model.solve(solver)
+    with (stopper or Stopper(math.inf)).hook(solver.stop_search):
+        status = model.solve(solver)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         plan = model.read_plan(solver)
         if plan_weight(model.inst, plan) >= comp.value:
