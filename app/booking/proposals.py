@@ -350,7 +350,7 @@ def execute_run(
     Any failure marks the run failed with the reason; nothing is half stored. `on_progress`
     also hears every progress report (the command line prints them). With `exit_on_cancel`
     (only for a process of its own, the worker) a manager's stop ends the process mid-solve;
-    otherwise a stop takes effect when the search ends."""
+    otherwise it stops the search within a second and the run is marked cancelled."""
     claimed = db.session.execute(
         update(SolveRun)
         .where(SolveRun.id == run_id, SolveRun.status == RunStatus.QUEUED.value)
@@ -438,6 +438,9 @@ def _execute(
             seed=run.seed,
             work_limit=run.work_limit,
             on_progress=writer,
+            # A manager's Stop, seen by the progress writer's next poll of the run row, ends
+            # the search where it is, in a worker process or in the scheduler's own.
+            should_stop=lambda: writer.cancelled,
         )
     log.info("solve run %s: %s in %.1f s", run.id, result.status, time.monotonic() - started)
     write_transaction()

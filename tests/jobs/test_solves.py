@@ -324,6 +324,38 @@ def test_a_managers_stop_ends_a_running_worker_within_seconds_and_keeps_nothing(
     assert "Cancelled by a manager" in page
 
 
+def test_a_stop_ends_a_solve_running_in_this_process_long_before_its_limit(
+    app: Flask, world: World, db: Any
+) -> None:
+    """The scheduler process and `flask schedule run` solve in-process: a Stop ends them too."""
+    import threading
+
+    from app.extensions import db as database
+
+    _oversubscribed(world)
+    app.config.update(SOLVE_WORKER_PROCESS=False, SOLVER_TIME_LIMIT=600)
+    run = proposals.start_solve(world.manager, world.facility.id)
+    run_id = run.id
+    searching = threading.Event()
+
+    def solve() -> None:
+        with app.app_context():
+            proposals.execute_run(run_id, on_progress=lambda _snapshot: searching.set())
+            database.session.remove()
+
+    thread = threading.Thread(target=solve)
+    thread.start()
+    assert searching.wait(timeout=120), "the search never reported a plan"
+    proposals.cancel_run(world.manager, run_id)
+    # A tenth of the 600-s limit: ending by then is the stop, not the limit, on any machine.
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the in-process solve searched on after the stop"
+    db.session.expire_all()
+    cancelled = db.session.get(SolveRun, run_id)
+    assert cancelled.status == RunStatus.CANCELLED.value
+    assert db.session.scalar(select(func.count(Proposal.id))) == 0
+
+
 def test_another_facilitys_manager_cannot_stop_a_run(
     world: World, db: Any, client: FlaskClient, login: Any, make_facility: Any, make_user: Any
 ) -> None:
