@@ -265,6 +265,15 @@ def _no_unit_left(r: _Reader) -> str:
     )
 
 
+def _solve_stopped(r: _Reader) -> str:
+    return _(
+        "The solve stopped (its time limit, or a stop) before it could place this request on "
+        "%(units)s between %(earliest)s and %(deadline)s or say when it would fit; it fits on "
+        "an empty calendar. A longer solve may place it.",
+        **r.common(),
+    )
+
+
 TEMPLATES: dict[str, Callable[[_Reader], str]] = {
     "window-too-short": _window_too_short,
     "not-open-long-enough": _not_open_long_enough,
@@ -276,6 +285,7 @@ TEMPLATES: dict[str, Callable[[_Reader], str]] = {
     "fair-share-used": _fair_share_used,
     "booked-by-others": _booked_by_others,
     "booked-until-horizon-end": _booked_until_horizon_end,
+    "solve-stopped": _solve_stopped,
     # Reasons of build_problem for requests the solver never sees.
     "training-missing": _training_missing,
     "no-unit-left": _no_unit_left,

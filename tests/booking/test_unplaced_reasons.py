@@ -228,6 +228,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "project": "p1",
     },
     "booked-until-horizon-end": {**STEP, "steps": 3},
+    "solve-stopped": {**WINDOW, "steps": 1, "units": ["ulcms-1"]},
     "training-missing": {"step": 1, "steps": 1, "units": ["ulcms-1"]},
     "no-unit-left": {"step": 1, "steps": 1, "capability": None},
 }
