@@ -42,7 +42,8 @@ document.addEventListener("DOMContentLoaded", () => {
 
 @pytest.fixture(scope="module")
 def crowded(world: World, live_server: LiveServer) -> None:
-    """Many weighted six-to-ten-hour requests of two startups competing for next week."""
+    """Many weighted two-to-nine-hour requests of two startups competing for next week (an
+    attended step longer than a day's opening hours is refused when sent)."""
     from app.accounts.models import User
     from app.booking import requests as request_service
     from app.booking.requests import StepInput
@@ -66,7 +67,7 @@ def crowded(world: World, live_server: LiveServer) -> None:
                 deadline=world.at(day + pick.randrange(1, 3), "18:00"),
                 steps=[
                     StepInput(
-                        duration_minutes=60 * pick.choice([2, 3, 4, 6, 8, 10]),
+                        duration_minutes=60 * pick.choice([2, 3, 4, 6, 8, 9]),
                         capability="lc-ms",
                         facility_id=world.facility.id,
                     )
