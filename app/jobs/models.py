@@ -61,4 +61,3 @@ class OutboxMessage(db.Model):
     channel: Mapped[str] = mapped_column(String(20), default="")
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
-    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
