@@ -55,13 +55,36 @@
     }
   }
 
+  // A field the visitor already changed on this page keeps what they typed: on a slow machine
+  // this deferred script can run after the first keystrokes.
+  function untouched(field) {
+    if (field.type === "checkbox" || field.type === "radio") {
+      return field.checked === field.defaultChecked;
+    }
+    if (field.tagName === "SELECT" && field.multiple) {
+      return Array.prototype.every.call(field.options, function (o) {
+        return o.selected === o.defaultSelected;
+      });
+    }
+    if (field.tagName === "SELECT") {
+      var initial = field.options.length ? 0 : -1;
+      Array.prototype.forEach.call(field.options, function (o, index) {
+        if (o.defaultSelected) {
+          initial = index;
+        }
+      });
+      return field.selectedIndex === initial;
+    }
+    return field.value === field.defaultValue;
+  }
+
   function restoreForm(form, values) {
     addRowsFor(form, values);
     var changed = [];
     values.forEach(function (entry) {
       var name = entry[0];
       var fields = Array.prototype.filter.call(form.elements, function (f) {
-        return f.name === name && kept(f);
+        return f.name === name && kept(f) && untouched(f);
       });
       fields.forEach(function (field) {
         if (field.type === "checkbox" || field.type === "radio") {

@@ -258,3 +258,26 @@ def test_switching_language_keeps_what_was_typed(
     alice.wait_for_url(re.compile(r"/requests/\d+$"))
     expect(alice.locator("table tbody tr")).to_have_count(2)
     speak(live_server, world.alice, "en")
+
+
+def test_typing_before_the_language_script_runs_is_not_overwritten(
+    new_page: Any, world: World, live_server: LiveServer
+) -> None:
+    """On a loaded machine the deferred script can run after the first keystrokes."""
+    from playwright.sync_api import Route, expect
+
+    visitor = open_page(new_page, live_server, "en")
+    visitor.goto("/login")
+    visitor.fill("#email", "kept before the switch")
+    held: list[Route] = []
+    visitor.route("**/formkeep.js*", lambda route: held.append(route))
+    visitor.click("#lang-switch", no_wait_after=True)
+    expect(visitor.locator("html")).to_have_attribute("lang", "zh-CN")
+    visitor.wait_for_function("document.readyState === 'interactive'")
+    # The page is shown, its script has not arrived: the visitor types a new address now.
+    visitor.fill("#email", world.alice.email)
+    while not held:
+        visitor.wait_for_timeout(20)
+    held[0].continue_()
+    visitor.wait_for_load_state("load")
+    expect(visitor.locator("#email")).to_have_value(world.alice.email)
