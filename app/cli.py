@@ -84,7 +84,7 @@ def schedule_run_command(
 
     import scheduler
     from app.booking.models import SolveRun
-    from app.booking.proposals import execute_run, replay_command, start_solve
+    from app.booking.runs import execute_run, replay_command, start_solve
     from app.catalog.models import Facility
     from app.extensions import db
 

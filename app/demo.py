@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from app.accounts.models import Project, ProjectMembership, Training, User
 from app.accounts.security import hash_password
 from app.booking import bookings as booking_service
+from app.booking import maintenance
 from app.booking import requests as request_service
 from app.booking.models import BookingRequest
 from app.booking.requests import StepInput
@@ -556,7 +557,7 @@ def _maintenance(
         )
     )
     if exists is None:
-        booking_service.add_maintenance(
+        maintenance.add_maintenance(
             managers[unit.facility.slug],
             unit.id,
             start=_at(monday, *spec.start),

@@ -42,7 +42,8 @@ from wtforms.validators import (
 from wtforms.validators import ValidationError as FieldError
 
 from app import dates
-from app.booking.bookings import MAX_MAINTENANCE_REASON, OVERRIDE_REASON_LENGTH
+from app.booking.bookings import OVERRIDE_REASON_LENGTH
+from app.booking.maintenance import MAX_MAINTENANCE_REASON
 from app.booking.requests import (
     MAX_LAG_MINUTES,
     MAX_STEP_MINUTES,

@@ -17,9 +17,12 @@ from werkzeug.wrappers import Response as BaseResponse
 from app import confirm
 from app.accounts import security
 from app.booking import bookings as booking_service
+from app.booking import maintenance as maintenance_service
 from app.booking import presenters, reasons
 from app.booking import proposals as proposal_service
 from app.booking import requests as request_service
+from app.booking import runs as run_service
+from app.booking import trainings as training_service
 from app.booking.forms import (
     CancelForm,
     MaintenanceForm,
@@ -400,7 +403,7 @@ def request_weight(slug: str, request_id: int) -> Any:
 @login_required
 def facility_solve(slug: str) -> BaseResponse:
     user, facility = _managed_facility(slug)
-    run = proposal_service.start_solve(user, facility.id)
+    run = run_service.start_solve(user, facility.id)
     return redirect(url_for("booking.run_detail", run_id=run.id))
 
 
@@ -412,7 +415,7 @@ def maintenance_add(slug: str) -> Any:
     presenters.fill_unit_choices(form.equipment_id, facility)
     if form.validate_on_submit():
         try:
-            booking_service.add_maintenance(
+            maintenance_service.add_maintenance(
                 user,
                 form.equipment_id.data,
                 start=to_utc(form.start.data, facility.timezone),
@@ -475,7 +478,7 @@ def trainings(slug: str) -> str | BaseResponse:
     errors: list[str] = []
     if form.validate_on_submit():
         try:
-            booking_service.record_training(
+            training_service.record_training(
                 user,
                 equipment_id=form.equipment_id.data,
                 email=form.email.data.strip(),
@@ -507,14 +510,14 @@ def facility_audit(slug: str) -> str:
 @bp.get("/runs/<int:run_id>")
 @login_required
 def run_detail(run_id: int) -> str:
-    run = proposal_service.get_run(security.user(), run_id)
+    run = run_service.get_run(security.user(), run_id)
     return render_template(
         "booking/run_detail.html",
         run=run,
         facility=run.facility,
-        replay_command=proposal_service.replay_command(run),
-        replays_exactly=proposal_service.replays_exactly(run),
-        elapsed=proposal_service.run_elapsed(run),
+        replay_command=run_service.replay_command(run),
+        replays_exactly=run_service.replays_exactly(run),
+        elapsed=run_service.run_elapsed(run),
     )
 
 
@@ -522,7 +525,7 @@ def run_detail(run_id: int) -> str:
 @login_required
 def run_cancel(run_id: int) -> BaseResponse:
     try:
-        proposal_service.cancel_run(security.user(), run_id)
+        run_service.cancel_run(security.user(), run_id)
     except Conflict as error:
         flash(error.detail)
     else:
@@ -533,11 +536,11 @@ def run_cancel(run_id: int) -> BaseResponse:
 @bp.get("/runs/<int:run_id>/<any(problem, result):kind>.json")
 @login_required
 def run_download(run_id: int, kind: str) -> Response:
-    run = proposal_service.get_run(security.user(), run_id)
+    run = run_service.get_run(security.user(), run_id)
     body = run.problem_json if kind == "problem" else run.result_json
     if not body:
         raise NotFound(_("This run has no %(kind)s file yet.", kind=kind))
-    filename = proposal_service.download_name(run, kind)
+    filename = run_service.download_name(run, kind)
     return Response(
         body,
         mimetype="application/json",

@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
     from app import create_app
-    from app.booking.proposals import execute_run
+    from app.booking.runs import execute_run
 
     app = create_app()
     with app.app_context():

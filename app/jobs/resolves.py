@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import exists, select
 
 from app.booking.models import BookingRequest, RequestStatus, RequestStep, RunStatus, SolveRun
-from app.booking.proposals import approve_proposal, execute_run, start_solve
+from app.booking.proposals import approve_proposal
+from app.booking.runs import execute_run, start_solve
 from app.catalog.models import Facility
 from app.errors import Conflict
 from app.extensions import db

@@ -55,7 +55,7 @@ def expire_proposals() -> None:
 
 def fail_interrupted_runs() -> None:
     """Mark solve runs whose worker stopped beating as failed, with a reason."""
-    from app.booking.proposals import mark_interrupted_runs
+    from app.booking.runs import mark_interrupted_runs
 
     count = mark_interrupted_runs(utcnow())
     log.info("marked %d interrupted solve runs failed", count)

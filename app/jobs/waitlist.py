@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from app.booking import signals
 from app.booking.models import Booking, RunStatus, SolveRun
-from app.booking.proposals import start_solve
+from app.booking.runs import start_solve
 from app.catalog.models import Equipment, Facility
 from app.dbtypes import utcnow
 from app.errors import AppError

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 
 from app.accounts.models import Project, Training, User
-from app.booking import proposals
+from app.booking import runs
 from app.booking.models import BookingRequest, SolveRun
 from app.booking.requests import StepInput, create_request, update_request
 from app.catalog.models import Equipment, Facility
@@ -81,10 +81,10 @@ class Core:
 
     def solve(self, manager: User | None = None, time_limit: float = 5.0) -> SolveRun:
         """Queue a solve of the Bio facility and run it in this process."""
-        run = proposals.start_solve(
+        run = runs.start_solve(
             manager or self.mia, self.bio.id, time_limit=time_limit, launch=False
         )
-        proposals.execute_run(run.id)
+        runs.execute_run(run.id)
         db.session.expire_all()
         found = db.session.get(SolveRun, run.id)
         assert found is not None

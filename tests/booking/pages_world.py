@@ -106,7 +106,7 @@ def train(user: User, unit: Equipment) -> None:
 
 def solve_now(manager: User, facility: Facility, time_limit: float = 5.0) -> SolveRun:
     """Run a solve in this process (the pages start it in a worker process)."""
-    from app.booking.proposals import execute_run
+    from app.booking.runs import execute_run
 
     run = factories.make_run(
         facility,

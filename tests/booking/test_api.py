@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 import scheduler
-from app.booking import proposals
+from app.booking import runs
 from app.booking.models import Booking, BookingRequest, SolveRun
 from tests.booking.conftest import Core
 
@@ -172,7 +172,7 @@ def test_flow_from_request_to_published_booking(core: Core, db: Any, client_for:
         run["status"] == "queued" and response.headers["Location"] == f"/api/v1/runs/{run['id']}"
     )
     assert_problem(mia.post("/api/v1/facilities/bio/solve", json={}), 409)
-    proposals.execute_run(run["id"])
+    runs.execute_run(run["id"])
     run = mia.get(f"/api/v1/runs/{run['id']}").get_json()
     assert run["status"] == "succeeded" and run["progress"]["history"]
     problem_file = mia.get(f"/api/v1/runs/{run['id']}/problem.json")
@@ -336,7 +336,7 @@ def test_discard_and_cancel_run_endpoints(core: Core, db: Any, client_for: Any) 
     assert mia.post(f"/api/v1/runs/{run['id']}/cancel").get_json()["status"] == "cancelled"
     assert_problem(mia.post(f"/api/v1/runs/{run['id']}/cancel"), 409)
     run = mia.post("/api/v1/facilities/bio/solve", json={"time_limit": 3}).get_json()
-    proposals.execute_run(run["id"])
+    runs.execute_run(run["id"])
     proposal_id = db.session.get(SolveRun, run["id"]).proposal.id
     discarded = mia.post(f"/api/v1/proposals/{proposal_id}/discard").get_json()
     assert discarded["status"] == "discarded"

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from app.accounts.models import Training
 from app.booking import bookings as booking_service
+from app.booking import maintenance, trainings
 from app.booking.models import AuditEvent, Booking, BookingRequest, RequestStatus
 from app.booking.signals import booking_cancelled
 from app.catalog.models import Equipment, MaintenanceWindow
@@ -114,7 +115,7 @@ def test_maintenance_blocks_bookings_and_is_refused_over_bookings(core: Core, db
     booking = book(core, core.lcms1, core.at(0), core.at(0, "12:00"))
     for force in (False, True):
         with pytest.raises(Conflict) as caught:
-            booking_service.add_maintenance(
+            maintenance.add_maintenance(
                 core.mia,
                 core.lcms1.id,
                 start=core.at(0, "11:00"),
@@ -123,7 +124,7 @@ def test_maintenance_blocks_bookings_and_is_refused_over_bookings(core: Core, db
                 force=force,
             )
         assert [c["booking"] for c in caught.value.extra["conflicts"]] == [booking.id]
-    window = booking_service.add_maintenance(
+    window = maintenance.add_maintenance(
         core.mia, core.lcms1.id, start=core.at(1), end=core.at(1, "15:00"), reason_en="Pump"
     )
     assert window.source == "manual" and window.created_by_id == core.mia.id
@@ -131,7 +132,7 @@ def test_maintenance_blocks_bookings_and_is_refused_over_bookings(core: Core, db
         book(core, core.lcms1, core.at(1, "14:00"), core.at(1, "16:00"))
     assert "maintenance" in caught.value.detail
     with pytest.raises(NotFound):
-        booking_service.add_maintenance(
+        maintenance.add_maintenance(
             core.otto, core.lcms1.id, start=core.at(2), end=core.at(2, "10:00"), reason_en="x"
         )
     assert db.session.scalar(select(func.count()).select_from(MaintenanceWindow)) == 1
@@ -256,19 +257,15 @@ def test_list_bookings_shows_only_what_the_user_may_see(core: Core) -> None:
 
 def test_training_is_recorded_and_removed_by_managers(core: Core, db: Any) -> None:
     with pytest.raises(NotFound):
-        booking_service.record_training(
-            core.otto, equipment_id=core.nmr.id, email="alice@amber.test"
-        )
+        trainings.record_training(core.otto, equipment_id=core.nmr.id, email="alice@amber.test")
     with pytest.raises(ValidationError) as caught:
-        booking_service.record_training(core.mia, equipment_id=core.nmr.id, email="nobody@x.test")
+        trainings.record_training(core.mia, equipment_id=core.nmr.id, email="nobody@x.test")
     assert caught.value.field == "user"
-    training = booking_service.record_training(
+    training = trainings.record_training(
         core.mia, equipment_id=core.nmr.id, email="Alice@Amber.test", trained_on=date(2026, 5, 1)
     )
     assert training.user_id == core.alice.id and training.recorded_by_id == core.mia.id
-    booking_service.remove_training(core.mia, equipment_id=core.nmr.id, email="alice@amber.test")
+    trainings.remove_training(core.mia, equipment_id=core.nmr.id, email="alice@amber.test")
     assert db.session.scalar(select(func.count()).select_from(Training)) == 0
     with pytest.raises(NotFound):
-        booking_service.remove_training(
-            core.mia, equipment_id=core.nmr.id, email="alice@amber.test"
-        )
+        trainings.remove_training(core.mia, equipment_id=core.nmr.id, email="alice@amber.test")

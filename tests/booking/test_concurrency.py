@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
 from app.booking import bookings as booking_service
-from app.booking import proposals
+from app.booking import proposals, runs
 from app.booking.models import Booking, BookingStatus, RunStatus, SolveRun
 from app.booking.requests import StepInput
 from app.errors import Conflict
@@ -150,7 +150,7 @@ def test_exclusion_constraint_stops_overlaps_the_services_never_made(
 def test_the_real_worker_process_runs_a_solve(app: Flask, core: Core, db: Any) -> None:
     core.request()
     app.config["SOLVE_WORKER_PROCESS"] = True
-    run = proposals.start_solve(core.mia, core.bio.id, time_limit=3)
+    run = runs.start_solve(core.mia, core.bio.id, time_limit=3)
     deadline = time.monotonic() + 90
     status = run.status
     while time.monotonic() < deadline:
@@ -160,12 +160,12 @@ def test_the_real_worker_process_runs_a_solve(app: Flask, core: Core, db: Any) -
             break
         time.sleep(0.3)
     # Let the worker exit before the test ends, so no process outlives its database.
-    for worker in list(proposals._workers):
+    for worker in list(runs._workers):
         worker.wait(timeout=30)
     finished = db.session.get(SolveRun, run.id)
     assert status == RunStatus.SUCCEEDED, finished.error
     # The worker recorded itself when it claimed the run.
-    started = {w.pid for w in proposals._workers}
+    started = {w.pid for w in runs._workers}
     assert int(finished.worker.rsplit(":", 1)[1]) in started
     assert finished.proposal is not None and len(finished.proposal.items) == 1
     assert finished.heartbeat_at is not None and finished.progress["history"]

@@ -17,7 +17,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.booking import proposals
+from app.booking import runs
 from app.booking.models import RunStatus, SolveRun
 from app.jobs.resolves import solve_here
 from tests import factories
@@ -88,19 +88,19 @@ def test_a_finished_or_stopped_run_frees_the_facility(core: Core, db: Any) -> No
     core.request()
     first = core.solve()
     assert first.status == RunStatus.SUCCEEDED.value
-    queued = proposals.start_solve(core.mia, core.bio.id, launch=False)
-    proposals.cancel_run(core.mia, queued.id)
-    again = proposals.start_solve(core.mia, core.bio.id, launch=False)
+    queued = runs.start_solve(core.mia, core.bio.id, launch=False)
+    runs.cancel_run(core.mia, queued.id)
+    again = runs.start_solve(core.mia, core.bio.id, launch=False)
     assert again.status == RunStatus.QUEUED.value
     unfinished = select(func.count()).where(
-        SolveRun.facility_id == core.bio.id, SolveRun.status.in_(proposals.UNFINISHED)
+        SolveRun.facility_id == core.bio.id, SolveRun.status.in_(runs.UNFINISHED)
     )
     assert db.session.scalar(unfinished) == 1
 
 
 def test_the_schedulers_solve_skips_a_facility_a_manager_is_solving(core: Core, db: Any) -> None:
     core.request()
-    manual = proposals.start_solve(core.mia, core.bio.id, launch=False)
+    manual = runs.start_solve(core.mia, core.bio.id, launch=False)
     assert solve_here(core.bio.id, trigger="schedule") is None
     db.session.rollback()
     assert [r.id for r in db.session.scalars(select(SolveRun))] == [manual.id]
@@ -146,7 +146,7 @@ def test_a_started_solve_is_answered_202_even_if_the_database_is_busy_afterwards
         assert answer.status_code == 202, answer.get_json()
         assert answer.get_json()["status"] == RunStatus.QUEUED.value
     finally:
-        for worker in list(proposals._workers):
+        for worker in list(runs._workers):
             worker.kill()
             worker.wait(timeout=30)
-            proposals._workers.discard(worker)
+            runs._workers.discard(worker)

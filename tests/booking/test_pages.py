@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from app.booking import bookings as booking_service
 from app.booking import requests as request_service
 from app.booking.models import Booking, BookingRequest, Proposal, RequestStatus, SolveRun
-from app.booking.proposals import execute_run
 from app.booking.requests import StepInput
+from app.booking.runs import execute_run
 from app.catalog.models import MaintenanceWindow
 from tests.booking.pages_world import World, build_world, solve_now, train
 

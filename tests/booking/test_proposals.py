@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 import scheduler
 from app.accounts.models import Training
 from app.booking import bookings as booking_service
-from app.booking import proposals
+from app.booking import maintenance, proposals, runs
 from app.booking import requests as request_service
 from app.booking.models import (
     AuditEvent,
@@ -87,7 +87,7 @@ def test_solve_proposes_places_and_explains_the_unplaced(core: Core, db: Any) ->
     # Possible when sent (an impossible request is refused at once); maintenance since then
     # leaves it no time.
     for unit in (core.lcms1, core.lcms2):
-        booking_service.add_maintenance(
+        maintenance.add_maintenance(
             core.mia, unit.id, start=core.at(0, "08:00"), end=core.at(0, "19:00"), reason_en="Cal."
         )
     run = core.solve()
@@ -261,34 +261,34 @@ def test_released_booking_may_move_and_approval_moves_it_in_place(core: Core, db
 def test_only_managers_of_the_facility_solve_and_see_runs(core: Core) -> None:
     for outsider in (core.alice, core.otto):
         with pytest.raises(NotFound):
-            proposals.start_solve(outsider, core.bio.id, launch=False)
-    run = proposals.start_solve(core.mia, core.bio.id, launch=False)
+            runs.start_solve(outsider, core.bio.id, launch=False)
+    run = runs.start_solve(core.mia, core.bio.id, launch=False)
     with pytest.raises(Conflict):
-        proposals.start_solve(core.mia, core.bio.id, launch=False)
+        runs.start_solve(core.mia, core.bio.id, launch=False)
     with pytest.raises(NotFound):
-        proposals.get_run(core.otto, run.id)
+        runs.get_run(core.otto, run.id)
     with pytest.raises(ValidationError) as caught:
-        proposals.start_solve(core.otto, core.ict.id, time_limit=0, launch=False)
+        runs.start_solve(core.otto, core.ict.id, time_limit=0, launch=False)
     assert caught.value.field == "time_limit"
 
 
 def test_cancelled_run_keeps_no_plan(core: Core, db: Any) -> None:
     core.request()
-    run = proposals.start_solve(core.mia, core.bio.id, launch=False)
-    proposals.cancel_run(core.mia, run.id)
-    proposals.execute_run(run.id)
+    run = runs.start_solve(core.mia, core.bio.id, launch=False)
+    runs.cancel_run(core.mia, run.id)
+    runs.execute_run(run.id)
     db.session.expire_all()
     assert db.session.get(SolveRun, run.id).status == RunStatus.CANCELLED
     assert count(db, Proposal) == 0
 
 
 def test_interrupted_runs_are_marked_failed(core: Core, db: Any) -> None:
-    run = proposals.start_solve(core.mia, core.bio.id, launch=False)
+    run = runs.start_solve(core.mia, core.bio.id, launch=False)
     run.status = RunStatus.RUNNING.value
     run.heartbeat_at = utcnow() - timedelta(minutes=5)
     db.session.commit()
-    assert proposals.mark_interrupted_runs(utcnow() - timedelta(minutes=10)) == 0
-    assert proposals.mark_interrupted_runs(utcnow()) == 1
+    assert runs.mark_interrupted_runs(utcnow() - timedelta(minutes=10)) == 0
+    assert runs.mark_interrupted_runs(utcnow()) == 1
     db.session.expire_all()
     failed = db.session.get(SolveRun, run.id)
     assert failed.status == RunStatus.FAILED and "stopped answering" in failed.error
@@ -296,10 +296,10 @@ def test_interrupted_runs_are_marked_failed(core: Core, db: Any) -> None:
 
 def test_failure_inside_a_run_is_recorded(core: Core, db: Any) -> None:
     core.request()
-    run = proposals.start_solve(core.mia, core.bio.id, launch=False)
+    run = runs.start_solve(core.mia, core.bio.id, launch=False)
     core.bio.timezone = "Mars/Olympus_Mons"
     db.session.commit()
-    proposals.execute_run(run.id)
+    runs.execute_run(run.id)
     db.session.expire_all()
     failed = db.session.get(SolveRun, run.id)
     assert failed.status == RunStatus.FAILED and "Mars/Olympus_Mons" in failed.error

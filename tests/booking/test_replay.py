@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.booking import proposals
+from app.booking import runs
 from app.booking.models import SolveRun
 from app.errors import ValidationError
 from app.extensions import db as _db
@@ -43,7 +43,7 @@ def _requests(core: Core) -> None:
 
 
 def _finish(run: SolveRun) -> SolveRun:
-    proposals.execute_run(run.id)
+    runs.execute_run(run.id)
     _db.session.expire_all()
     found = _db.session.get(SolveRun, run.id)
     assert found is not None and found.status == "succeeded", found and found.error
@@ -59,16 +59,16 @@ def test_the_replay_command_of_a_work_limited_run_gives_its_plan_again(
     core: Core, db: Any, tmp_path: Path
 ) -> None:
     _requests(core)
-    run = _finish(proposals.start_solve(core.mia, core.bio.id, work_limit=12, launch=False))
-    assert (run.seed, run.work_limit) == (proposals.SOLVE_SEED, 12)
-    assert proposals.replays_exactly(run) is True
-    command = proposals.replay_command(run)
+    run = _finish(runs.start_solve(core.mia, core.bio.id, work_limit=12, launch=False))
+    assert (run.seed, run.work_limit) == (runs.SOLVE_SEED, 12)
+    assert runs.replays_exactly(run) is True
+    command = runs.replay_command(run)
     assert command == (
         f"python -m scheduler solve bio-run{run.id}-problem.json --seed {run.seed} "
         f"--work-limit 12 -o bio-run{run.id}-replay.json"
     )
     assert run.problem_json is not None and run.result_json is not None
-    (tmp_path / proposals.download_name(run, "problem")).write_text(run.problem_json)
+    (tmp_path / runs.download_name(run, "problem")).write_text(run.problem_json)
     argv = shlex.split(command)
     done = subprocess.run(
         [sys.executable, *argv[1:]],
@@ -79,7 +79,7 @@ def test_the_replay_command_of_a_work_limited_run_gives_its_plan_again(
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    replayed = (tmp_path / proposals.download_name(run, "replay")).read_text()
+    replayed = (tmp_path / runs.download_name(run, "replay")).read_text()
     assert _plan(replayed) == _plan(run.result_json)
     assert json.loads(replayed)["stats"]["reproducible"] is True
 
@@ -95,7 +95,7 @@ def test_the_run_page_shows_the_replay_command_and_says_when_a_replay_may_differ
     assert f"bio-run{wall.id}-problem.json --seed 0 --time-limit 2 --workers 2" in page
     assert 'id="replay-may-differ"' in page and "a replay may give a different plan" in page
     assert 'id="replay-exact"' not in page
-    budgeted = _finish(proposals.start_solve(core.mia, core.bio.id, work_limit=5, launch=False))
+    budgeted = _finish(runs.start_solve(core.mia, core.bio.id, work_limit=5, launch=False))
     page = mia.get(f"/runs/{budgeted.id}").get_data(as_text=True)
     assert f"bio-run{budgeted.id}-problem.json --seed 0 --work-limit 5 -o" in page
     assert 'id="replay-exact"' in page and 'id="replay-may-differ"' not in page
@@ -106,22 +106,22 @@ def test_a_work_limited_run_cut_by_its_time_limit_says_a_replay_may_differ(
     core: Core, db: Any
 ) -> None:
     core.request()
-    run = _finish(proposals.start_solve(core.mia, core.bio.id, work_limit=5, launch=False))
+    run = _finish(runs.start_solve(core.mia, core.bio.id, work_limit=5, launch=False))
     assert run.result_json is not None
     result = json.loads(run.result_json)
     result["stats"]["reproducible"] = False  # what the solver writes when the clock ended it
     run.result_json = json.dumps(result)
-    assert proposals.replays_exactly(run) is False
+    assert runs.replays_exactly(run) is False
 
 
 def test_system_runs_take_the_configured_work_limit_and_managers_choose_theirs(
     app: Flask, core: Core, db: Any
 ) -> None:
     app.config["SOLVER_WORK_LIMIT"] = 250.0
-    scheduled = proposals.start_solve(None, core.bio.id, trigger="scheduled", launch=False)
-    assert scheduled.work_limit == 250 and scheduled.time_limit_seconds == proposals.MAX_TIME_LIMIT
-    proposals.cancel_run(core.mia, scheduled.id)
-    interactive = proposals.start_solve(core.mia, core.bio.id, launch=False)
+    scheduled = runs.start_solve(None, core.bio.id, trigger="scheduled", launch=False)
+    assert scheduled.work_limit == 250 and scheduled.time_limit_seconds == runs.MAX_TIME_LIMIT
+    runs.cancel_run(core.mia, scheduled.id)
+    interactive = runs.start_solve(core.mia, core.bio.id, launch=False)
     assert interactive.work_limit is None
     assert interactive.time_limit_seconds == app.config["SOLVER_TIME_LIMIT"]
 
@@ -131,7 +131,7 @@ def test_a_work_limit_out_of_range_is_refused_naming_the_field(
     core: Core, db: Any, bad: Any
 ) -> None:
     with pytest.raises(ValidationError) as caught:
-        proposals.start_solve(core.mia, core.bio.id, work_limit=bad, launch=False)
+        runs.start_solve(core.mia, core.bio.id, work_limit=bad, launch=False)
     assert caught.value.field == "work_limit"
     assert db.session.query(SolveRun).count() == 0
 
@@ -150,7 +150,7 @@ def test_the_api_takes_a_work_limit_and_gives_the_replay_settings(
     run = response.get_json()
     assert (run["seed"], run["work_limit"], run["replays_exactly"]) == (0, 8, None)
     assert "--work-limit 8" in run["replay_command"]
-    proposals.execute_run(run["id"])
+    runs.execute_run(run["id"])
     run = mia.get(f"/api/v1/runs/{run['id']}").get_json()
     assert run["status"] == "succeeded" and run["replays_exactly"] is True
     problem = mia.get(f"/api/v1/runs/{run['id']}/problem.json")

@@ -82,7 +82,7 @@ def crowded(world: World, live_server: LiveServer) -> None:
 def test_the_run_page_ticks_shows_the_best_plan_rising_and_opens_the_proposal(
     new_page: Any, world: World, live_server: LiveServer, crowded: None
 ) -> None:
-    from app.booking import proposals
+    from app.booking import runs
 
     seen: list[tuple[str, str, str]] = []
     mia = new_page()
@@ -102,7 +102,7 @@ def test_the_run_page_ticks_shows_the_best_plan_rising_and_opens_the_proposal(
     )
     screenshot(mia, "run-progress")
     mia.wait_for_selector("#proposal-link, svg.timeline", timeout=120_000)
-    for worker in list(proposals._workers):  # it may still be exiting: leave no process behind
+    for worker in list(runs._workers):  # it may still be exiting: leave no process behind
         worker.wait(timeout=30)
 
     running = [(what, text) for what, text, status in seen if status == "running"]

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from app.accounts.services import create_api_token
-from app.booking import proposals
+from app.booking import proposals, runs
 from app.booking.bookings import cancel_booking
 from app.booking.models import (
     AuditEvent,
@@ -125,8 +125,8 @@ def test_a_manager_approval_shows_the_managers_name(
     world: World, db: Any, client: FlaskClient, login: Any
 ) -> None:
     _request(world.ann, world.amber, "Peptide map", _monday())
-    run = proposals.start_solve(world.manager, world.facility.id, launch=False)
-    proposals.execute_run(run.id)
+    run = runs.start_solve(world.manager, world.facility.id, launch=False)
+    runs.execute_run(run.id)
     db.session.expire_all()
     proposal_id = db.session.get(SolveRun, run.id).proposal.id
     proposals.approve_proposal(world.manager, proposal_id)
@@ -142,7 +142,7 @@ def test_cron_resolve_without_open_requests_does_not_solve(world: World, db: Any
 
 def test_cron_resolve_skips_a_facility_whose_solve_is_running(world: World, db: Any) -> None:
     _request(world.ann, world.amber, "Peptide map", _monday())
-    manual = proposals.start_solve(world.manager, world.facility.id, launch=False)
+    manual = runs.start_solve(world.manager, world.facility.id, launch=False)
     tasks.resolve_facility(world.facility.id)
     assert _runs(db, "schedule") == []
     assert db.session.get(SolveRun, manual.id).status == RunStatus.QUEUED.value
@@ -166,15 +166,15 @@ def _congested(world: World, db: Any) -> tuple[Booking, BookingRequest]:
     """Amber holds the whole of Monday; Birch's request for Monday is left unplaced."""
     monday = _monday()
     _request(world.ann, world.amber, "Fermentation", monday)
-    run = proposals.start_solve(world.manager, world.facility.id, launch=False)
-    proposals.execute_run(run.id)
+    run = runs.start_solve(world.manager, world.facility.id, launch=False)
+    runs.execute_run(run.id)
     db.session.expire_all()
     [booking] = proposals.approve_proposal(
         world.manager, db.session.get(SolveRun, run.id).proposal.id
     )
     waiting = _request(world.bob, world.birch, "Antenna run", monday)
-    run = proposals.start_solve(world.manager, world.facility.id, launch=False)
-    proposals.execute_run(run.id)
+    run = runs.start_solve(world.manager, world.facility.id, launch=False)
+    runs.execute_run(run.id)
     db.session.expire_all()
     assert db.session.get(BookingRequest, waiting.id).status == RequestStatus.UNPLACED.value
     proposals.discard_proposal(world.manager, db.session.get(SolveRun, run.id).proposal.id)
@@ -206,8 +206,8 @@ def test_a_cancellation_offers_the_freed_time_to_an_unplaced_request(
 def test_no_waitlist_solve_when_nobody_waits(world: World, db: Any) -> None:
     monday = _monday()
     _request(world.ann, world.amber, "Fermentation", monday)
-    run = proposals.start_solve(world.manager, world.facility.id, launch=False)
-    proposals.execute_run(run.id)
+    run = runs.start_solve(world.manager, world.facility.id, launch=False)
+    runs.execute_run(run.id)
     db.session.expire_all()
     [booking] = proposals.approve_proposal(
         world.manager, db.session.get(SolveRun, run.id).proposal.id
@@ -232,8 +232,8 @@ def test_a_cancellation_starts_a_waitlist_worker_at_once(
         return found if found.status not in ("queued", "running") else None
 
     done = wait_for(finished, timeout=60, what="the waitlist worker to finish")
-    started = {w.pid for w in proposals._workers}
-    for worker in list(proposals._workers):
+    started = {w.pid for w in runs._workers}
+    for worker in list(runs._workers):
         worker.wait(timeout=30)
     assert done.status == RunStatus.SUCCEEDED.value, done.error
     assert int(done.worker.rsplit(":", 1)[1]) in started, "a worker process solved it"
@@ -260,7 +260,7 @@ def test_a_worker_killed_mid_solve_is_marked_failed_and_nothing_is_published(
 ) -> None:
     _oversubscribed(world)
     app.config.update(SOLVE_WORKER_PROCESS=True, SOLVER_TIME_LIMIT=600)
-    run = proposals.start_solve(world.manager, world.facility.id)
+    run = runs.start_solve(world.manager, world.facility.id)
 
     def running() -> SolveRun | None:
         db.session.commit()
@@ -270,13 +270,13 @@ def test_a_worker_killed_mid_solve_is_marked_failed_and_nothing_is_published(
 
     found = wait_for(running, timeout=30, what="the worker to start solving")
     pid = int(found.worker.rsplit(":", 1)[1])
-    [worker] = [w for w in proposals._workers if w.pid == pid]
+    [worker] = [w for w in runs._workers if w.pid == pid]
     worker.send_signal(signal.SIGKILL)
     assert worker.wait(timeout=10) == -signal.SIGKILL
 
     # Within the minute the heartbeat may still look fresh; a minute later it is stale.
-    assert proposals.mark_interrupted_runs(utcnow()) == 0
-    assert proposals.mark_interrupted_runs(utcnow() + timedelta(seconds=61)) == 1
+    assert runs.mark_interrupted_runs(utcnow()) == 0
+    assert runs.mark_interrupted_runs(utcnow() + timedelta(seconds=61)) == 1
     db.session.expire_all()
     failed = db.session.get(SolveRun, run.id)
     assert failed.status == RunStatus.FAILED.value
@@ -292,7 +292,7 @@ def test_a_managers_stop_ends_a_running_worker_within_seconds_and_keeps_nothing(
 ) -> None:
     _oversubscribed(world)
     app.config.update(SOLVE_WORKER_PROCESS=True, SOLVER_TIME_LIMIT=600)
-    run = proposals.start_solve(world.manager, world.facility.id)
+    run = runs.start_solve(world.manager, world.facility.id)
 
     def searching() -> SolveRun | None:
         db.session.commit()
@@ -303,7 +303,7 @@ def test_a_managers_stop_ends_a_running_worker_within_seconds_and_keeps_nothing(
 
     found = wait_for(searching, timeout=30, what="the worker to start searching")
     pid = int(found.worker.rsplit(":", 1)[1])
-    [worker] = [w for w in proposals._workers if w.pid == pid]
+    [worker] = [w for w in runs._workers if w.pid == pid]
     login(world.manager)
     page = client.get(f"/runs/{run.id}").get_data(as_text=True)
     assert f'action="/runs/{run.id}/cancel"' in page
@@ -334,19 +334,19 @@ def test_a_stop_ends_a_solve_running_in_this_process_long_before_its_limit(
 
     _oversubscribed(world)
     app.config.update(SOLVE_WORKER_PROCESS=False, SOLVER_TIME_LIMIT=600)
-    run = proposals.start_solve(world.manager, world.facility.id)
+    run = runs.start_solve(world.manager, world.facility.id)
     run_id = run.id
     searching = threading.Event()
 
     def solve() -> None:
         with app.app_context():
-            proposals.execute_run(run_id, on_progress=lambda _snapshot: searching.set())
+            runs.execute_run(run_id, on_progress=lambda _snapshot: searching.set())
             database.session.remove()
 
     thread = threading.Thread(target=solve)
     thread.start()
     assert searching.wait(timeout=120), "the search never reported a plan"
-    proposals.cancel_run(world.manager, run_id)
+    runs.cancel_run(world.manager, run_id)
     # A tenth of the 600-s limit: ending by then is the stop, not the limit, on any machine.
     thread.join(timeout=60)
     assert not thread.is_alive(), "the in-process solve searched on after the stop"
@@ -360,7 +360,7 @@ def test_another_facilitys_manager_cannot_stop_a_run(
     world: World, db: Any, client: FlaskClient, login: Any, make_facility: Any, make_user: Any
 ) -> None:
     _request(world.ann, world.amber, "Peptide map", _monday())
-    run = proposals.start_solve(world.manager, world.facility.id, launch=False)
+    run = runs.start_solve(world.manager, world.facility.id, launch=False)
     stranger = make_user(manages=(make_facility(slug="elsewhere"),))
     login(stranger)
     assert client.post(f"/runs/{run.id}/cancel").status_code == 404

@@ -9,6 +9,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.booking import bookings as booking_service
+from app.booking import maintenance
 from app.booking import proposals as proposal_service
 from app.booking.models import Booking, BookingRequest
 from app.dbtypes import utcnow
@@ -128,7 +129,7 @@ def test_an_approved_schedule_tells_placed_and_unplaced_requests_without_naming_
             )
         ],
     )
-    booking_service.add_maintenance(
+    maintenance.add_maintenance(
         world.mia,
         world.lcms1.id,
         start=unplaced.earliest_start,

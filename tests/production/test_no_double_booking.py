@@ -18,7 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from sqlalchemy import select
 
 from app.accounts.services import create_api_token
-from app.booking import proposals
+from app.booking import runs
 from app.booking.models import Booking
 from app.catalog.models import Equipment
 from app.extensions import db
@@ -121,7 +121,7 @@ class BookingMachine(RuleBasedStateMachine):
         assert response.status_code == 202, response.get_json()
         run_id = response.get_json()["id"]
         with self.app.app_context():
-            proposals.execute_run(run_id)
+            runs.execute_run(run_id)
         run = self.call("GET", f"/api/v1/runs/{run_id}", "manager").get_json()
         if run["proposal"] is None:
             return

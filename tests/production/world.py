@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from app.accounts.models import ApiToken, Project, Training, User
 from app.accounts.services import create_api_token
-from app.booking import bookings, proposals
+from app.booking import bookings, runs
 from app.booking.models import Booking, BookingRequest, Proposal, SolveRun
 from app.booking.requests import StepInput, create_request
 from app.calendars import tokens
@@ -112,8 +112,8 @@ def build_world() -> World:
         steps=[StepInput(duration_minutes=120, capability="lc-ms", note="quokka-lab-notes")],
         priority_reason="Investor demo for quokka",
     )
-    run = proposals.start_solve(manager, facility.id, time_limit=5, launch=False)
-    proposals.execute_run(run.id)
+    run = runs.start_solve(manager, facility.id, time_limit=5, launch=False)
+    runs.execute_run(run.id)
     db.session.expire_all()
     found_run = db.session.get(SolveRun, run.id)
     assert found_run is not None and found_run.proposal is not None, "the solve made no proposal"
