@@ -9,6 +9,8 @@ from flask import Flask, current_app, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from app import access
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -38,7 +40,7 @@ def _visible(audience: str) -> bool:
     if audience == "user":
         return True
     if audience == "member":
-        return bool(current_user.memberships) or current_user.is_admin
+        return access.has_projects(current_user) or current_user.is_admin
     if audience == "manager":
         return current_user.is_manager or current_user.is_admin
     return bool(current_user.is_admin)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
+from app.access import require_admin
 from app.accounts import services as account_services
 from app.accounts.models import Project, ProjectMembership, User
-from app.accounts.security import require_admin
 from app.catalog.models import Facility
 from app.database import write_transaction
 from app.errors import Conflict, ValidationError

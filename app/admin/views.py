@@ -10,7 +10,7 @@ from flask_login import login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import confirm
+from app import access, confirm
 from app.accounts import security
 from app.accounts.models import Project, User
 from app.admin import services
@@ -27,7 +27,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 def _admin() -> User:
     user = security.user()
-    security.require_admin(user)
+    access.require_admin(user)
     return user
 
 

@@ -8,10 +8,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
-from app import dates
-from app.accounts import security
+from app import access, dates
 from app.accounts.models import Project, User
 from app.booking import audit, signals
 from app.booking.conflicts import (
@@ -74,19 +73,10 @@ def _bump(booking: Booking) -> None:
 # ---------------------------------------------------------------- reading
 
 
-def can_see_booking(user: User, booking: Booking) -> bool:
-    """Tell whether the user may see the booking: its project's member, its manager, admin."""
-    return (
-        user.is_admin
-        or booking.request.project_id in user.project_ids
-        or booking.equipment.facility_id in user.facility_ids
-    )
-
-
 def get_booking(user: User, booking_id: int) -> Booking:
     """Return the booking, or NotFound when it does not exist or is not the user's to see."""
     booking = db.session.get(Booking, booking_id)
-    if booking is None or not can_see_booking(user, booking):
+    if booking is None or not access.can_see_booking(user, booking):
         raise NotFound(_("No such booking among those you can see."))
     return booking
 
@@ -106,15 +96,9 @@ def list_bookings(
         select(Booking)
         .join(BookingRequest, Booking.request_id == BookingRequest.id)
         .join(Equipment, Booking.equipment_id == Equipment.id)
+        .where(access.visible_bookings(user))
         .order_by(Booking.start, Booking.id)
     )
-    if not user.is_admin:
-        query = query.where(
-            or_(
-                BookingRequest.project_id.in_(user.project_ids or {-1}),
-                Equipment.facility_id.in_(user.facility_ids or {-1}),
-            )
-        )
     if project_id is not None:
         query = query.where(BookingRequest.project_id == project_id)
     if facility_id is not None:
@@ -137,13 +121,13 @@ def availability(
     "Booked", unless the viewer manages the facility), maintenance and closures."""
     from app.catalog.hours import closures_between
 
-    manager = security.can_manage(viewer, equipment.facility_id)
     blocks: list[dict[str, Any]] = []
     for booking in active_bookings_between(equipment.id, start, end):
-        own = booking.request.project_id in viewer.project_ids
+        own = access.is_member(viewer, booking.request.project_id)
+        shown = access.sees_booking_details(viewer, booking)
         if own:
             title = booking.request.title
-        elif manager:
+        elif shown:
             title = f"{booking.request.title} · {booking.request.project.name}"
         else:
             title = _("Booked")
@@ -154,7 +138,7 @@ def availability(
                 "end": booking.end,
                 "title": title,
                 "own": own,
-                "booking_id": booking.id if own or manager else None,
+                "booking_id": booking.id if shown else None,
             }
         )
     for window in db.session.scalars(
@@ -206,7 +190,7 @@ def manual_booking(
     """Book a unit for a project directly (a manager's decision), published and pinned."""
     write_transaction()
     unit = chosen_unit(equipment_id)
-    security.require_manager(user, unit.facility_id)
+    access.require_manager(user, unit.facility_id)
     project = db.session.get(Project, project_id) if isinstance(project_id, int) else None
     if project is None:
         raise ValidationError(_("Choose a project."), field="project")
@@ -301,7 +285,7 @@ def cancel_booking(user: User, booking_id: int, reason: str = "") -> Booking:
 
 def _managed_booking(user: User, booking_id: int) -> Booking:
     booking = get_booking(user, booking_id)
-    security.require_manager(user, booking.equipment.facility_id)
+    access.require_manager(user, booking.equipment.facility_id)
     if booking.status != BookingStatus.ACTIVE.value:
         raise Conflict(_("This booking is cancelled."))
     return booking

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from app import dates
-from app.accounts import security
+from app import access, dates
 from app.accounts.models import User
 from app.booking import audit
 from app.booking.conflicts import active_bookings_between, chosen_unit, describe, lock_units
@@ -44,7 +43,7 @@ def add_maintenance(
     affected project hears of it through those changes."""
     write_transaction()
     unit = chosen_unit(equipment_id)
-    security.require_manager(user, unit.facility_id)
+    access.require_manager(user, unit.facility_id)
     reasons = {"reason_zh": (reason_zh or "").strip(), "reason_en": (reason_en or "").strip()}
     for name, text in reasons.items():
         if len(text) > MAX_MAINTENANCE_REASON:

@@ -17,7 +17,7 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import dates
+from app import access, dates
 from app.accounts.models import Project, Training, User
 from app.booking import bookings as booking_service
 from app.booking import proposals as proposal_service
@@ -63,11 +63,7 @@ def timezone_of(facility_id: int | None) -> str:
 
 def fill_request_choices(form: RequestForm, user: User, *, facility_required: bool) -> None:
     """Fill the project, facility, capability and unit choices of a request form."""
-    projects = (
-        db.session.scalars(select(Project).order_by(Project.name)).all()
-        if user.is_admin
-        else sorted((m.project for m in user.memberships), key=lambda p: p.name)
-    )
+    projects = access.project_choices(user)
     form.project_id.choices = [(p.id, p.name) for p in projects]
     facilities = db.session.scalars(
         select(Facility).where(Facility.active.is_(True)).order_by(Facility.slug)
@@ -225,17 +221,18 @@ def proposed_items(req: BookingRequest) -> list[ProposalItem]:
 
 def dashboard(user: User) -> dict[str, Any]:
     """Return the member's requests grouped by state and their upcoming bookings."""
-    requests = request_service.list_requests(user) if user.memberships else []
-    mine = [r for r in requests if r.project_id in user.project_ids]
+    member = access.has_projects(user)
+    requests = request_service.list_requests(user) if member else []
+    mine = [r for r in requests if access.is_member(user, r.project_id)]
     by_state: dict[str, list[BookingRequest]] = {}
     for req in sorted(mine, key=lambda r: r.created_at, reverse=True):
         by_state.setdefault(req.status, []).append(req)
     upcoming = (
         booking_service.list_bookings(user, start=utcnow(), end=utcnow() + timedelta(days=60))
-        if user.memberships
+        if member
         else []
     )
-    upcoming = [b for b in upcoming if b.request.project_id in user.project_ids]
+    upcoming = [b for b in upcoming if access.is_member(user, b.request.project_id)]
     order = [s.value for s in RequestStatus]
     return {
         "by_state": sorted(by_state.items(), key=lambda item: order.index(item[0])),
@@ -327,17 +324,6 @@ def _closed_hours(unit: Equipment, start: datetime, end: datetime) -> list[timel
 
 
 # ---------------------------------------------------------------- managers
-
-
-def managed_facilities(user: User) -> list[Facility]:
-    """Return the facilities the user manages (every active one for administrators)."""
-    if user.is_admin:
-        return list(
-            db.session.scalars(
-                select(Facility).where(Facility.active.is_(True)).order_by(Facility.slug)
-            )
-        )
-    return sorted(user.managed_facilities, key=lambda f: f.slug)
 
 
 def _last_run(facility: Facility) -> SolveRun | None:

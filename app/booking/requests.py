@@ -8,11 +8,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, exists, or_, select
+from sqlalchemy import delete, exists, select
 
-from app import dates
-from app.accounts import security
-from app.accounts.models import Project, ProjectMembership, Training
+from app import access, dates
+from app.accounts.models import Project, Training
 from app.booking import audit
 from app.booking.models import BookingRequest, ProposalItem, RequestStatus, RequestStep
 from app.catalog.models import Equipment, EquipmentCapability, Facility
@@ -67,9 +66,9 @@ def trained_unit_ids(project_id: int) -> set[int]:
     """Return the ids of units on which at least one member of the project is trained."""
     return set(
         db.session.scalars(
-            select(Training.equipment_id)
-            .join(ProjectMembership, ProjectMembership.user_id == Training.user_id)
-            .where(ProjectMembership.project_id == project_id)
+            select(Training.equipment_id).where(
+                Training.user_id.in_(access.project_member_ids(project_id))
+            )
         )
     )
 
@@ -293,7 +292,7 @@ def _require_weigher(user: User, facility: Facility) -> None:
 
     Projects ask for priority with a reason; letting them set the number would let every
     project put itself first."""
-    if not security.can_manage(user, facility):
+    if not access.can_manage(user, facility):
         raise Forbidden(
             _(
                 "Only a manager of the facility sets the weight; ask for priority with a "
@@ -376,7 +375,7 @@ def create_request(
     be given only by one of them (weight 1 otherwise)."""
     write_transaction()
     project = _project(project_id)
-    security.require_member(user, project.id)
+    access.require_member(user, project.id)
     title, earliest_start, deadline, reason, cleaned = _clean(
         project.id,
         title=title,
@@ -455,7 +454,7 @@ def update_request(user: User, request_id: int, **changes: Any) -> BookingReques
 
 def _apply_changes(user: User, req: BookingRequest, changes: dict[str, Any]) -> None:
     """Apply a member's changes to the request, uncommitted; the request becomes pending."""
-    security.require_member(user, req.project_id)
+    access.require_member(user, req.project_id)
     if req.status not in EDITABLE_STATUSES:
         raise Conflict(
             _(
@@ -530,7 +529,7 @@ def withdraw_request(user: User, request_id: int) -> BookingRequest:
     """Withdraw a request that is not booked yet."""
     write_transaction()
     req = get_request(user, request_id)
-    security.require_member(user, req.project_id)
+    access.require_member(user, req.project_id)
     if req.status == RequestStatus.BOOKED.value:
         raise Conflict(_("This request is booked; cancel its bookings instead."))
     if req.status not in OPEN_STATUSES:
@@ -548,19 +547,10 @@ def withdraw_request(user: User, request_id: int) -> BookingRequest:
     return req
 
 
-def can_see_request(user: User, req: BookingRequest) -> bool:
-    """Tell whether the user may see the request: its project's member, its manager, admin."""
-    return (
-        user.is_admin
-        or req.project_id in user.project_ids
-        or request_facility(req).id in user.facility_ids
-    )
-
-
 def get_request(user: User, request_id: int) -> BookingRequest:
     """Return the request, or NotFound when it does not exist or is not the user's to see."""
     req = db.session.get(BookingRequest, request_id)
-    if req is None or not can_see_request(user, req):
+    if req is None or not access.can_see_request(user, req):
         raise NotFound(_("No such request among those you can see."))
     return req
 
@@ -573,15 +563,11 @@ def list_requests(
     status: str | None = None,
 ) -> list[BookingRequest]:
     """Return the requests the user may see, newest first, optionally filtered."""
-    query = select(BookingRequest).order_by(BookingRequest.created_at.desc(), BookingRequest.id)
-    if not user.is_admin:
-        in_managed = exists().where(
-            RequestStep.request_id == BookingRequest.id,
-            RequestStep.facility_id.in_(user.facility_ids or {-1}),
-        )
-        query = query.where(
-            or_(BookingRequest.project_id.in_(user.project_ids or {-1}), in_managed)
-        )
+    query = (
+        select(BookingRequest)
+        .where(access.requests_visible_to(user))
+        .order_by(BookingRequest.created_at.desc(), BookingRequest.id)
+    )
     if project_id is not None:
         query = query.where(BookingRequest.project_id == project_id)
     if facility_id is not None:

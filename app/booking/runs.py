@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 import scheduler
-from app.accounts import security
+from app import access
 from app.booking import audit
 from app.booking.models import (
     RunStatus,
@@ -60,7 +60,7 @@ _workers: set[subprocess.Popen[bytes]] = set()
 def get_run(user: User, run_id: int) -> SolveRun:
     """Return the run, or NotFound unless the user manages its facility."""
     run = db.session.get(SolveRun, run_id)
-    if run is None or not security.can_manage(user, run.facility_id):
+    if run is None or not access.can_see_run(user, run):
         raise NotFound(_("No such solve run among your facilities."))
     return run
 
@@ -83,7 +83,7 @@ def start_solve(
     limit is then only a safety cap, MAX_TIME_LIMIT unless given."""
     write_transaction()
     facility = db.session.get(Facility, facility_id)
-    if facility is None or (user is not None and not security.can_manage(user, facility)):
+    if facility is None or (user is not None and not access.can_manage(user, facility)):
         raise NotFound(_("No such facility among those you manage."))
     if work_limit is None and user is None:
         work_limit = current_app.config.get("SOLVER_WORK_LIMIT")

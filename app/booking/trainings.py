@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from app import dates
-from app.accounts import security
+from app import access, dates
 from app.accounts.models import Training, User
 from app.booking import audit
 from app.booking.conflicts import chosen_unit
@@ -38,7 +37,7 @@ def record_training(
     """Record that a person is trained on a unit (a manager of its facility does this)."""
     write_transaction()
     unit = chosen_unit(equipment_id)
-    security.require_manager(user, unit.facility_id)
+    access.require_manager(user, unit.facility_id)
     person = _trainee(email)
     if trained_on is None:
         trained_on = utcnow().date()
@@ -69,7 +68,7 @@ def remove_training(user: User, *, equipment_id: int, email: str) -> None:
     """Withdraw a person's training on a unit."""
     write_transaction()
     unit = chosen_unit(equipment_id)
-    security.require_manager(user, unit.facility_id)
+    access.require_manager(user, unit.facility_id)
     person = _trainee(email)
     training = db.session.get(Training, (person.id, unit.id))
     if training is None:

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import confirm
+from app import access, confirm
 from app.accounts import security
 from app.booking import bookings as booking_service
 from app.booking import maintenance as maintenance_service
@@ -160,7 +160,7 @@ def request_detail(request_id: int) -> str:
         bookings=sorted(req.bookings, key=lambda b: b.start),
         overrides=booking_service.overrides(req.bookings),
         cancel_form=CancelForm(),
-        manages=security.can_manage(user, request_service.request_facility(req)),
+        manages=access.can_manage(user, request_service.request_facility(req)),
     )
 
 
@@ -214,7 +214,7 @@ def booking_detail(booking_id: int) -> str:
         "booking/booking_detail.html",
         booking=booking,
         facility=facility,
-        manages=security.can_manage(user, facility),
+        manages=access.can_manage(user, facility),
         overrides=booking_service.overrides([booking]),
         cancel_form=CancelForm(),
         release_form=ReleaseForm(),
@@ -227,7 +227,7 @@ def booking_reschedule(booking_id: int) -> str | tuple[str, int] | BaseResponse:
     user = security.user()
     booking = booking_service.get_booking(user, booking_id)
     facility = booking.equipment.facility
-    security.require_manager(user, facility)
+    access.require_manager(user, facility)
     form = RescheduleForm()
     presenters.fill_unit_choices(form.equipment_id, facility)
     if request.method == "GET":
@@ -333,7 +333,7 @@ def equipment_availability(slug: str) -> str:
 @login_required
 def manage_home() -> str:
     user = security.user()
-    facilities = presenters.managed_facilities(user)
+    facilities = access.manageable_facilities(user)
     if not facilities and not user.is_admin:
         raise NotFound(_("You manage no facility."))
     return render_template(
@@ -346,7 +346,7 @@ def _managed_facility(slug: str) -> tuple[Any, Facility]:
     facility = db.session.query(Facility).filter_by(slug=slug).one_or_none()
     if facility is None:
         raise NotFound(_("No such facility among those you manage."))
-    security.require_manager(user, facility)
+    access.require_manager(user, facility)
     return user, facility
 
 

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app import dates
+from app import access, dates
 from app.accounts.models import User
 from app.booking.models import Booking, BookingRequest, BookingStatus
 from app.catalog.models import Equipment
@@ -70,9 +70,8 @@ def team_agenda(user: User, first: date, last: date) -> dict[date, list[AgendaEn
     finish = datetime.combine(last + timedelta(days=2), time(), UTC)
     bookings = db.session.scalars(
         select(Booking)
-        .join(BookingRequest, Booking.request_id == BookingRequest.id)
         .where(
-            BookingRequest.project_id.in_(user.project_ids),
+            access.team_bookings(user),
             Booking.status == BookingStatus.ACTIVE.value,
             Booking.start < finish,
             Booking.end > begin,

@@ -22,6 +22,7 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
+from app import access
 from app.accounts.models import Project, User
 from app.booking.models import (
     Booking,
@@ -34,8 +35,7 @@ from app.booking.models import (
     RequestStep,
 )
 from app.calendars.ical import CANCELLED, CONFIRMED, TENTATIVE, FeedBooking, FeedMaintenance
-from app.calendars.models import FeedToken
-from app.calendars.tokens import FeedKind
+from app.calendars.models import FeedKind, FeedToken
 from app.catalog.models import Equipment, Facility, MaintenanceWindow
 from app.extensions import db
 
@@ -68,7 +68,7 @@ class _Scope:
     booking_filter: ColumnElement[bool]
     maintenance_filter: ColumnElement[bool] | None
     # Team feeds: the projects whose draft proposals appear as tentative events.
-    project_ids: tuple[int, ...]
+    team_projects: tuple[int, ...]
     names: tuple[str, ...]
     default_timezone: str
     # A project's own feed need not repeat its name on every event.
@@ -100,10 +100,7 @@ def pick_marked(zh: str, en: str, locale: str) -> str:
 def _scope(token: FeedToken, default_timezone: str) -> _Scope:
     owner = db.session.get(User, token.owner_id)
     if token.kind in (FeedKind.PROJECT, FeedKind.USER):
-        if token.kind == FeedKind.PROJECT:
-            project_ids: tuple[int, ...] = (token.target_id,)
-        else:
-            project_ids = tuple(sorted(owner.project_ids)) if owner else ()
+        project_ids = access.team_feed_projects(token.kind, token.target_id, owner)
         names = tuple(
             db.session.scalars(
                 select(Project.name).where(Project.id.in_(project_ids)).order_by(Project.id)
@@ -197,7 +194,7 @@ def feed_version(
         context,
         window_start(now).date().isoformat(),
         scope.names,
-        scope.project_ids,
+        scope.team_projects,
     ]
     stamps: list[datetime] = [token.created_at, window_start(now)]
     booking_stats = db.session.execute(
@@ -229,7 +226,7 @@ def feed_version(
         ).one()
         parts.append(tuple(maintenance_stats))
         stamps.extend(value for value in maintenance_stats if isinstance(value, datetime))
-    if scope.project_ids:
+    if scope.team_projects:
         proposal_stats = db.session.execute(
             select(
                 func.count(ProposalItem.id),
@@ -240,7 +237,7 @@ def feed_version(
             .select_from(ProposalItem)
             .join(Proposal, ProposalItem.proposal_id == Proposal.id)
             .join(BookingRequest, ProposalItem.request_id == BookingRequest.id)
-            .where(_current_draft_items(scope.project_ids))
+            .where(_current_draft_items(scope.team_projects))
         ).one()
         parts.append(tuple(proposal_stats))
         stamps.extend(value for value in proposal_stats if isinstance(value, datetime))
@@ -465,8 +462,8 @@ def feed_content(token: FeedToken, *, now: datetime, default_timezone: str) -> F
         maintenance = _maintenance(
             and_(scope.maintenance_filter, _maintenance_window(now)), locale
         )
-    if scope.project_ids:
-        bookings.extend(_proposed(scope.project_ids, locale, show_project=scope.show_project))
+    if scope.team_projects:
+        bookings.extend(_proposed(scope.team_projects, locale, show_project=scope.show_project))
     return FeedContent(
         name=_feed_name(token, scope),
         bookings=bookings,

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.dbtypes import UTCDateTime, utcnow
 from app.extensions import db
+
+
+class FeedKind(StrEnum):
+    PROJECT = "project"
+    USER = "user"
+    EQUIPMENT = "equipment"
+    FACILITY = "facility"
 
 
 class FeedToken(db.Model):

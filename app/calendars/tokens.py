@@ -1,34 +1,26 @@
 """Feed tokens: secret links to calendar feeds, issued, rotated, revoked and resolved here.
 
 Only the SHA-256 of a token is stored; the raw token exists in the response that creates it.
-Access is checked when a token is issued AND each time it is used, so a feed goes dark as soon as
-its owner leaves the project or stops managing the facility."""
+Access (app.access.can_subscribe) is checked when a token is issued AND each time it is used,
+so a feed goes dark as soon as its owner leaves the project or stops managing the facility."""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from enum import StrEnum
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.accounts.models import Project, User
-from app.accounts.security import can_manage, digests_equal, token_digest
-from app.calendars.models import FeedToken
-from app.catalog.models import Equipment, Facility
+from app import access
+from app.accounts.models import User
+from app.accounts.security import digests_equal, token_digest
+from app.calendars.models import FeedKind, FeedToken
 from app.database import write_transaction
 from app.dbtypes import utcnow
 from app.errors import NotFound, ValidationError
 from app.extensions import db
 from app.i18n import LANGUAGES, user_language
-
-
-class FeedKind(StrEnum):
-    PROJECT = "project"
-    USER = "user"
-    EQUIPMENT = "equipment"
-    FACILITY = "facility"
 
 
 @dataclass(frozen=True)
@@ -45,24 +37,6 @@ def new_raw_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def may_subscribe(user: User, kind: str, target_id: int) -> bool:
-    """Tell whether the user may read the feed of this kind and target right now."""
-    if not user.active:
-        return False
-    if kind == FeedKind.USER:
-        return target_id == user.id
-    if kind == FeedKind.PROJECT:
-        return target_id in user.project_ids or (
-            user.is_admin and db.session.get(Project, target_id) is not None
-        )
-    if kind == FeedKind.EQUIPMENT:
-        unit = db.session.get(Equipment, target_id)
-        return unit is not None and can_manage(user, unit.facility_id)
-    if kind == FeedKind.FACILITY:
-        return db.session.get(Facility, target_id) is not None and can_manage(user, target_id)
-    return False
-
-
 def available_feeds(user: User) -> list[FeedTarget]:
     """List the feeds the user may subscribe to: all their projects, each project, and each
     facility they manage with its units."""
@@ -73,13 +47,11 @@ def available_feeds(user: User) -> list[FeedTarget]:
         )
     }
     targets: list[tuple[FeedKind, int]] = []
-    if user.memberships:
+    projects = access.member_projects(user)
+    if projects:
         targets.append((FeedKind.USER, user.id))
-        targets.extend(
-            (FeedKind.PROJECT, m.project_id)
-            for m in sorted(user.memberships, key=lambda m: m.project.name)
-        )
-    for facility in sorted(user.managed_facilities, key=lambda f: f.slug):
+        targets.extend((FeedKind.PROJECT, p.id) for p in projects)
+    for facility in access.managed_facilities(user):
         targets.append((FeedKind.FACILITY, facility.id))
         targets.extend((FeedKind.EQUIPMENT, unit.id) for unit in facility.equipment)
     return [FeedTarget(kind, target, active.get((kind, target))) for kind, target in targets]
@@ -99,7 +71,7 @@ def issue_token(
     if locale not in LANGUAGES:
         raise ValidationError(_("Choose a language: zh or en."), field="locale")
     write_transaction()
-    if not may_subscribe(user, kind, target_id):
+    if not access.can_subscribe(user, kind, target_id):
         raise NotFound(_("No such calendar among yours."))
     now = utcnow()
     for old in db.session.scalars(
@@ -149,6 +121,6 @@ def resolve_token(raw: str) -> FeedToken:
     ):
         raise NotFound(_("No such calendar feed."))
     owner = db.session.get(User, token.owner_id)
-    if owner is None or not may_subscribe(owner, token.kind, token.target_id):
+    if owner is None or not access.can_subscribe(owner, token.kind, token.target_id):
         raise NotFound(_("No such calendar feed."))
     return token

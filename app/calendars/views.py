@@ -15,7 +15,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import dataversion
+from app import access, dataversion
 from app.accounts import security
 from app.accounts.models import Project
 from app.accounts.security import token_digest
@@ -170,10 +170,7 @@ def feed(token: str) -> Response:
 def booking_ics(booking_id: int) -> Response:
     user = security.user()
     booking = db.session.get(Booking, booking_id)
-    if booking is None or not (
-        booking.request.project_id in user.project_ids
-        or security.can_manage(user, booking.equipment.facility_id)
-    ):
+    if booking is None or not access.can_see_booking(user, booking):
         raise NotFound(_("No such booking among yours."))
     locale = str(get_locale() or "zh")[:2]
     event = feeds.booking_for_download(booking, locale)

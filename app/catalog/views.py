@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
+from app import access
 from app.accounts import security
 from app.catalog import labels, matching, queries
 from app.catalog.hours import weekly_table
@@ -67,7 +68,7 @@ def equipment_detail(slug: str) -> str:
         facility=unit.facility,
         hours=weekly_table(unit.opening_hours) if isinstance(unit.opening_hours, dict) else None,
         maintenance=queries.upcoming_maintenance(unit, utcnow()),
-        maintenance_reasons=security.can_see_maintenance_reasons(security.request_user()),
+        maintenance_reasons=access.can_see_maintenance_reasons(security.request_user()),
         closures=queries.upcoming_closures(unit.facility, utcnow()),
     )
 

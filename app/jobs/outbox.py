@@ -24,7 +24,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from app.accounts.models import ProjectMembership, User
+from app import access
+from app.accounts.models import User
 from app.booking.models import Booking, BookingRequest, BookingStatus
 from app.database import is_postgres, write_transaction
 from app.dbtypes import utcnow
@@ -110,8 +111,7 @@ def queue_booking_reminders(now: datetime) -> int:
     for booking in bookings:
         members = db.session.scalars(
             select(User)
-            .join(ProjectMembership, ProjectMembership.user_id == User.id)
-            .where(ProjectMembership.project_id == booking.request.project_id, User.active)
+            .where(User.id.in_(access.project_member_ids(booking.request.project_id)), User.active)
             .order_by(User.id)
         )
         for user in members:

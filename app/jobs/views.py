@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template
 from flask_login import login_required
 
-from app.accounts.security import require_admin, user
+from app.access import require_admin
+from app.accounts.security import user
 from app.dbtypes import utcnow
 from app.jobs import overview
 

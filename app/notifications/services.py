@@ -17,7 +17,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.accounts.models import ProjectMembership, User
+from app import access
+from app.accounts.models import User
 from app.database import write_transaction
 from app.dbtypes import utcnow
 from app.errors import NotFound, ValidationError
@@ -45,8 +46,7 @@ def project_members(project_id: int, *, actor: User | None = None) -> list[User]
     """Return the active members of a project, less the person who made the change."""
     query = (
         select(User)
-        .join(ProjectMembership, ProjectMembership.user_id == User.id)
-        .where(ProjectMembership.project_id == project_id, User.active.is_(True))
+        .where(User.id.in_(access.project_member_ids(project_id)), User.active.is_(True))
         .order_by(User.name, User.id)
     )
     if actor is not None:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
-from app import dates
+from app import access, dates
 from app.accounts.models import Project, User
 from app.booking.models import (
     Booking,
@@ -84,15 +84,6 @@ class Scope:
     period: Period
 
 
-def reportable_facilities(user: User) -> list[Facility]:
-    """Return the facilities whose reports the user may read; NotFound for anyone else."""
-    if user.is_admin:
-        return list(db.session.scalars(select(Facility).order_by(Facility.slug)))
-    if not user.is_manager:
-        raise NotFound(_("Not found."))
-    return sorted(user.managed_facilities, key=lambda f: f.slug)
-
-
 def _day(args: Mapping[str, str], name: str, default: date) -> date:
     raw = (args.get(name) or "").strip()
     return dates.parse_day(raw, name) if raw else default
@@ -102,7 +93,7 @@ def read_scope(
     user: User, args: Mapping[str, str], *, today: date, default_timezone: str
 ) -> Scope:
     """Check the report parameters `start`, `end` and `facility`; 400 names the bad one."""
-    facilities = reportable_facilities(user)
+    facilities = access.reportable_facilities(user)
     facility = None
     slug = (args.get("facility") or "").strip()
     if slug:

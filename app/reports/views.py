@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import gettext as _
 
+from app import access
 from app.accounts import security
 from app.errors import BadRequest, NotFound
 from app.reports import exports, plots, queries
@@ -72,7 +73,7 @@ def index() -> str:
         query=_query(report.scope),
         earlier=_query(report.scope, report.scope.period.shifted(-1)),
         later=_query(report.scope, report.scope.period.shifted(+1)),
-        facilities=queries.reportable_facilities(security.user()),
+        facilities=access.reportable_facilities(security.user()),
         alt=plots.alt_texts(report.heatmap, report.facility_bars, report.weekly_trend),
     )
 

@@ -1,0 +1,226 @@
+"""Who may see or change what: every access rule, and the SQL filters that match the checks.
+
+A startup's members see their project's requests and bookings; a facility's managers see and
+act on what concerns their facilities; administrators see and manage everything. Pages, the
+API, calendar feeds, the agenda, reports and exports all ask here, so a rule changed here
+changes everywhere at once. Refusals are NotFound (404), so ids leak nothing.
+
+A test (tests/test_access_in_one_place.py) fails when a module outside this one reads
+memberships or managers to decide what someone sees."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flask_babel import gettext as _
+from sqlalchemy import ColumnElement, Select, exists, or_, select, true
+
+from app.accounts.models import Project, ProjectMembership, User
+from app.booking.models import Booking, BookingRequest, RequestStep
+from app.calendars.models import FeedKind
+from app.catalog.models import Equipment, Facility
+from app.errors import NotFound
+from app.extensions import db
+
+if TYPE_CHECKING:
+    from flask_login import AnonymousUserMixin
+
+    from app.booking.models import Proposal, SolveRun
+
+
+# ---------------------------------------------------------------- people
+
+
+def is_member(user: User, project_id: int) -> bool:
+    """Tell whether the user belongs to the project (administrators do not, by being one)."""
+    return project_id in user.project_ids
+
+
+def has_projects(user: User) -> bool:
+    """Tell whether the user belongs to any project: the member's pages are for them."""
+    return bool(user.memberships)
+
+
+def member_projects(user: User) -> list[Project]:
+    """Return the projects the user belongs to, by name."""
+    return sorted((m.project for m in user.memberships), key=lambda p: p.name)
+
+
+def project_choices(user: User) -> list[Project]:
+    """Return the projects the user may act for: their own, or every one for administrators."""
+    if user.is_admin:
+        return list(db.session.scalars(select(Project).order_by(Project.name)))
+    return member_projects(user)
+
+
+def project_member_ids(project_id: int) -> Select[tuple[int]]:
+    """Return a query of the ids of the project's members (to join or filter on)."""
+    return select(ProjectMembership.user_id).where(ProjectMembership.project_id == project_id)
+
+
+def require_member(user: User, project_id: int) -> None:
+    """Raise NotFound unless the user belongs to the project (administrators pass)."""
+    if not (user.is_admin or is_member(user, project_id)):
+        raise NotFound(_("No such project among yours."))
+
+
+def require_admin(user: User) -> None:
+    """Raise NotFound unless the user is an administrator."""
+    if not user.is_admin:
+        raise NotFound(_("Not found."))
+
+
+# ---------------------------------------------------------------- facilities
+
+
+def can_manage(user: User, facility: Facility | int) -> bool:
+    """Tell whether the user manages the facility (administrators manage all)."""
+    facility_id = facility if isinstance(facility, int) else facility.id
+    return user.is_admin or facility_id in user.facility_ids
+
+
+def require_manager(user: User, facility: Facility | int) -> None:
+    """Raise NotFound unless the user manages the facility; 404 so ids leak nothing."""
+    if not can_manage(user, facility):
+        raise NotFound(_("No such facility among those you manage."))
+
+
+def managed_facilities(user: User) -> list[Facility]:
+    """Return the facilities the user was made a manager of, by slug."""
+    return sorted(user.managed_facilities, key=lambda f: f.slug)
+
+
+def manageable_facilities(user: User) -> list[Facility]:
+    """Return the facilities the user manages (every active one for administrators)."""
+    if user.is_admin:
+        return list(
+            db.session.scalars(
+                select(Facility).where(Facility.active.is_(True)).order_by(Facility.slug)
+            )
+        )
+    return managed_facilities(user)
+
+
+def reportable_facilities(user: User) -> list[Facility]:
+    """Return the facilities whose reports the user may read; NotFound for anyone else."""
+    if user.is_admin:
+        return list(db.session.scalars(select(Facility).order_by(Facility.slug)))
+    if not user.is_manager:
+        raise NotFound(_("Not found."))
+    return managed_facilities(user)
+
+
+def can_see_maintenance_reasons(user: User | AnonymousUserMixin) -> bool:
+    """Tell whether the user may read why a unit is in maintenance: managers write it freely
+    (a fault, a project's name), so it is for signed-in users; the public sees only when."""
+    return bool(user.is_authenticated)
+
+
+def can_see_run(user: User, run: SolveRun) -> bool:
+    """Tell whether the user may see (and stop) a solve run: its facility's managers."""
+    return can_manage(user, run.facility_id)
+
+
+def can_see_proposal(user: User, proposal: Proposal) -> bool:
+    """Tell whether the user may see (and decide) a proposal: its facility's managers."""
+    return can_manage(user, proposal.facility_id)
+
+
+# ---------------------------------------------------------------- bookings
+
+
+def can_see_booking(user: User, booking: Booking) -> bool:
+    """Tell whether the user may see the booking: its project's member, its manager, admin."""
+    return (
+        user.is_admin
+        or is_member(user, booking.request.project_id)
+        or booking.equipment.facility_id in user.facility_ids
+    )
+
+
+def visible_bookings(user: User) -> ColumnElement[bool]:
+    """Return the filter on Booking that `can_see_booking` is row by row."""
+    if user.is_admin:
+        return true()
+    return or_(
+        Booking.request_id.in_(
+            select(BookingRequest.id).where(
+                BookingRequest.project_id.in_(user.project_ids or {-1})
+            )
+        ),
+        Booking.equipment_id.in_(
+            select(Equipment.id).where(Equipment.facility_id.in_(user.facility_ids or {-1}))
+        ),
+    )
+
+
+def team_bookings(user: User) -> ColumnElement[bool]:
+    """Return the filter on Booking for the bookings of the user's own projects (the team's
+    agenda and dashboard; administrators and managers see theirs elsewhere)."""
+    return Booking.request_id.in_(
+        select(BookingRequest.id).where(BookingRequest.project_id.in_(user.project_ids or {-1}))
+    )
+
+
+def sees_booking_details(user: User, booking: Booking) -> bool:
+    """Tell whether a unit's availability shows the user this booking's title and link: its
+    own project's, or any at a facility they manage (others see only "Booked")."""
+    return is_member(user, booking.request.project_id) or can_manage(
+        user, booking.equipment.facility_id
+    )
+
+
+# ---------------------------------------------------------------- requests
+
+
+def can_see_request(user: User, req: BookingRequest) -> bool:
+    """Tell whether the user may see the request: its project's member, its manager, admin."""
+    from app.booking.requests import request_facility
+
+    return (
+        user.is_admin
+        or is_member(user, req.project_id)
+        or request_facility(req).id in user.facility_ids
+    )
+
+
+def requests_visible_to(user: User) -> ColumnElement[bool]:
+    """Return the filter on BookingRequest that `can_see_request` is row by row."""
+    if user.is_admin:
+        return true()
+    in_managed = exists().where(
+        RequestStep.request_id == BookingRequest.id,
+        RequestStep.facility_id.in_(user.facility_ids or {-1}),
+    )
+    return or_(BookingRequest.project_id.in_(user.project_ids or {-1}), in_managed)
+
+
+# ---------------------------------------------------------------- calendar feeds
+
+
+def can_subscribe(user: User, kind: str, target_id: int) -> bool:
+    """Tell whether the user may read the feed of this kind and target right now.
+
+    Asked when a link is issued and each time it is used, so a feed goes dark as soon as its
+    owner leaves the project or stops managing the facility."""
+    if not user.active:
+        return False
+    if kind == FeedKind.USER:
+        return target_id == user.id
+    if kind == FeedKind.PROJECT:
+        return is_member(user, target_id) or (
+            user.is_admin and db.session.get(Project, target_id) is not None
+        )
+    if kind == FeedKind.EQUIPMENT:
+        unit = db.session.get(Equipment, target_id)
+        return unit is not None and can_manage(user, unit.facility_id)
+    if kind == FeedKind.FACILITY:
+        return db.session.get(Facility, target_id) is not None and can_manage(user, target_id)
+    return False
+
+
+def team_feed_projects(kind: str, target_id: int, owner: User | None) -> tuple[int, ...]:
+    """Return the projects a team feed covers: its project, or all its owner's projects."""
+    if kind == FeedKind.PROJECT:
+        return (target_id,)
+    return tuple(sorted(owner.project_ids)) if owner else ()
