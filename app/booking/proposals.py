@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 import scheduler
-from app.accounts import security
-from app.booking import audit, reasons, signals
+from app import access
+from app.booking import audit, results, signals
 from app.booking.conflicts import (
     conflict_error,
     describe,
@@ -23,6 +23,7 @@ from app.booking.conflicts import (
 from app.booking.metrics import plan_metrics
 from app.booking.models import (
     Booking,
+    BookingRequest,
     BookingStatus,
     Proposal,
     ProposalItem,
@@ -49,98 +50,107 @@ DRAFT_LIFETIME = timedelta(days=7)
 
 def store_proposal(run: SolveRun, result: scheduler.Result, index: ProblemIndex) -> Proposal:
     """Turn a solver result into a draft proposal; placed requests become proposed, the
-    others unplaced with the solver's reason. Older drafts of the facility expire."""
-    for stale in db.session.scalars(
-        select(Proposal).where(
-            Proposal.facility_id == run.facility_id,
-            Proposal.status == ProposalStatus.DRAFT.value,
-        )
-    ):
-        stale.status = ProposalStatus.EXPIRED.value
+    others unplaced with the solver's reason. Older drafts of the facility expire.
+
+    Steps are stored at the Result's own times (`results.read_result`); requests that changed
+    since the solve (withdrawn, cancelled) are left out."""
+    _expire_drafts(run.facility_id)
     proposal = Proposal(facility_id=run.facility_id, run=run, status=ProposalStatus.DRAFT.value)
     db.session.add(proposal)
     for req in index.requests.values():
         db.session.refresh(req)
-
-    def still_open(rid: str) -> bool:
-        req = index.requests.get(rid)
-        if req is None:
-            return False
-        return req.status in {s.value for s in OPEN_STATUSES} or req.status == "booked"
-
-    accepted: set[str] = set()
-    for a in result.assignments:
-        booking = index.step_bookings.get((a.request, a.step))
-        if booking is not None and booking.pinned:
-            proposal.items.append(
-                ProposalItem(
-                    request_id=booking.request_id,
-                    step_id=booking.step_id,
-                    equipment_id=booking.equipment_id,
-                    start=booking.start,
-                    end=booking.end,
-                    pinned=True,
-                )
-            )
-            continue
-        if not still_open(a.request):
-            continue
-        step = index.steps[(a.request, a.step)]
-        start = index.at(a.start)
-        duration = (
-            booking.end - booking.start
-            if booking is not None
-            else timedelta(minutes=step.duration_minutes)
-        )
-        proposal.items.append(
-            ProposalItem(
-                request_id=step.request_id,
-                step_id=step.id,
-                equipment_id=index.units[a.resource].id,
-                start=start,
-                end=start + duration,
-                pinned=False,
-            )
-        )
-        accepted.add(a.request)
-    for u in result.unscheduled:
-        req = index.requests.get(u.request)
-        if req is None or not still_open(u.request):
-            continue
-        why = reasons.detail(u.code, u.args, index.units)
-        proposal.unplaced.append(
-            ProposalUnplaced(
-                request_id=req.id, reason=u.reason, kind=u.kind.value, reason_detail=why
-            )
-        )
-        if req.status != RequestStatus.BOOKED.value:
-            req.status = RequestStatus.UNPLACED.value
-            req.unplaced_reason = u.reason
-            req.unplaced_reason_detail = why
-    for excluded in index.excluded.values():
-        req = excluded.request
-        why = reasons.detail(excluded.code, excluded.args, index.units)
-        proposal.unplaced.append(
-            ProposalUnplaced(
-                request_id=req.id, reason=excluded.reason, kind="impossible", reason_detail=why
-            )
-        )
-        req.status = RequestStatus.UNPLACED.value
-        req.unplaced_reason = excluded.reason
-        req.unplaced_reason_detail = why
-    for rid in accepted:
-        req = index.requests[rid]
+    plan = results.read_result(result, index)
+    accepted = _add_items(proposal, plan)
+    _add_unplaced(proposal, plan)
+    for req in accepted:
         if req.status != RequestStatus.BOOKED.value:
             req.status = RequestStatus.PROPOSED.value
             req.unplaced_reason = ""
             req.unplaced_reason_detail = None
     db.session.flush()
+    proposal.metrics = _proposal_metrics(proposal, result, index)
+    run.status = RunStatus.SUCCEEDED.value
+    run.finished_at = utcnow()
+    audit.record(
+        None,
+        "solve.finish",
+        "solve_run",
+        run.id,
+        facility_id=run.facility_id,
+        proposal=proposal.id,
+        accepted_weight=proposal.metrics["accepted_weight"],
+        unplaced=len(proposal.unplaced),
+    )
+    return proposal
 
+
+def _expire_drafts(facility_id: int) -> None:
+    for stale in db.session.scalars(
+        select(Proposal).where(
+            Proposal.facility_id == facility_id,
+            Proposal.status == ProposalStatus.DRAFT.value,
+        )
+    ):
+        stale.status = ProposalStatus.EXPIRED.value
+
+
+def _still_open(req: BookingRequest) -> bool:
+    """Tell whether a request the solve saw may still be planned (it was not withdrawn or
+    cancelled meanwhile)."""
+    return req.status in {s.value for s in OPEN_STATUSES} or req.status == "booked"
+
+
+def _add_items(proposal: Proposal, plan: results.Plan) -> set[BookingRequest]:
+    """Add the plan's placed steps to the proposal; return the requests it places anew."""
+    accepted: set[BookingRequest] = set()
+    for placed in plan.placed:
+        if not placed.pinned and not _still_open(placed.step.request):
+            continue
+        proposal.items.append(
+            ProposalItem(
+                request_id=placed.request_id,
+                step_id=placed.step.id,
+                equipment_id=placed.unit.id,
+                start=placed.start,
+                end=placed.end,
+                pinned=placed.pinned,
+            )
+        )
+        if not placed.pinned:
+            accepted.add(placed.step.request)
+    return accepted
+
+
+def _add_unplaced(proposal: Proposal, plan: results.Plan) -> None:
+    """Add the plan's unplaced requests to the proposal, and give the requests the reason."""
+    for unplaced in plan.unplaced:
+        req = unplaced.request
+        if unplaced.seen and not _still_open(req):
+            continue
+        proposal.unplaced.append(
+            ProposalUnplaced(
+                request_id=req.id,
+                reason=unplaced.reason,
+                kind=unplaced.kind,
+                reason_detail=unplaced.detail,
+            )
+        )
+        if not unplaced.seen or req.status != RequestStatus.BOOKED.value:
+            req.status = RequestStatus.UNPLACED.value
+            req.unplaced_reason = unplaced.reason
+            req.unplaced_reason_detail = unplaced.detail
+
+
+def _proposal_metrics(
+    proposal: Proposal, result: scheduler.Result, index: ProblemIndex
+) -> dict[str, Any]:
+    """Return what the proposal page shows of a plan: its measures beside first come, first
+    served, the solver's status and bounds, and how it changes what is published."""
     assert index.problem is not None
     mine = plan_metrics(index.problem, result, index)
     fcfs = plan_metrics(index.problem, scheduler.first_come_first_served(index.problem), index)
     diff = diff_against_published(proposal)
-    proposal.metrics = {
+    return {
         **mine,
         "status": result.status.value,
         "objective": result.objective,
@@ -155,25 +165,12 @@ def store_proposal(run: SolveRun, result: scheduler.Result, index: ProblemIndex)
         "moved": len(diff["moved"]),
         "dropped": len(diff["dropped"]),
     }
-    run.status = RunStatus.SUCCEEDED.value
-    run.finished_at = utcnow()
-    audit.record(
-        None,
-        "solve.finish",
-        "solve_run",
-        run.id,
-        facility_id=run.facility_id,
-        proposal=proposal.id,
-        accepted_weight=mine["accepted_weight"],
-        unplaced=len(proposal.unplaced),
-    )
-    return proposal
 
 
 def get_proposal(user: User, proposal_id: int) -> Proposal:
     """Return the proposal, or NotFound unless the user manages its facility."""
     proposal = db.session.get(Proposal, proposal_id)
-    if proposal is None or not security.can_manage(user, proposal.facility_id):
+    if proposal is None or not access.can_see_proposal(user, proposal):
         raise NotFound(_("No such proposal among your facilities."))
     return proposal
 
