@@ -354,7 +354,6 @@ def reschedule_booking(
     (capability, training, staffed hours, window, order and lags); the rules broken and the
     reason go into the audit log and onto the member's pages. A clash with another booking,
     its changeover or maintenance is never overridden."""
-    from app.booking import placement
 
     write_transaction()
     if len(reason or "") > OVERRIDE_REASON_LENGTH:
@@ -366,17 +365,7 @@ def reschedule_booking(
     if not unit.is_active:
         raise ValidationError(_("This unit is retired."), field="equipment")
     start, end = _times(start, end)
-    override_reason = (override_reason or "").strip() if isinstance(override_reason, str) else ""
-    if override and not override_reason:
-        raise ValidationError(
-            _("Say why the move may break the rules; the project sees the reason."),
-            field="override_reason",
-        )
-    if len(override_reason) > OVERRIDE_REASON_LENGTH:
-        raise ValidationError(
-            _("Keep the reason under 2000 characters."),
-            field="override_reason",
-        )
+    override_reason = _override_reason(override, override_reason)
     with overlap_guard():
         lock_units([unit.id, booking.equipment_id])
         lane, blocking, maintenance = find_lane(
@@ -384,21 +373,7 @@ def reschedule_booking(
         )
         if lane is None:
             raise conflict_error(unit, blocking, maintenance)
-        broken = placement.move_findings(booking, unit, start, end)
-        tz = unit.facility.timezone
-        fixed = [f for f in broken if f["code"] in placement.NEVER_OVERRIDDEN]
-        if fixed or (broken and not override):
-            texts = [placement.finding_text(f, tz=tz) for f in broken]
-            raise Conflict(
-                _(
-                    "This move breaks the rules the solver obeys: %(rules)s",
-                    rules=" ".join(texts),
-                ),
-                violations=[
-                    {"code": f["code"], "detail": t} for f, t in zip(broken, texts, strict=True)
-                ],
-                overridable=not fixed,
-            )
+        broken = _rules_broken_by_move(booking, unit, start, end, override=override)
         before = {"equipment": booking.equipment.slug, "start": booking.start, "end": booking.end}
         booking.equipment = unit
         booking.lane = lane
@@ -422,6 +397,40 @@ def reschedule_booking(
     told = (reason or "").strip() or override_reason
     signals.booking_moved.send(booking, by=user, before=before, reason=told)
     return booking
+
+
+def _override_reason(override: bool, reason: Any) -> str:
+    """Return the cleaned reason for a move against the rules; required with `override`."""
+    reason = reason.strip() if isinstance(reason, str) else ""
+    if override and not reason:
+        raise ValidationError(
+            _("Say why the move may break the rules; the project sees the reason."),
+            field="override_reason",
+        )
+    if len(reason) > OVERRIDE_REASON_LENGTH:
+        raise ValidationError(_("Keep the reason under 2000 characters."), field="override_reason")
+    return reason
+
+
+def _rules_broken_by_move(
+    booking: Booking, unit: Equipment, start: datetime, end: datetime, *, override: bool
+) -> list[dict[str, Any]]:
+    """Return the solver's rules the move breaks, when `override` allows them; raise the 409
+    that lists them otherwise, or when one may never be overridden."""
+    from app.booking import placement
+
+    broken = placement.move_findings(booking, unit, start, end)
+    fixed = [f for f in broken if f["code"] in placement.NEVER_OVERRIDDEN]
+    if fixed or (broken and not override):
+        texts = [placement.finding_text(f, tz=unit.facility.timezone) for f in broken]
+        raise Conflict(
+            _("This move breaks the rules the solver obeys: %(rules)s", rules=" ".join(texts)),
+            violations=[
+                {"code": f["code"], "detail": t} for f, t in zip(broken, texts, strict=True)
+            ],
+            overridable=not fixed,
+        )
+    return broken
 
 
 def overrides(bookings: Iterable[Booking]) -> list[dict[str, Any]]:

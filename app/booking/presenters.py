@@ -430,8 +430,38 @@ def proposal_view(
     units = [u for u in facility.equipment if u.is_active and f"u{u.slug}" in solved] or [
         u for u in facility.equipment if u.is_active
     ]
+    bars = _proposal_bars(proposal, diff)
+    start, end = _timeline_window(problem, bars, facility.timezone)
+    view = timeline_zoom(zoom, day, start, end, facility.timezone)
+    svg = _proposal_timeline(proposal, units, bars, problem, view)
+    published = booking_service.list_bookings(
+        viewer, facility_id=facility.id, start=start, end=end
+    )
+    metrics = proposal.metrics or {}
+    mine, fcfs = metrics.get("units") or {}, (metrics.get("fcfs") or {}).get("units") or {}
+    utilisation = [
+        (localised(u), mine.get(u.slug, 0.0), fcfs.get(u.slug, 0.0))
+        for u in units
+        if mine.get(u.slug) or fcfs.get(u.slug)
+    ]
+    return {
+        "svg": svg,
+        "zoom": view,
+        "diff": diff,
+        "metrics": metrics,
+        "utilisation": utilisation,
+        "items": proposal.items,
+        "unplaced": proposal.unplaced,
+        "published": published,
+    }
+
+
+def _proposal_bars(
+    proposal: Proposal, diff: dict[str, list[dict[str, Any]]]
+) -> list[timeline.Bar]:
+    """Return the timeline bars of a proposal: its steps by state, and the bookings it drops."""
     moved_steps = {entry["step_id"] for entry in diff["moved"]}
-    bars = []
+    bars: list[timeline.Bar] = []
     for item in proposal.items:
         if item.pinned:
             state = timeline.PINNED
@@ -462,9 +492,19 @@ def proposal_view(
                 timeline.DROPPED,
             )
         )
-    start, end = _timeline_window(problem, bars, facility.timezone)
-    view = timeline_zoom(zoom, day, start, end, facility.timezone)
-    svg = timeline.render_timeline(
+    return bars
+
+
+def _proposal_timeline(
+    proposal: Proposal,
+    units: list[Equipment],
+    bars: list[timeline.Bar],
+    problem: dict[str, Any],
+    view: dict[str, Any],
+) -> str:
+    """Draw the proposal's timeline over the zoomed window `view`."""
+    tz = proposal.facility.timezone
+    return timeline.render_timeline(
         [
             timeline.Lane(
                 str(u.id), localised(u), ", ".join(map(capability_name, u.capability_names))
@@ -475,7 +515,7 @@ def proposal_view(
         _problem_shades(problem, units, view["start"], view["end"]),
         start=view["start"],
         end=view["end"],
-        tz=facility.timezone,
+        tz=tz,
         locale=_locale(),
         caption=_("Proposal %(id)d", id=proposal.id),
         day_link=lambda d: url_for(
@@ -495,26 +535,6 @@ def proposal_view(
         ],
         id_prefix=f"p{proposal.id}",
     )
-    published = booking_service.list_bookings(
-        viewer, facility_id=facility.id, start=start, end=end
-    )
-    metrics = proposal.metrics or {}
-    mine, fcfs = metrics.get("units") or {}, (metrics.get("fcfs") or {}).get("units") or {}
-    utilisation = [
-        (localised(u), mine.get(u.slug, 0.0), fcfs.get(u.slug, 0.0))
-        for u in units
-        if mine.get(u.slug) or fcfs.get(u.slug)
-    ]
-    return {
-        "svg": svg,
-        "zoom": view,
-        "diff": diff,
-        "metrics": metrics,
-        "utilisation": utilisation,
-        "items": proposal.items,
-        "unplaced": proposal.unplaced,
-        "published": published,
-    }
 
 
 MIN_TIMELINE_DAYS = 7

@@ -239,15 +239,7 @@ def approve_proposal(user: User | None, proposal_id: int) -> list[Booking]:
     it, and nothing is written; the approved requests become booked, their bookings pinned.
     `user` None is the scheduler publishing for a facility that opted in (auto-publish)."""
     write_transaction()
-    if user is None:
-        found = db.session.get(Proposal, proposal_id)
-        if found is None:
-            raise NotFound(_("No such proposal."))
-        proposal = found
-    else:
-        proposal = get_proposal(user, proposal_id)
-    if proposal.status != ProposalStatus.DRAFT.value:
-        raise Conflict(_("This proposal is %(s)s, not a draft.", s=proposal.status))
+    proposal = _draft_to_decide(user, proposal_id)
     now = utcnow()
     free_items = [i for i in proposal.items if not i.pinned]
     if any(i.start < now for i in free_items):
@@ -255,86 +247,18 @@ def approve_proposal(user: User | None, proposal_id: int) -> list[Booking]:
     diff = diff_against_published(proposal)
     moving = {d["booking"].step_id: d["booking"] for d in diff["moved"]}
     unchanged = _published_by_step({i.step_id for i in free_items})
-    for item in free_items:
-        expected = (
-            RequestStatus.BOOKED.value
-            if item.step_id in unchanged
-            else RequestStatus.PROPOSED.value
-        )
-        if item.request.status != expected:
-            raise Conflict(
-                _(
-                    "Request #%(id)d changed since the solve (it is now %(s)s); solve again.",
-                    id=item.request_id,
-                    s=item.request.status,
-                ),
-                request=item.request_id,
-            )
+    _check_requests_unchanged(free_items, unchanged)
     lock_units({i.equipment_id for i in free_items} | {b.equipment_id for b in moving.values()})
-    published: list[Booking] = []
-    conflicts: list[dict[str, Any]] = []
-    first_error: Conflict | None = None
+    dropped = [d["booking"] for d in diff["dropped"]]
     with overlap_guard():
         # Lift the moving and the dropped bookings out of the schedule first, so that neither
         # the checks nor the exclusion constraint see them at their old places (the plan may
         # give a dropped booking's time to another request); nobody else sees this state.
-        dropped = [d["booking"] for d in diff["dropped"]]
         for booking in [*moving.values(), *dropped]:
             booking.status = BookingStatus.CANCELLED.value
         db.session.flush()
-        for item in free_items:
-            if item.step_id in unchanged and item.step_id not in moving:
-                unchanged[item.step_id].pinned = True
-                continue
-            lane, blocking, maintenance = find_lane(
-                item.equipment, item.start, item.end, item.request.project_id
-            )
-            if lane is None:
-                error = conflict_error(item.equipment, blocking, maintenance)
-                first_error = first_error or error
-                conflicts.extend(describe(b) for b in blocking)
-                continue
-            booking = moving.get(item.step_id)
-            if booking is None:
-                booking = Booking(
-                    request_id=item.request_id,
-                    step_id=item.step_id,
-                    source="proposal",
-                )
-                db.session.add(booking)
-            else:
-                booking.status = BookingStatus.ACTIVE.value
-                booking.sequence += 1
-                booking.updated_at = now
-            booking.equipment_id = item.equipment_id
-            booking.lane = lane
-            booking.start, booking.end = item.start, item.end
-            booking.proposal_id = proposal.id
-            booking.pinned = True
-            booking.released_by_id = None
-            booking.release_reason = ""
-            db.session.flush()
-            published.append(booking)
-        if first_error is not None:
-            db.session.rollback()
-            raise Conflict(
-                _(
-                    "Bookings or maintenance made since the solve collide with this proposal; "
-                    "nothing was published. Solve again. %(first)s",
-                    first=first_error.detail,
-                ),
-                conflicts=conflicts,
-                maintenance=first_error.extra.get("maintenance", []),
-            )
-        for booking in dropped:
-            booking.cancelled_at = now
-            booking.sequence += 1
-            booking.updated_at = now
-        for item in free_items:
-            item.request.status = RequestStatus.BOOKED.value
-        for booking in dropped:
-            if all(b.status == BookingStatus.CANCELLED.value for b in booking.request.bookings):
-                booking.request.status = RequestStatus.CANCELLED.value
+        published = _publish_items(proposal, free_items, moving, unchanged, now)
+        _settle_requests(free_items, dropped, now)
         proposal.status = ProposalStatus.APPROVED.value
         proposal.decided_by_id = user.id if user is not None else None
         proposal.decided_at = now
@@ -354,6 +278,112 @@ def approve_proposal(user: User | None, proposal_id: int) -> list[Booking]:
     for booking in dropped:
         signals.booking_cancelled.send(booking, by=user, proposal=proposal)
     return published
+
+
+def _draft_to_decide(user: User | None, proposal_id: int) -> Proposal:
+    """Return the draft the user (None: the scheduler) decides; 404 or 409 otherwise."""
+    if user is None:
+        found = db.session.get(Proposal, proposal_id)
+        if found is None:
+            raise NotFound(_("No such proposal."))
+        proposal = found
+    else:
+        proposal = get_proposal(user, proposal_id)
+    if proposal.status != ProposalStatus.DRAFT.value:
+        raise Conflict(_("This proposal is %(s)s, not a draft.", s=proposal.status))
+    return proposal
+
+
+def _check_requests_unchanged(
+    free_items: list[ProposalItem], unchanged: dict[int, Booking]
+) -> None:
+    """Refuse a plan whose requests changed since the solve (withdrawn, booked meanwhile)."""
+    for item in free_items:
+        expected = (
+            RequestStatus.BOOKED.value
+            if item.step_id in unchanged
+            else RequestStatus.PROPOSED.value
+        )
+        if item.request.status != expected:
+            raise Conflict(
+                _(
+                    "Request #%(id)d changed since the solve (it is now %(s)s); solve again.",
+                    id=item.request_id,
+                    s=item.request.status,
+                ),
+                request=item.request_id,
+            )
+
+
+def _publish_items(
+    proposal: Proposal,
+    free_items: list[ProposalItem],
+    moving: dict[int, Booking],
+    unchanged: dict[int, Booking],
+    now: datetime,
+) -> list[Booking]:
+    """Create or move the booking of each free item, all pinned; if any collides, roll back
+    and raise the 409 that names every collision."""
+    published: list[Booking] = []
+    conflicts: list[dict[str, Any]] = []
+    first_error: Conflict | None = None
+    for item in free_items:
+        if item.step_id in unchanged and item.step_id not in moving:
+            unchanged[item.step_id].pinned = True
+            continue
+        lane, blocking, maintenance = find_lane(
+            item.equipment, item.start, item.end, item.request.project_id
+        )
+        if lane is None:
+            error = conflict_error(item.equipment, blocking, maintenance)
+            first_error = first_error or error
+            conflicts.extend(describe(b) for b in blocking)
+            continue
+        booking = moving.get(item.step_id)
+        if booking is None:
+            booking = Booking(request_id=item.request_id, step_id=item.step_id, source="proposal")
+            db.session.add(booking)
+        else:
+            booking.status = BookingStatus.ACTIVE.value
+            booking.sequence += 1
+            booking.updated_at = now
+        booking.equipment_id = item.equipment_id
+        booking.lane = lane
+        booking.start, booking.end = item.start, item.end
+        booking.proposal_id = proposal.id
+        booking.pinned = True
+        booking.released_by_id = None
+        booking.release_reason = ""
+        db.session.flush()
+        published.append(booking)
+    if first_error is not None:
+        db.session.rollback()
+        raise Conflict(
+            _(
+                "Bookings or maintenance made since the solve collide with this proposal; "
+                "nothing was published. Solve again. %(first)s",
+                first=first_error.detail,
+            ),
+            conflicts=conflicts,
+            maintenance=first_error.extra.get("maintenance", []),
+        )
+    return published
+
+
+def _settle_requests(
+    free_items: list[ProposalItem], dropped: list[Booking], now: datetime
+) -> None:
+    """Cancel the bookings the plan drops and mark the requests booked or, with nothing left,
+    cancelled."""
+    for booking in dropped:
+        booking.cancelled_at = now
+        booking.sequence += 1
+        booking.updated_at = now
+    for item in free_items:
+        item.request.status = RequestStatus.BOOKED.value
+    for booking in dropped:
+        if all(b.status == BookingStatus.CANCELLED.value for b in booking.request.bookings):
+            booking.request.status = RequestStatus.CANCELLED.value
 
 
 def _return_to_pending(proposal: Proposal) -> None:

@@ -137,6 +137,22 @@ def _clean_step(
 ) -> _CleanStep:
     """Validate one step; return its facility, capability and explicit units."""
     prefix = f"steps[{i}]"
+    _check_step_timing(prefix, step)
+    capability = (step.capability or "").strip() or None
+    facility_id = step.facility_id or facility_id
+    if step.unit_ids:
+        units = _chosen_units(prefix, step.unit_ids, capability, facility_id, trained)
+        return _CleanStep(i, units[0].facility, capability, units, step)
+    if not capability:
+        raise ValidationError(
+            _("Choose a capability or at least one unit."), field=f"{prefix}.capability"
+        )
+    facility = _capability_facility(prefix, capability, facility_id, trained)
+    return _CleanStep(i, facility, capability, [], step)
+
+
+def _check_step_timing(prefix: str, step: StepInput) -> None:
+    """Raise ValidationError naming every bad duration, gap or note of the step."""
     errors: dict[str, str] = {}
     duration = step.duration_minutes
     if isinstance(duration, bool) or not isinstance(duration, int) or duration <= 0:
@@ -160,73 +176,74 @@ def _clean_step(
     if errors:
         raise ValidationError(next(iter(errors.values())), errors=errors)
 
-    capability = (step.capability or "").strip() or None
-    if not capability and not step.unit_ids:
-        raise ValidationError(
-            _("Choose a capability or at least one unit."), field=f"{prefix}.capability"
-        )
-    facility_id = step.facility_id or facility_id
+
+def _chosen_units(
+    prefix: str,
+    unit_ids: list[int],
+    capability: str | None,
+    facility_id: int | None,
+    trained: set[int],
+) -> list[Equipment]:
+    """Return the units a step names, each active, offering the capability and usable by the
+    project, all of one facility (the request's, when it has one)."""
+    field = f"{prefix}.unit_ids"
     units: list[Equipment] = []
-    if step.unit_ids:
-        for unit_id in dict.fromkeys(step.unit_ids):
-            unit = db.session.get(Equipment, unit_id)
-            if unit is None:
-                raise ValidationError(
-                    _("There is no unit %(id)s.", id=unit_id), field=f"{prefix}.unit_ids"
-                )
-            if not unit.is_active:
-                raise ValidationError(
-                    _("%(unit)s is retired and cannot be booked.", unit=localised(unit)),
-                    field=f"{prefix}.unit_ids",
-                )
-            if capability and capability not in unit.capability_names:
-                raise ValidationError(
-                    _("%(unit)s does not offer %(cap)s.", unit=localised(unit), cap=capability),
-                    field=f"{prefix}.unit_ids",
-                )
-            if unit.training_required and unit.id not in trained:
-                raise ValidationError(
-                    _(
-                        "%(unit)s requires training and no member of the project is trained "
-                        "on it.",
-                        unit=localised(unit),
-                    ),
-                    field=f"{prefix}.unit_ids",
-                )
-            units.append(unit)
-        facilities = {u.facility_id for u in units}
-        if len(facilities) > 1 or (facility_id is not None and facility_id not in facilities):
+    for unit_id in dict.fromkeys(unit_ids):
+        unit = db.session.get(Equipment, unit_id)
+        if unit is None:
+            raise ValidationError(_("There is no unit %(id)s.", id=unit_id), field=field)
+        if not unit.is_active:
             raise ValidationError(
-                _("All units of a request must belong to one facility."),
-                field=f"{prefix}.unit_ids",
+                _("%(unit)s is retired and cannot be booked.", unit=localised(unit)), field=field
             )
-        facility = units[0].facility
-    else:
-        assert capability is not None
-        offered = _capability_units(capability, facility_id)
-        if not offered:
+        if capability and capability not in unit.capability_names:
             raise ValidationError(
-                _("No active unit offers %(cap)s here.", cap=capability),
-                field=f"{prefix}.capability",
+                _("%(unit)s does not offer %(cap)s.", unit=localised(unit), cap=capability),
+                field=field,
             )
-        usable = [u for u in offered if not u.training_required or u.id in trained]
-        if not usable:
+        if unit.training_required and unit.id not in trained:
             raise ValidationError(
                 _(
-                    "Every unit offering %(cap)s requires training, and no member of the "
-                    "project is trained on one.",
-                    cap=capability,
+                    "%(unit)s requires training and no member of the project is trained on it.",
+                    unit=localised(unit),
                 ),
-                field=f"{prefix}.capability",
+                field=field,
             )
-        facilities = {u.facility_id for u in usable}
-        if len(facilities) > 1:
-            raise ValidationError(
-                _("%(cap)s is offered by several facilities; choose one.", cap=capability),
-                field=f"{prefix}.facility_id",
-            )
-        facility = usable[0].facility
-    return _CleanStep(i, facility, capability, units, step)
+        units.append(unit)
+    facilities = {u.facility_id for u in units}
+    if len(facilities) > 1 or (facility_id is not None and facility_id not in facilities):
+        raise ValidationError(
+            _("All units of a request must belong to one facility."), field=field
+        )
+    return units
+
+
+def _capability_facility(
+    prefix: str, capability: str, facility_id: int | None, trained: set[int]
+) -> Facility:
+    """Return the one facility whose units offer the capability to the project."""
+    offered = _capability_units(capability, facility_id)
+    if not offered:
+        raise ValidationError(
+            _("No active unit offers %(cap)s here.", cap=capability),
+            field=f"{prefix}.capability",
+        )
+    usable = [u for u in offered if not u.training_required or u.id in trained]
+    if not usable:
+        raise ValidationError(
+            _(
+                "Every unit offering %(cap)s requires training, and no member of the "
+                "project is trained on one.",
+                cap=capability,
+            ),
+            field=f"{prefix}.capability",
+        )
+    if len({u.facility_id for u in usable}) > 1:
+        raise ValidationError(
+            _("%(cap)s is offered by several facilities; choose one.", cap=capability),
+            field=f"{prefix}.facility_id",
+        )
+    return usable[0].facility
 
 
 def _clean(

@@ -118,20 +118,8 @@ def render_timeline(
             bars_by_lane[bar.lane].append(bar)
     rows_of_lane = {key: _stack(lane_bars) for key, lane_bars in bars_by_lane.items()}
 
-    column = LABEL_WIDTH - 2 * LABEL_INSET
-    names = {lane.key: wrap(lane.label, column, NAME_SIZE, bold=True) for lane in lanes}
-    details = {
-        lane.key: wrap(lane.detail, column, DETAIL_SIZE, max_lines=DETAIL_LINES) for lane in lanes
-    }
-    tops: dict[str, tuple[float, float]] = {}
-    y = float(HEADER)
-    for lane in lanes:
-        bars_height = ROW * max(1, len(rows_of_lane[lane.key])) + PAD
-        label_height = NAME_LINE * len(names[lane.key]) + DETAIL_LINE * len(details[lane.key]) + 9
-        height = float(max(bars_height, label_height))
-        tops[lane.key] = (y, height)
-        y += height
-    chart_bottom = y
+    layout = _layout(lanes, rows_of_lane)
+    tops, chart_bottom = layout.tops, layout.bottom
     total_height = chart_bottom + (LEGEND if legend else PAD)
 
     parts: list[str] = [
@@ -146,10 +134,67 @@ def render_timeline(
         parts.append(
             f'<rect class="{stripe}" x="0" y="{top:.1f}" width="{WIDTH}" height="{height:.1f}"/>'
         )
+    parts.extend(_shades(shades, tops, start, end, x, id_prefix))
+    parts.extend(_grid(start, end, zone, ticks, locale, x, chart_bottom, day_link))
+    parts.append(
+        f'<line class="name-column" x1="{LABEL_WIDTH - 2}" y1="{HEADER}" '
+        f'x2="{LABEL_WIDTH - 2}" y2="{chart_bottom:.1f}"/>'
+    )
+    for lane in lanes:
+        top, _height = tops[lane.key]
+        parts.extend(_lane_label(lane, layout.names[lane.key], layout.details[lane.key], top))
+        for row, row_bars in enumerate(rows_of_lane[lane.key]):
+            for bar in row_bars:
+                parts.append(_bar(bar, x, top + PAD / 2 + row * ROW))
+    if legend:
+        parts.append(_legend(legend, chart_bottom + 10, id_prefix))
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where each lane sits: its wrapped name and detail, its top and height; the chart's
+    bottom edge."""
+
+    names: dict[str, list[str]]
+    details: dict[str, list[str]]
+    tops: dict[str, tuple[float, float]]
+    bottom: float
+
+
+def _layout(lanes: Sequence[Lane], rows_of_lane: dict[str, list[list[Bar]]]) -> _Layout:
+    """Stack the lanes under the header, each as tall as its rows of bars or its label."""
+    column = LABEL_WIDTH - 2 * LABEL_INSET
+    names = {lane.key: wrap(lane.label, column, NAME_SIZE, bold=True) for lane in lanes}
+    details = {
+        lane.key: wrap(lane.detail, column, DETAIL_SIZE, max_lines=DETAIL_LINES) for lane in lanes
+    }
+    tops: dict[str, tuple[float, float]] = {}
+    y = float(HEADER)
+    for lane in lanes:
+        bars_height = ROW * max(1, len(rows_of_lane[lane.key])) + PAD
+        label_height = NAME_LINE * len(names[lane.key]) + DETAIL_LINE * len(details[lane.key]) + 9
+        height = float(max(bars_height, label_height))
+        tops[lane.key] = (y, height)
+        y += height
+    return _Layout(names, details, tops, y)
+
+
+def _shades(
+    shades: Iterable[Shade],
+    tops: dict[str, tuple[float, float]],
+    start: datetime,
+    end: datetime,
+    x: Callable[[datetime], float],
+    id_prefix: str,
+) -> list[str]:
+    """Return the background windows within [start, end), each on its lane or on all."""
+    parts = []
     for shade in shades:
         if shade.kind not in SHADE_KINDS or shade.end <= start or shade.start >= end:
             continue
-        targets = [shade.lane] if shade.lane is not None else [lane.key for lane in lanes]
+        targets = [shade.lane] if shade.lane is not None else list(tops)
         for key in targets:
             if key not in tops:
                 continue
@@ -162,33 +207,25 @@ def render_timeline(
                 + (f"<title>{escape(shade.tooltip)}</title>" if shade.tooltip else "")
                 + "</rect>"
             )
-    parts.extend(_grid(start, end, zone, ticks, locale, x, chart_bottom, day_link))
-    parts.append(
-        f'<line class="name-column" x1="{LABEL_WIDTH - 2}" y1="{HEADER}" '
-        f'x2="{LABEL_WIDTH - 2}" y2="{chart_bottom:.1f}"/>'
-    )
-    for lane in lanes:
-        top, height = tops[lane.key]
-        baseline = top + 17
+    return parts
+
+
+def _lane_label(lane: Lane, name: list[str], detail: list[str], top: float) -> list[str]:
+    """Return a lane's name (its full label as the tooltip) and detail in the name column."""
+    baseline = top + 17
+    parts = [
+        f'<text class="lane-label" x="{LABEL_INSET}" y="{baseline:.1f}">'
+        + _lines(name, NAME_LINE)
+        + f"<title>{escape(lane.label)}</title></text>"
+    ]
+    if detail:
         parts.append(
-            f'<text class="lane-label" x="{LABEL_INSET}" y="{baseline:.1f}">'
-            + _lines(names[lane.key], NAME_LINE)
-            + f"<title>{escape(lane.label)}</title></text>"
+            f'<text class="lane-detail" x="{LABEL_INSET}" '
+            f'y="{baseline + NAME_LINE * (len(name) - 1) + DETAIL_LINE + 1:.1f}">'
+            + _lines(detail, DETAIL_LINE)
+            + "</text>"
         )
-        if details[lane.key]:
-            parts.append(
-                f'<text class="lane-detail" x="{LABEL_INSET}" '
-                f'y="{baseline + NAME_LINE * (len(names[lane.key]) - 1) + DETAIL_LINE + 1:.1f}">'
-                + _lines(details[lane.key], DETAIL_LINE)
-                + "</text>"
-            )
-        for row, row_bars in enumerate(rows_of_lane[lane.key]):
-            for bar in row_bars:
-                parts.append(_bar(bar, x, top + PAD / 2 + row * ROW))
-    if legend:
-        parts.append(_legend(legend, chart_bottom + 10, id_prefix))
-    parts.append("</svg>")
-    return Markup("".join(parts))
+    return parts
 
 
 def week_view(
