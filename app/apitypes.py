@@ -115,7 +115,7 @@ def _iso(value: date) -> str:
 Moment = Annotated[
     datetime,
     PlainValidator(_moment),
-    PlainSerializer(_iso, return_type=str),
+    PlainSerializer(_iso, return_type=str, when_used="json"),
     WithJsonSchema(
         {"type": "string", "format": "date-time", "description": dates.openapi_description()}
     ),
@@ -125,7 +125,7 @@ Moment = Annotated[
 Day = Annotated[
     date,
     PlainValidator(_day),
-    PlainSerializer(_iso, return_type=str),
+    PlainSerializer(_iso, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date", "description": dates.openapi_description()}),
 ]
 """A calendar date written YYYY-MM-DD, from 2000-01-01 to 2100-12-31."""

@@ -257,7 +257,9 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
         return parameters
     for name, info in op.query.model_fields.items():
         # The parameter's own type (a date's range), its description beside it.
-        kind = TypeAdapter(Annotated[info.annotation, *info.metadata])  # type: ignore[valid-type]
+        kind = TypeAdapter(
+            Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+        )
         schema = kind.json_schema(schema_generator=_Schemas)
         if isinstance(schema.get("type"), list):
             kinds = [k for k in schema["type"] if k != "null"]
