@@ -126,7 +126,9 @@ Day = Annotated[
     date,
     PlainValidator(_day),
     PlainSerializer(_iso, return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "format": "date", "description": dates.openapi_description()}),
+    WithJsonSchema(
+        {"type": "string", "format": "date", "description": dates.openapi_description()}
+    ),
 ]
 """A calendar date written YYYY-MM-DD, from 2000-01-01 to 2100-12-31."""
 
@@ -204,7 +206,9 @@ def _message(error: Any, *, in_query: bool, name: str) -> str:
     if kind in ("enum", "literal_error"):
         values = str(ctx.get("expected", "")).replace("'", "")
         if in_query:
-            return _("The parameter %(name)s must be one of: %(values)s.", name=name, values=values)
+            return _(
+                "The parameter %(name)s must be one of: %(values)s.", name=name, values=values
+            )
         return _("Must be one of: %(values)s.", values=values)
     return _("This value is not valid.")
 

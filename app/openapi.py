@@ -83,6 +83,7 @@ def document(paths: dict[str, dict[str, Any]], schemas: dict[str, Any] | None = 
         _WRITTEN_PATHS.setdefault(path, {}).update(operations)
     _WRITTEN_SCHEMAS.update(schemas or {})
 
+
 # Flask's <int:request_id> is the document's {id}; <slug> stays {slug}.
 _RULE_PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")
 

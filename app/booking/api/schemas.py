@@ -338,9 +338,7 @@ class RunProgress(Answer):
     objective: float | None = None
     bound: float | None = None
     elapsed: float = 0
-    history: list[list[float | None]] = Field(
-        [], description="[seconds, best plan, bound] points"
-    )
+    history: list[list[float | None]] = Field([], description="[seconds, best plan, bound] points")
 
 
 class SolveRun(Answer):

@@ -71,9 +71,7 @@ def equipment_training_add(slug: str, body: TrainingInput) -> Training:
     training = booking_service.record_training(
         user, equipment_id=unit.id, email=body.email, trained_on=body.trained_on
     )
-    return Training(
-        equipment=unit.slug, user=training.user.email, trained_on=training.trained_on
-    )
+    return Training(equipment=unit.slug, user=training.user.email, trained_on=training.trained_on)
 
 
 @routing.route(
