@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Response, jsonify, render_template, request
 from flask_babel import gettext as _
 
 from app import openapi
 from app.accounts import security
+from app.apitypes import Answer
 from app.errors import BadRequest
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -56,64 +55,40 @@ def docs() -> str:
     return render_template("api_docs.html", spec=openapi.build())
 
 
-@bp.get("/me")
-def me() -> Response:
-    user = security.user()
-    return jsonify(
-        {
-            "id": user.id,
-            "email": user.email,
-            "name": user.name,
-            "is_admin": user.is_admin,
-            "projects": [
-                {"id": m.project.id, "name": m.project.name, "role": m.role}
-                for m in user.memberships
-            ],
-            "managed_facilities": [f.slug for f in user.managed_facilities],
-        }
-    )
+class Membership(Answer):
+    id: int
+    name: str
+    role: str
 
 
-USER_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["id", "email", "name", "is_admin", "projects", "managed_facilities"],
-    "properties": {
-        "id": {"type": "integer"},
-        "email": {"type": "string"},
-        "name": {"type": "string"},
-        "is_admin": {"type": "boolean"},
-        "projects": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "id": {"type": "integer"},
-                    "name": {"type": "string"},
-                    "role": {"type": "string"},
-                },
-            },
-        },
-        "managed_facilities": {"type": "array", "items": {"type": "string"}},
-    },
-}
+class User(Answer):
+    """The authenticated user, their projects and the facilities they manage."""
 
-openapi.document(
-    {
-        "/me": {
-            "get": {
-                "summary": "The authenticated user, their projects and facilities",
-                "security": [{"bearer": []}],
-                "responses": {
-                    "200": {
-                        "description": "The caller",
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/User"}}
-                        },
-                    },
-                    **openapi.problem_responses(401),
-                },
-            }
-        }
-    },
-    {"User": USER_SCHEMA},
+    id: int
+    email: str
+    name: str
+    is_admin: bool
+    projects: list[Membership]
+    managed_facilities: list[str]
+
+
+@openapi.route(
+    bp,
+    "/me",
+    "GET",
+    summary="The authenticated user, their projects and facilities",
+    answer=User,
+    answer_description="The caller",
 )
+def me() -> User:
+    user = security.user()
+    return User(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        is_admin=user.is_admin,
+        projects=[
+            Membership(id=m.project.id, name=m.project.name, role=m.role) for m in user.memberships
+        ],
+        managed_facilities=[f.slug for f in user.managed_facilities],
+    )

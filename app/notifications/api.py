@@ -2,123 +2,80 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint
+from pydantic import Field
 
 from app import openapi
 from app.accounts import security
-from app.notifications import services
-from app.notifications.models import Notification
+from app.apitypes import Answer, Moment
+from app.notifications import models, services
 
 bp = Blueprint("notifications_api", __name__, url_prefix="/api/v1")
 
 
-def notification_json(entry: Notification) -> dict[str, Any]:
-    """Serialise an inbox entry as the Notification schema says."""
-    return {
-        "id": entry.id,
-        "kind": entry.kind,
-        "subject": entry.subject,
-        "body": entry.body,
-        "reason": entry.reason,
-        "link": entry.link,
-        "booking": entry.booking_id,
-        "request": entry.request_id,
-        "created_at": entry.created_at.isoformat(),
-        "read_at": entry.read_at.isoformat() if entry.read_at else None,
-    }
+class Notification(Answer):
+    """An inbox entry."""
+
+    id: int
+    kind: Literal[tuple(services.KINDS)]  # type: ignore[valid-type]
+    subject: str
+    body: str = Field(description="In the recipient's language")
+    reason: str = Field(description="The manager's reason, if one was given")
+    link: str = Field(description="Site-relative path of the page concerned")
+    booking: int | None
+    request: int | None
+    created_at: Moment
+    read_at: Moment | None
+
+    @classmethod
+    def of(cls, entry: models.Notification) -> Notification:
+        return cls(
+            id=entry.id,
+            kind=entry.kind,
+            subject=entry.subject,
+            body=entry.body,
+            reason=entry.reason,
+            link=entry.link,
+            booking=entry.booking_id,
+            request=entry.request_id,
+            created_at=entry.created_at,
+            read_at=entry.read_at,
+        )
 
 
-@bp.get("/notifications")
-def notifications_list() -> Response:
+class Inbox(Answer):
+    unread: int
+    notifications: list[Notification]
+
+
+@openapi.route(
+    bp,
+    "/notifications",
+    "GET",
+    summary="The caller's notifications, newest first, and how many are unread",
+    answer=Inbox,
+    answer_description="The inbox",
+    tags=("notifications",),
+)
+def notifications_list() -> Inbox:
     user = security.user()
-    return jsonify(
-        {
-            "unread": services.unread_count(user),
-            "notifications": [notification_json(n) for n in services.inbox(user)],
-        }
+    return Inbox(
+        unread=services.unread_count(user),
+        notifications=[Notification.of(n) for n in services.inbox(user)],
     )
 
 
-@bp.post("/notifications/<int:notification_id>/read")
-def notifications_read(notification_id: int) -> Response:
-    return jsonify(notification_json(services.mark_read(security.user(), notification_id)))
-
-
-NOTIFICATION_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": [
-        "id",
-        "kind",
-        "subject",
-        "body",
-        "reason",
-        "link",
-        "booking",
-        "request",
-        "created_at",
-        "read_at",
-    ],
-    "properties": {
-        "id": {"type": "integer"},
-        "kind": {"type": "string", "enum": list(services.KINDS)},
-        "subject": {"type": "string"},
-        "body": {"type": "string", "description": "In the recipient's language"},
-        "reason": {"type": "string", "description": "The manager's reason, if one was given"},
-        "link": {"type": "string", "description": "Site-relative path of the page concerned"},
-        "booking": {"type": ["integer", "null"]},
-        "request": {"type": ["integer", "null"]},
-        "created_at": {"type": "string", "format": "date-time"},
-        "read_at": {"type": ["string", "null"], "format": "date-time"},
-    },
-}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-openapi.document(
-    {
-        "/notifications": {
-            "get": {
-                "summary": "The caller's notifications, newest first, and how many are unread",
-                "tags": ["notifications"],
-                "security": [{"bearer": []}],
-                "responses": {
-                    "200": _json(
-                        {
-                            "type": "object",
-                            "required": ["unread", "notifications"],
-                            "properties": {
-                                "unread": {"type": "integer"},
-                                "notifications": {
-                                    "type": "array",
-                                    "items": {"$ref": "#/components/schemas/Notification"},
-                                },
-                            },
-                        },
-                        "The inbox",
-                    ),
-                    **openapi.problem_responses(401),
-                },
-            }
-        },
-        "/notifications/{id}/read": {
-            "post": {
-                "summary": "Mark one of the caller's notifications read",
-                "tags": ["notifications"],
-                "security": [{"bearer": []}],
-                "parameters": [
-                    {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
-                ],
-                "responses": {
-                    "200": _json({"$ref": "#/components/schemas/Notification"}, "Marked read"),
-                    **openapi.problem_responses(401, 404),
-                },
-            }
-        },
-    },
-    {"Notification": NOTIFICATION_SCHEMA},
+@openapi.route(
+    bp,
+    "/notifications/<int:notification_id>/read",
+    "POST",
+    summary="Mark one of the caller's notifications read",
+    answer=Notification,
+    answer_description="Marked read",
+    errors=(404,),
+    tags=("notifications",),
 )
+def notifications_read(notification_id: int) -> Notification:
+    return Notification.of(services.mark_read(security.user(), notification_id))
