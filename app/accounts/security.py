@@ -187,9 +187,3 @@ def user() -> User:
     if not current_user.is_authenticated:
         raise Unauthorized(_("Log in, or send 'Authorization: Bearer <token>'."))
     return current_user._get_current_object()  # type: ignore[no-any-return]
-
-
-# booking/api.py and catalog/api.py (being rewritten by another branch) still reach these here;
-# the rewrite imports them from app.access, and this block goes with it.
-from app.access import can_see_maintenance_reasons as can_see_maintenance_reasons  # noqa: E402
-from app.access import require_manager as require_manager  # noqa: E402

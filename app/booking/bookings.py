@@ -474,11 +474,3 @@ def overrides(bookings: Iterable[Booking]) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-# booking/api.py (being rewritten by another branch) still reaches these here; the rewrite
-# imports them from their homes, and this block goes with it.
-from app.booking.maintenance import MAX_MAINTENANCE_REASON as MAX_MAINTENANCE_REASON  # noqa: E402
-from app.booking.maintenance import add_maintenance as add_maintenance  # noqa: E402
-from app.booking.trainings import record_training as record_training  # noqa: E402
-from app.booking.trainings import remove_training as remove_training  # noqa: E402

@@ -427,27 +427,3 @@ def expire_stale_proposals(now: datetime) -> int:
             expired += 1
     db.session.commit()
     return expired
-
-
-# booking/api.py (being rewritten by another branch) still reaches the run functions here; the
-# rewrite imports them from app.booking.runs, and this goes with it. Resolved lazily because
-# runs imports this module.
-_MOVED_TO_RUNS = frozenset(
-    {
-        "cancel_run",
-        "download_name",
-        "get_run",
-        "replay_command",
-        "replays_exactly",
-        "run_elapsed",
-        "start_solve",
-    }
-)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED_TO_RUNS:
-        from app.booking import runs
-
-        return getattr(runs, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

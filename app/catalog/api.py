@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from app import dataversion, openapi
+from app import access, dataversion, openapi
 from app.accounts import security
 from app.catalog import labels, matching, queries
 from app.catalog.models import Direction, Equipment, Facility, FacilityKind, MaintenanceWindow
@@ -139,7 +139,7 @@ def facility(slug: str) -> Response:
 @bp.get("/equipment/<slug>")
 def equipment(slug: str) -> Response:
     unit = queries.get_equipment(slug)
-    with_reason = security.can_see_maintenance_reasons(security.request_user())
+    with_reason = access.can_see_maintenance_reasons(security.request_user())
     response = jsonify(
         {
             **equipment_json(unit),

@@ -143,13 +143,13 @@ def whole(query: ReportQuery) -> Report:
 
 
 @_route(
-    "/<table>",
+    "/<key>",
     "One report table over a period",
     ReportTable,
-    path_parameters={"table": {"type": "string", "enum": list(TABLE_KEYS)}},
+    path_parameters={"key": {"type": "string", "enum": list(TABLE_KEYS)}},
 )
-def one_table(table: str, query: ReportQuery) -> ReportTable:
-    if table not in TABLE_KEYS:
+def one_table(key: str, query: ReportQuery) -> ReportTable:
+    if key not in TABLE_KEYS:
         raise NotFound(_("No such report table."))
     report = _report()
-    return ReportTable(**Envelope.fields(report), table=ReportTableData.of(report.table(table)))
+    return ReportTable(**Envelope.fields(report), table=ReportTableData.of(report.table(key)))

@@ -156,6 +156,6 @@ def test_unknown_table_is_a_404_problem(client: FlaskClient, known: Known) -> No
 
 def test_reports_are_in_the_openapi_document(client: FlaskClient, known: Known) -> None:
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
-    assert {"/reports", "/reports/{table}"} <= set(paths)
-    parameters = {p["name"] for p in paths["/reports/{table}"]["get"]["parameters"]}
+    assert {"/reports", "/reports/{key}"} <= set(paths)
+    parameters = {p["name"] for p in paths["/reports/{key}"]["get"]["parameters"]}
     assert parameters == {"table", "start", "end", "facility"}

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Response
 from flask_babel import gettext as _
 
+from app import access
 from app.accounts import security
-from app.booking import proposals as proposal_service
+from app.booking import runs as run_service
 from app.booking.api import routing
 from app.booking.api.schemas import SolveInput, SolveRun
 from app.errors import NotFound
@@ -25,8 +26,8 @@ from app.errors import NotFound
 def facility_solve(slug: str, body: SolveInput) -> tuple[SolveRun, dict[str, str]]:
     user = security.user()
     facility = routing.facility(slug)
-    security.require_manager(user, facility)
-    run = proposal_service.start_solve(
+    access.require_manager(user, facility)
+    run = run_service.start_solve(
         user, facility.id, time_limit=body.time_limit, work_limit=body.work_limit
     )
     return SolveRun.of(run), {"Location": f"/api/v1/runs/{run.id}"}
@@ -40,7 +41,7 @@ def facility_solve(slug: str, body: SolveInput) -> tuple[SolveRun, dict[str, str
     answer_description="The run",
 )
 def runs_detail(run_id: int) -> SolveRun:
-    return SolveRun.of(proposal_service.get_run(security.user(), run_id))
+    return SolveRun.of(run_service.get_run(security.user(), run_id))
 
 
 @routing.route(
@@ -52,16 +53,16 @@ def runs_detail(run_id: int) -> SolveRun:
     errors=(409,),
 )
 def runs_cancel(run_id: int) -> SolveRun:
-    return SolveRun.of(proposal_service.cancel_run(security.user(), run_id))
+    return SolveRun.of(run_service.cancel_run(security.user(), run_id))
 
 
 def _run_file(run_id: int, kind: str) -> Response:
-    run = proposal_service.get_run(security.user(), run_id)
+    run = run_service.get_run(security.user(), run_id)
     text = run.problem_json if kind == "problem" else run.result_json
     if text is None:
         raise NotFound(_("This run has no %(kind)s file yet.", kind=kind))
     response = Response(text, mimetype="application/json")
-    name = proposal_service.download_name(run, kind)
+    name = run_service.download_name(run, kind)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 

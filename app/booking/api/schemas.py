@@ -22,10 +22,10 @@ from app.apitypes import (
     QueryInt,
     Text,
 )
-from app.booking import bookings as booking_service
-from app.booking import models, reasons
+from app.booking import maintenance, models, reasons
 from app.booking import proposals as proposal_service
 from app.booking import requests as request_service
+from app.booking import runs as run_service
 from app.booking.models import BookingStatus, ProposalStatus, RequestStatus, RunStatus
 from app.booking.requests import MAX_LAG_MINUTES, MAX_STEP_DAYS, MAX_STEPS, MAX_WEIGHT
 from app.catalog.models import MaintenanceWindow
@@ -150,14 +150,14 @@ class MaintenanceInput(Body):
     reason_zh: Annotated[
         Text,
         Field(
-            max_length=booking_service.MAX_MAINTENANCE_REASON,
+            max_length=maintenance.MAX_MAINTENANCE_REASON,
             description="the reason in Chinese; give either or both",
         ),
     ] = ""
     reason_en: Annotated[
         Text,
         Field(
-            max_length=booking_service.MAX_MAINTENANCE_REASON,
+            max_length=maintenance.MAX_MAINTENANCE_REASON,
             description="the reason in English; give either or both",
         ),
     ] = ""
@@ -380,10 +380,10 @@ class SolveRun(Answer):
             time_limit_seconds=run.time_limit_seconds,
             seed=run.seed,
             work_limit=run.work_limit,
-            replay_command=proposal_service.replay_command(run),
-            replays_exactly=proposal_service.replays_exactly(run),
+            replay_command=run_service.replay_command(run),
+            replays_exactly=run_service.replays_exactly(run),
             progress=RunProgress(**(run.progress or {})),
-            elapsed_seconds=proposal_service.run_elapsed(run),
+            elapsed_seconds=run_service.run_elapsed(run),
             error=run.error,
             cancel_requested=run.cancel_requested,
             created_at=run.created_at,

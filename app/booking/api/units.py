@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Response
 from sqlalchemy import select
 
+from app import access
 from app.accounts import security
-from app.booking import bookings as booking_service
+from app.booking import maintenance, trainings
 from app.booking.api import routing
 from app.booking.api.schemas import (
     AuditEvent,
@@ -40,9 +41,9 @@ MAX_AUDIT_EVENTS = 1000
 def facility_maintenance(slug: str, body: MaintenanceInput) -> Maintenance:
     user = security.user()
     facility = routing.facility(slug)
-    security.require_manager(user, facility)
+    access.require_manager(user, facility)
     unit = routing.unit(body.equipment, field="equipment", facility_id=facility.id)
-    window = booking_service.add_maintenance(
+    window = maintenance.add_maintenance(
         user,
         unit.id,
         start=body.start,
@@ -67,8 +68,8 @@ def facility_maintenance(slug: str, body: MaintenanceInput) -> Maintenance:
 def equipment_training_add(slug: str, body: TrainingInput) -> Training:
     user = security.user()
     unit = routing.unit(slug)
-    security.require_manager(user, unit.facility_id)
-    training = booking_service.record_training(
+    access.require_manager(user, unit.facility_id)
+    training = trainings.record_training(
         user, equipment_id=unit.id, email=body.email, trained_on=body.trained_on
     )
     return Training(equipment=unit.slug, user=training.user.email, trained_on=training.trained_on)
@@ -86,8 +87,8 @@ def equipment_training_add(slug: str, body: TrainingInput) -> Training:
 def equipment_training_remove(slug: str, body: TrainingRemoval) -> Response:
     user = security.user()
     unit = routing.unit(slug)
-    security.require_manager(user, unit.facility_id)
-    booking_service.remove_training(user, equipment_id=unit.id, email=body.email)
+    access.require_manager(user, unit.facility_id)
+    trainings.remove_training(user, equipment_id=unit.id, email=body.email)
     return Response(status=204)
 
 
@@ -103,7 +104,7 @@ def equipment_training_remove(slug: str, body: TrainingRemoval) -> Response:
 def audit_list(query: AuditQuery) -> AuditLog:
     user = security.user()
     facility = routing.facility(query.facility, field="facility", error=BadRequest)
-    security.require_manager(user, facility)
+    access.require_manager(user, facility)
     events = db.session.scalars(
         select(AuditRow)
         .where(AuditRow.facility_id == facility.id)
