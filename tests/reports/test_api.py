@@ -158,4 +158,4 @@ def test_reports_are_in_the_openapi_document(client: FlaskClient, known: Known) 
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert {"/reports", "/reports/{key}"} <= set(paths)
     parameters = {p["name"] for p in paths["/reports/{key}"]["get"]["parameters"]}
-    assert parameters == {"table", "start", "end", "facility"}
+    assert parameters == {"key", "start", "end", "facility"}
