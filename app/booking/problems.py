@@ -19,6 +19,7 @@ from app.booking.models import (
 from app.booking.requests import OPEN_STATUSES, allowed_units
 from app.catalog.models import Equipment, Facility, MaintenanceWindow
 from app.extensions import db
+from app.intervals import clip
 
 GRANULARITY_MINUTES = 15
 
@@ -69,13 +70,6 @@ def _ceil(moment: datetime, minutes: int) -> datetime:
     return epoch + -((epoch - moment) // step) * step
 
 
-def _clip(
-    windows: list[tuple[datetime, datetime]], start: datetime, end: datetime
-) -> list[tuple[datetime, datetime]]:
-    clipped = [(max(a, start), min(b, end)) for a, b in windows]
-    return [(a, b) for a, b in clipped if a < b]
-
-
 def _resource(unit: Equipment, start: datetime, end: datetime) -> scheduler.Resource:
     from app.catalog.hours import staffed_windows
 
@@ -90,8 +84,8 @@ def _resource(unit: Equipment, start: datetime, end: datetime) -> scheduler.Reso
     return scheduler.Resource(
         id=unit_id(unit),
         capacity=unit.capacity,
-        open=tuple(_clip(staffed_windows(unit, start, end), start, end)),
-        blackouts=tuple(_clip([(m.start, m.end) for m in maintenance], start, end)),
+        open=tuple(clip(staffed_windows(unit, start, end), start, end)),
+        blackouts=tuple(clip([(m.start, m.end) for m in maintenance], start, end)),
         changeover_minutes=unit.changeover_minutes,
     )
 
