@@ -206,10 +206,12 @@ SCHEMA: dict[str, Any] = {
                 "closures": {"type": "array", "items": {"$ref": "#/$defs/closure"}},
                 "contact": {"$ref": "#/$defs/contact"},
                 "fair_share_percent": {
-                    "type": ["integer", "null"],
-                    "minimum": FAIR_SHARE_MIN_PERCENT,
-                    "maximum": FAIR_SHARE_MAX_PERCENT,
-                    "x-message": N_("must be a whole number of percent, or null for no limit"),
+                    "if": {"type": "integer"},
+                    "then": {"minimum": FAIR_SHARE_MIN_PERCENT, "maximum": FAIR_SHARE_MAX_PERCENT},
+                    "else": {
+                        "type": "null",
+                        "x-message": N_("must be a whole number of percent, or null for no limit"),
+                    },
                 },
                 "equipment": {"type": "array", "items": {"$ref": "#/$defs/equipment"}},
             },
