@@ -280,6 +280,15 @@ class WeightForm(FlaskForm):
     weight = IntegerField(_l("Weight"), validators=[InputRequired()])
 
 
+class FacilitySettingsForm(FlaskForm):
+    """A facility's solve settings; the service checks the range and who may."""
+
+    fair_share_percent = IntegerField(
+        _l("Fair share: the most one project may hold of any unit (%)"),
+        validators=[Optional()],
+    )
+
+
 class CancelForm(FlaskForm):
     reason = StringField(_l("Reason (optional)"), validators=[Length(max=500)])
 
