@@ -44,15 +44,19 @@ from wtforms.validators import ValidationError as FieldError
 from app import dates
 from app.booking.bookings import MAX_MAINTENANCE_REASON, OVERRIDE_REASON_LENGTH
 from app.booking.requests import (
+    LONG_GAP_MESSAGE,
     MAX_LAG_MINUTES,
     MAX_STEP_MINUTES,
     MAX_STEPS,
+    MIN_STEP_MINUTES,
+    STEP_DURATION_MESSAGE,
     StepInput,
     check_step_count,
 )
 from app.errors import ValidationError
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+MIN_STEP_HOURS = Decimal(MIN_STEP_MINUTES) / 60
 MAX_STEP_HOURS = Decimal(MAX_STEP_MINUTES) / 60
 MAX_GAP_HOURS = Decimal(MAX_LAG_MINUTES) / 60
 
@@ -90,18 +94,29 @@ class StepForm(Form):
     duration_hours = HoursField(
         _l("Duration (hours)"),
         places=2,
-        validators=[Optional(), NumberRange(min=Decimal("0.25"), max=MAX_STEP_HOURS)],
+        validators=[
+            Optional(),
+            NumberRange(min=MIN_STEP_HOURS, max=MAX_STEP_HOURS, message=STEP_DURATION_MESSAGE),
+        ],
     )
     min_gap_hours = HoursField(
         _l("Minimum gap after the previous step (hours)"),
         places=2,
         default=Decimal(0),
-        validators=[Optional(), NumberRange(min=0, max=MAX_GAP_HOURS)],
+        validators=[
+            Optional(),
+            NumberRange(min=0),
+            NumberRange(max=MAX_GAP_HOURS, message=LONG_GAP_MESSAGE),
+        ],
     )
     max_gap_hours = HoursField(
         _l("Maximum gap after the previous step (hours)"),
         places=2,
-        validators=[Optional(), NumberRange(min=0, max=MAX_GAP_HOURS)],
+        validators=[
+            Optional(),
+            NumberRange(min=0),
+            NumberRange(max=MAX_GAP_HOURS, message=LONG_GAP_MESSAGE),
+        ],
     )
     attended = BooleanField(
         _l(
