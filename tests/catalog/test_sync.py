@@ -357,14 +357,14 @@ BROKEN: dict[str, tuple[tuple[str, str], str]] = {
             "    timezone: Europe/Berlin\n",
             f"    timezone: Europe/Berlin\n    fair_share_percent: 0.5{MARK}\n",
         ),
-        "facilities[2].fair_share_percent: must be a whole number of percent, or null for no limit",
+        "fair_share_percent: must be a whole number of percent, or null for no limit",
     ),
     "fair share as text": (
         (
             "    timezone: Europe/Berlin\n",
             f'    timezone: Europe/Berlin\n    fair_share_percent: "50%"{MARK}\n',
         ),
-        "facilities[2].fair_share_percent: must be a whole number of percent, or null for no limit",
+        "fair_share_percent: must be a whole number of percent, or null for no limit",
     ),
     "unknown time zone": (
         ("    timezone: Europe/Berlin\n", f"    timezone: Mars/Olympus_Mons{MARK}\n"),
