@@ -170,11 +170,26 @@ QueryFlag = Annotated[bool, PlainValidator(_query_flag), WithJsonSchema({"type":
 # ---------------------------------------------------------------- refusals
 
 
+# Fields whose limits have a message of their own, said alike by form, service and API.
+_LIMIT_MESSAGES: dict[tuple[str, str], Any] = {}
+_BELOW = ("greater_than_equal", "greater_than", "too_short")
+_ABOVE = ("less_than_equal", "less_than", "too_long", "string_too_long")
+
+
+def limit_message(field: str, message: Any, *, below: bool = True, above: bool = True) -> None:
+    """Refuse a value of `field` outside its limits with the limit's own (lazy) message."""
+    for kind in (_BELOW if below else ()) + (_ABOVE if above else ()):
+        _LIMIT_MESSAGES[(field, kind)] = message
+
+
 def _message(error: Any, *, in_query: bool, name: str) -> str:
     """Say what is wrong with one value, in the caller's language."""
     kind, ctx = error["type"], error.get("ctx") or {}
     if kind == "pilotslot":
         return str(error["msg"])
+    own = _LIMIT_MESSAGES.get((name.rsplit(".", 1)[-1], kind))
+    if own is not None:
+        return str(own)
     simple = {
         "missing": _("This field is required."),
         "extra_forbidden": _("Unknown query parameter.") if in_query else _("Unknown field."),

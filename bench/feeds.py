@@ -35,6 +35,18 @@ STEPS_PER_CAMPAIGN = 5
 
 def populate(bookings: int) -> tuple[User, User, Project, Facility]:
     """Insert a facility, a manager, a startup and `bookings` bookings in campaigns of five."""
+    member, manager, project, facility = _people_and_facility()
+    units = _units(facility)
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    campaigns = bookings // STEPS_PER_CAMPAIGN
+    _campaigns(project, member, campaigns, now)
+    _bookings(units, campaigns, now)
+    _maintenance(units, now)
+    db.session.commit()
+    return member, manager, project, facility
+
+
+def _people_and_facility() -> tuple[User, User, Project, Facility]:
     centre = Centre(slug="bench", name_zh="基准中心", name_en="Bench centre")
     facility = Facility(
         slug="bench-base",
@@ -42,9 +54,12 @@ def populate(bookings: int) -> tuple[User, User, Project, Facility]:
         kind="pilot_test_base",
         name_zh="基准中试基地",
         name_en="Bench pilot base",
-        city="Suzhou",
-        address="88 Ruoshui Road, Suzhou Industrial Park",
-        contact_name="Zhang Min",
+        city_zh="苏州",
+        city_en="Suzhou",
+        address_zh="苏州工业园区若水路88号",
+        address_en="88 Ruoshui Road, Suzhou Industrial Park",
+        contact_name_zh="张敏",
+        contact_name_en="Zhang Min",
         contact_email="zhang.min@example.cn",
         contact_phone="+86 512 0000 0000",
     )
@@ -57,6 +72,10 @@ def populate(bookings: int) -> tuple[User, User, Project, Facility]:
     db.session.execute(
         insert(facility_managers), [{"user_id": manager.id, "facility_id": facility.id}]
     )
+    return member, manager, project, facility
+
+
+def _units(facility: Facility) -> list[Equipment]:
     units = [
         Equipment(
             slug=f"bench-unit-{n}",
@@ -68,9 +87,11 @@ def populate(bookings: int) -> tuple[User, User, Project, Facility]:
     ]
     db.session.add_all(units)
     db.session.flush()
+    return units
 
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    campaigns = bookings // STEPS_PER_CAMPAIGN
+
+def _campaigns(project: Project, member: User, campaigns: int, now: datetime) -> None:
+    """Insert `campaigns` booked requests of STEPS_PER_CAMPAIGN one-hour steps each."""
     db.session.execute(
         insert(BookingRequest),
         [
@@ -101,6 +122,10 @@ def populate(bookings: int) -> tuple[User, User, Project, Facility]:
             for k in range(STEPS_PER_CAMPAIGN)
         ],
     )
+
+
+def _bookings(units: list[Equipment], campaigns: int, now: datetime) -> None:
+    """Insert one booking per step, an hour apart, round-robin over the units."""
     db.session.execute(
         insert(Booking),
         [
@@ -119,22 +144,25 @@ def populate(bookings: int) -> tuple[User, User, Project, Facility]:
             for n in range(campaigns * STEPS_PER_CAMPAIGN)
         ],
     )
+
+
+def _maintenance(units: list[Equipment], now: datetime) -> None:
+    """Insert a four-hour maintenance window on each unit, a month ahead."""
     db.session.execute(
         insert(MaintenanceWindow),
         [
             {
-                "equipment_id": units[n].id,
+                "equipment_id": unit.id,
                 "start": now + timedelta(days=30, hours=n),
                 "end": now + timedelta(days=30, hours=n + 4),
-                "reason": "Calibration",
+                "reason_zh": "校准",
+                "reason_en": "Calibration",
                 "created_at": now,
                 "updated_at": now,
             }
-            for n in range(UNITS)
+            for n, unit in enumerate(units)
         ],
     )
-    db.session.commit()
-    return member, manager, project, facility
 
 
 def timings(action: Callable[[], int], runs: int, expected: int) -> list[float]:

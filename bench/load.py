@@ -522,6 +522,33 @@ def report(tally: Tally, seconds: float, writes: dict[str, int], load: tuple[flo
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    from app.config import normalise_database_url
+
+    server_url = normalise_database_url(args.database_url)
+    if make_url(server_url).host not in ("127.0.0.1", "localhost", "::1"):
+        raise SystemExit("the benchmark runs against a loopback PostgreSQL only")
+    tag = uuid.uuid4().hex[:8]
+    name = f"pilotslot_bench_{tag}"
+    database_url = create_database(server_url, name)
+    instance = tempfile.mkdtemp(prefix="pilotslot-bench-")
+    try:
+        env = _server_env(args, database_url, tag, instance)
+        os.environ["PILOTSLOT_INSTANCE_DIR"] = env["PILOTSLOT_INSTANCE_DIR"]
+        print(f"database {name}: migrating, syncing facilities.yaml, loading the demo data")
+        flask_command(env, "db", "upgrade")
+        flask_command(env, "facilities", "sync")
+        flask_command(env, "demo", "load")
+        met = _measure(args, env, database_url, tag)
+    finally:
+        drop_database(server_url, name)
+        shutil.rmtree(instance, ignore_errors=True)
+        _forget_rate_limit_keys(args.redis_url, f"bench-{tag}")
+    print("targets met" if met else "TARGETS MISSED")
+    return 0 if met else 1
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.load", description=__doc__.split("\n")[0]
     )
@@ -545,40 +572,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    from app.config import normalise_database_url
 
-    server_url = normalise_database_url(args.database_url)
-    if make_url(server_url).host not in ("127.0.0.1", "localhost", "::1"):
-        raise SystemExit("the benchmark runs against a loopback PostgreSQL only")
-    tag = uuid.uuid4().hex[:8]
-    name = f"pilotslot_bench_{tag}"
-    database_url = create_database(server_url, name)
-    instance = tempfile.mkdtemp(prefix="pilotslot-bench-")
-    server = None
+def _server_env(
+    args: argparse.Namespace, database_url: str, tag: str, instance: str
+) -> dict[str, str]:
+    """Return the environment of the Flask commands and gunicorn for this run."""
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        SECRET_KEY=f"bench-{tag}",
+        REDIS_URL=args.redis_url,
+        PILOTSLOT_RATELIMIT_PREFIX=f"bench-{tag}",
+        # Every client shares one address; the limits would measure themselves, not the app.
+        PILOTSLOT_API_RATE_LIMIT="1000000/minute",
+        PILOTSLOT_FEED_RATE_LIMIT="1000000/minute",
+        PILOTSLOT_INSTANCE_DIR=instance,
+    )
+    if args.threads:
+        env["GUNICORN_THREADS"] = str(args.threads)
+    return env
+
+
+def _measure(args: argparse.Namespace, env: dict[str, str], database_url: str, tag: str) -> bool:
+    """Start gunicorn, drive the clients, stop it, check the writes; return whether every
+    target was met."""
+    fixtures = prepare(database_url)
+    port = free_port()
+    server = start_server(env, port, args.workers)
     try:
-        env = dict(
-            os.environ,
-            DATABASE_URL=database_url,
-            SECRET_KEY=f"bench-{tag}",
-            REDIS_URL=args.redis_url,
-            PILOTSLOT_RATELIMIT_PREFIX=f"bench-{tag}",
-            # Every client shares one address; the limits would measure themselves, not the app.
-            PILOTSLOT_API_RATE_LIMIT="1000000/minute",
-            PILOTSLOT_FEED_RATE_LIMIT="1000000/minute",
-            PILOTSLOT_INSTANCE_DIR=instance,
-        )
-        os.environ["PILOTSLOT_INSTANCE_DIR"] = env["PILOTSLOT_INSTANCE_DIR"]
-        print(f"database {name}: migrating, syncing facilities.yaml, loading the demo data")
-        flask_command(env, "db", "upgrade")
-        flask_command(env, "facilities", "sync")
-        flask_command(env, "demo", "load")
-        fixtures = prepare(database_url)
-        port = free_port()
-        if args.threads:
-            env["GUNICORN_THREADS"] = str(args.threads)
-        server = start_server(env, port, args.workers)
         print(
             f"gunicorn ({args.workers} workers, {env.get('GUNICORN_THREADS', 'default')} threads)"
             f" on 127.0.0.1:{port}; {args.clients} clients in {args.processes} processes"
@@ -595,22 +618,13 @@ def main(argv: list[str] | None = None) -> int:
             args.seconds,
             tag,
         )
-        elapsed = args.seconds
         load_after = os.getloadavg()[0]
         tally.server_cpu = cpu_used(server_before, server_cpu(server.pid))
         tally.database_cpu = cpu_used(database_before, database_cpu(database_url))
-        stop_server(server)
-        server = None
-        writes = check_writes(database_url, tag, tally.created)
-        met = report(tally, elapsed, writes, (load_before, load_after))
     finally:
-        if server is not None:
-            stop_server(server)
-        drop_database(server_url, name)
-        shutil.rmtree(instance, ignore_errors=True)
-        _forget_rate_limit_keys(args.redis_url, f"bench-{tag}")
-    print("targets met" if met else "TARGETS MISSED")
-    return 0 if met else 1
+        stop_server(server)
+    writes = check_writes(database_url, tag, tally.created)
+    return report(tally, args.seconds, writes, (load_before, load_after))
 
 
 def _forget_rate_limit_keys(redis_url: str, prefix: str) -> None:

@@ -45,15 +45,19 @@ from app import dates
 from app.booking.bookings import OVERRIDE_REASON_LENGTH
 from app.booking.maintenance import MAX_MAINTENANCE_REASON
 from app.booking.requests import (
+    LONG_GAP_MESSAGE,
     MAX_LAG_MINUTES,
     MAX_STEP_MINUTES,
     MAX_STEPS,
+    MIN_STEP_MINUTES,
+    STEP_DURATION_MESSAGE,
     StepInput,
     check_step_count,
 )
 from app.errors import ValidationError
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+MIN_STEP_HOURS = Decimal(MIN_STEP_MINUTES) / 60
 MAX_STEP_HOURS = Decimal(MAX_STEP_MINUTES) / 60
 MAX_GAP_HOURS = Decimal(MAX_LAG_MINUTES) / 60
 
@@ -91,18 +95,29 @@ class StepForm(Form):
     duration_hours = HoursField(
         _l("Duration (hours)"),
         places=2,
-        validators=[Optional(), NumberRange(min=Decimal("0.25"), max=MAX_STEP_HOURS)],
+        validators=[
+            Optional(),
+            NumberRange(min=MIN_STEP_HOURS, max=MAX_STEP_HOURS, message=STEP_DURATION_MESSAGE),
+        ],
     )
     min_gap_hours = HoursField(
         _l("Minimum gap after the previous step (hours)"),
         places=2,
         default=Decimal(0),
-        validators=[Optional(), NumberRange(min=0, max=MAX_GAP_HOURS)],
+        validators=[
+            Optional(),
+            NumberRange(min=0),
+            NumberRange(max=MAX_GAP_HOURS, message=LONG_GAP_MESSAGE),
+        ],
     )
     max_gap_hours = HoursField(
         _l("Maximum gap after the previous step (hours)"),
         places=2,
-        validators=[Optional(), NumberRange(min=0, max=MAX_GAP_HOURS)],
+        validators=[
+            Optional(),
+            NumberRange(min=0),
+            NumberRange(max=MAX_GAP_HOURS, message=LONG_GAP_MESSAGE),
+        ],
     )
     attended = BooleanField(
         _l(
@@ -279,6 +294,15 @@ class WeightForm(FlaskForm):
     """A manager's weight for one request; the service checks the range and who may."""
 
     weight = IntegerField(_l("Weight"), validators=[InputRequired()])
+
+
+class FacilitySettingsForm(FlaskForm):
+    """A facility's solve settings; the service checks the range and who may."""
+
+    fair_share_percent = IntegerField(
+        _l("Fair share: the most one project may hold of any unit (%)"),
+        validators=[Optional()],
+    )
 
 
 class CancelForm(FlaskForm):

@@ -2,41 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import scheduler
 from app.booking.models import RequestStatus
 from app.booking.problems import ProblemIndex
-
-Window = tuple[datetime, datetime]
-
-
-def _minutes(windows: list[Window]) -> float:
-    return sum((b - a).total_seconds() / 60 for a, b in windows)
-
-
-def _subtract(windows: list[Window], holes: list[Window]) -> list[Window]:
-    """Return the parts of the windows that no hole covers."""
-    out = []
-    for start, end in windows:
-        pieces = [(start, end)]
-        for h_start, h_end in holes:
-            pieces = [
-                part
-                for a, b in pieces
-                for part in ((a, min(b, h_start)), (max(a, h_end), b))
-                if part[0] < part[1]
-            ]
-        out.extend(pieces)
-    return out
+from app.intervals import subtract, total_length
 
 
 def bookable_minutes(problem: scheduler.Problem, resource: scheduler.Resource) -> float:
     """Return a unit's open minutes over the horizon, without blackouts, times its capacity."""
     horizon = [(problem.horizon.start, problem.horizon.end)]
     windows = horizon if resource.open is None else list(resource.open)
-    return _minutes(_subtract(windows, list(resource.blackouts))) * resource.capacity
+    bookable = total_length(subtract(windows, resource.blackouts))
+    return bookable.total_seconds() / 60 * resource.capacity
 
 
 def plan_metrics(

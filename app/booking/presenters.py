@@ -617,3 +617,11 @@ def _problem_shades(
 
 def _parse(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+def fair_share(proposal: Proposal) -> float | None:
+    """Return the fair share its solve was given (the most one project may hold of a unit, as
+    a fraction), or None when it had no limit."""
+    problem = json.loads(proposal.run.problem_json or "{}")
+    share = problem.get("fair_share") or {}
+    return share.get("max_fraction")

@@ -19,8 +19,11 @@ from app.booking.models import (
 from app.booking.requests import OPEN_STATUSES, allowed_units
 from app.catalog.models import Equipment, Facility, MaintenanceWindow
 from app.extensions import db
+from app.intervals import Interval, clip
 
 GRANULARITY_MINUTES = 15
+# How far ahead a facility's solve plans.
+HORIZON_DAYS = 28
 
 
 class Excluded(NamedTuple):
@@ -69,13 +72,6 @@ def _ceil(moment: datetime, minutes: int) -> datetime:
     return epoch + -((epoch - moment) // step) * step
 
 
-def _clip(
-    windows: list[tuple[datetime, datetime]], start: datetime, end: datetime
-) -> list[tuple[datetime, datetime]]:
-    clipped = [(max(a, start), min(b, end)) for a, b in windows]
-    return [(a, b) for a, b in clipped if a < b]
-
-
 def _resource(unit: Equipment, start: datetime, end: datetime) -> scheduler.Resource:
     from app.catalog.hours import staffed_windows
 
@@ -90,8 +86,8 @@ def _resource(unit: Equipment, start: datetime, end: datetime) -> scheduler.Reso
     return scheduler.Resource(
         id=unit_id(unit),
         capacity=unit.capacity,
-        open=tuple(_clip(staffed_windows(unit, start, end), start, end)),
-        blackouts=tuple(_clip([(m.start, m.end) for m in maintenance], start, end)),
+        open=tuple(clip(staffed_windows(unit, start, end), start, end)),
+        blackouts=tuple(clip([(m.start, m.end) for m in maintenance], start, end)),
         changeover_minutes=unit.changeover_minutes,
     )
 
@@ -100,11 +96,26 @@ def _on_grid(moment: datetime, start: datetime) -> bool:
     return (moment - start) % timedelta(minutes=GRANULARITY_MINUTES) == timedelta(0)
 
 
+@dataclass
+class _Draft:
+    """The parts of a facility's problem, gathered step by step by ``build_problem``."""
+
+    start: datetime
+    end: datetime
+    resources: dict[int, scheduler.Resource]
+    index: ProblemIndex
+    requests: list[scheduler.Request] = field(default_factory=list)
+    pinned: list[scheduler.Pinned] = field(default_factory=list)
+    previous: list[scheduler.PreviousPlacement] = field(default_factory=list)
+    # Published bookings the solver must work around, per unit id.
+    blackouts: dict[int, list[Interval]] = field(default_factory=dict)
+
+
 def build_problem(
     facility: Facility,
     *,
     now: datetime,
-    horizon_days: int = 28,
+    horizon_days: int = HORIZON_DAYS,
     previous: Proposal | None = None,
 ) -> tuple[scheduler.Problem, ProblemIndex]:
     """Translate a facility's open requests and published bookings into a solver problem.
@@ -112,18 +123,46 @@ def build_problem(
     Pinned bookings become one-step pinned requests `b<id>`; a booked request with a released
     booking is offered again as `r<id>` with its pinned steps pinned and its released ones free.
     Published bookings that started before the horizon, or are off the 15-minute grid, become
-    blackouts of their unit so nothing is placed over them."""
+    blackouts of their unit so nothing is placed over them. The facility's fair share, if set,
+    goes to the solver as its ``fair_share`` option."""
     start = _ceil(now, GRANULARITY_MINUTES)
     end = start + timedelta(days=horizon_days)
     units = [u for u in facility.equipment if u.is_active]
-    resources = {u.id: _resource(u, start, end) for u in units}
-    extra_blackouts: dict[int, list[tuple[datetime, datetime]]] = {}
-    index = ProblemIndex(horizon_start=start)
-    index.units = {unit_id(u): u for u in units}
+    draft = _Draft(
+        start, end, {u.id: _resource(u, start, end) for u in units}, ProblemIndex(start)
+    )
+    draft.index.units = {unit_id(u): u for u in units}
+    released = _add_published(draft, _published_bookings(facility, start, end))
+    places = _previous_places(previous)
+    for req in _open_requests(facility, end):
+        _add_open_request(draft, req, places)
+    for booked in released.values():
+        _add_released_request(draft, booked)
+    problem = scheduler.Problem(
+        horizon=scheduler.Horizon(start, end),
+        resources=tuple(
+            _with_blackouts(draft.resources[u.id], draft.blackouts.get(u.id, [])) for u in units
+        ),
+        requests=tuple(draft.requests),
+        granularity_minutes=GRANULARITY_MINUTES,
+        timezone=facility.timezone,
+        pinned=tuple(draft.pinned),
+        previous=tuple(draft.previous),
+        fair_share=fair_share(facility),
+    )
+    draft.index.problem = problem
+    return problem, draft.index
 
-    requests: list[scheduler.Request] = []
-    pinned: list[scheduler.Pinned] = []
-    bookings = list(
+
+def fair_share(facility: Facility) -> scheduler.FairShare | None:
+    """Return the solver's fair-share option for the facility's setting (None: no limit)."""
+    if facility.fair_share_percent is None:
+        return None
+    return scheduler.FairShare(facility.fair_share_percent / 100)
+
+
+def _published_bookings(facility: Facility, start: datetime, end: datetime) -> list[Booking]:
+    return list(
         db.session.scalars(
             select(Booking)
             .join(Equipment)
@@ -136,46 +175,10 @@ def build_problem(
             .order_by(Booking.start, Booking.id)
         )
     )
-    released_requests = {b.request_id for b in bookings if not b.pinned}
-    by_request: dict[int, list[Booking]] = {}
-    for booking in bookings:
-        fixed = (
-            booking.equipment_id not in resources
-            or booking.start < start
-            or booking.end > end
-            or not _on_grid(booking.start, start)
-        )
-        if fixed:
-            extra_blackouts.setdefault(booking.equipment_id, []).append(
-                (max(booking.start, start), min(booking.end, end))
-            )
-        elif booking.request_id in released_requests:
-            by_request.setdefault(booking.request_id, []).append(booking)
-        else:
-            rid = f"b{booking.id}"
-            minutes = int((booking.end - booking.start).total_seconds() // 60)
-            requests.append(
-                scheduler.Request(
-                    id=rid,
-                    project=project_key(booking.request.project_id),
-                    steps=(
-                        scheduler.Step(
-                            resources=(unit_id(booking.equipment),),
-                            duration_minutes=max(1, minutes),
-                            attended=False,
-                        ),
-                    ),
-                    weight=booking.request.weight,
-                )
-            )
-            pinned.append(scheduler.Pinned(rid, 0, unit_id(booking.equipment), booking.start))
-            index.bookings[rid] = booking
-            index.steps[(rid, 0)] = booking.step
-            index.step_bookings[(rid, 0)] = booking
 
-    previous_places = _previous_places(previous)
-    previous_list: list[scheduler.PreviousPlacement] = []
-    open_requests = list(
+
+def _open_requests(facility: Facility, end: datetime) -> list[BookingRequest]:
+    return list(
         db.session.scalars(
             select(BookingRequest)
             .where(
@@ -188,81 +191,118 @@ def build_problem(
             .order_by(BookingRequest.created_at, BookingRequest.id)
         )
     )
-    for req in open_requests:
-        rid = f"r{req.id}"
-        steps: list[scheduler.Step] = []
-        for k, step in enumerate(req.steps):
-            choices = [unit_id(u) for u in allowed_units(step) if u.id in resources]
-            if not choices:
-                index.excluded[req.id] = _excluded(req, k, step, resources)
-                break
-            steps.append(_step(step, tuple(choices)))
-            index.steps[(rid, k)] = step
-            place = previous_places.get(step.id)
-            if place is not None and place[0] in choices:
-                previous_list.append(scheduler.PreviousPlacement(rid, k, place[0], place[1]))
-        else:
-            requests.append(
-                scheduler.Request(
-                    id=rid,
-                    project=project_key(req.project_id),
-                    steps=tuple(steps),
-                    weight=req.weight,
-                    release=max(req.earliest_start, start),
-                    deadline=req.deadline,
-                )
-            )
-            index.requests[rid] = req
-            continue
-        previous_list = [p for p in previous_list if p.request != rid]
-        for k in range(len(req.steps)):
-            index.steps.pop((rid, k), None)
 
-    for booked in by_request.values():
-        req = booked[0].request
-        rid = f"r{req.id}"
-        booked.sort(key=lambda b: b.step.position)
-        steps = []
-        for k, booking in enumerate(booked):
-            choices = [unit_id(u) for u in allowed_units(booking.step) if u.id in resources]
-            if booking.pinned or not choices:
-                choices = [unit_id(booking.equipment)]
-            minutes = int((booking.end - booking.start).total_seconds() // 60)
-            steps.append(_step(booking.step, tuple(choices), minutes, first=k == 0))
-            index.steps[(rid, k)] = booking.step
-            index.step_bookings[(rid, k)] = booking
-            if booking.pinned:
-                pinned.append(scheduler.Pinned(rid, k, unit_id(booking.equipment), booking.start))
-            else:
-                previous_list.append(
-                    scheduler.PreviousPlacement(rid, k, unit_id(booking.equipment), booking.start)
-                )
-        requests.append(
-            scheduler.Request(
-                id=rid,
-                project=project_key(req.project_id),
-                steps=tuple(steps),
-                weight=req.weight,
-                release=min(max(req.earliest_start, start), min(b.start for b in booked)),
-                deadline=max(req.deadline, max(b.end for b in booked)),
-            )
+
+def _add_published(draft: _Draft, bookings: list[Booking]) -> dict[int, list[Booking]]:
+    """Add the published bookings: fixed ones as blackouts, pinned ones as pinned one-step
+    requests; return the bookings of requests with a released booking, by request id."""
+    released_requests = {b.request_id for b in bookings if not b.pinned}
+    by_request: dict[int, list[Booking]] = {}
+    for booking in bookings:
+        fixed = (
+            booking.equipment_id not in draft.resources
+            or booking.start < draft.start
+            or booking.end > draft.end
+            or not _on_grid(booking.start, draft.start)
         )
-        index.requests[rid] = req
+        if fixed:
+            draft.blackouts.setdefault(booking.equipment_id, []).extend(
+                clip([(booking.start, booking.end)], draft.start, draft.end)
+            )
+        elif booking.request_id in released_requests:
+            by_request.setdefault(booking.request_id, []).append(booking)
+        else:
+            _add_pinned_booking(draft, booking)
+    return by_request
 
-    final_resources = tuple(
-        _with_blackouts(resources[u.id], extra_blackouts.get(u.id, [])) for u in units
+
+def _add_pinned_booking(draft: _Draft, booking: Booking) -> None:
+    rid = f"b{booking.id}"
+    minutes = int((booking.end - booking.start).total_seconds() // 60)
+    draft.requests.append(
+        scheduler.Request(
+            id=rid,
+            project=project_key(booking.request.project_id),
+            steps=(
+                scheduler.Step(
+                    resources=(unit_id(booking.equipment),),
+                    duration_minutes=max(1, minutes),
+                    attended=False,
+                ),
+            ),
+            weight=booking.request.weight,
+        )
     )
-    problem = scheduler.Problem(
-        horizon=scheduler.Horizon(start, end),
-        resources=final_resources,
-        requests=tuple(requests),
-        granularity_minutes=GRANULARITY_MINUTES,
-        timezone=facility.timezone,
-        pinned=tuple(pinned),
-        previous=tuple(previous_list),
+    draft.pinned.append(scheduler.Pinned(rid, 0, unit_id(booking.equipment), booking.start))
+    draft.index.bookings[rid] = booking
+    draft.index.steps[(rid, 0)] = booking.step
+    draft.index.step_bookings[(rid, 0)] = booking
+
+
+def _add_open_request(
+    draft: _Draft, req: BookingRequest, places: dict[int, tuple[str, datetime]]
+) -> None:
+    """Add an open request, or record it as excluded when a step has no usable unit left."""
+    rid = f"r{req.id}"
+    steps: list[scheduler.Step] = []
+    previous: list[scheduler.PreviousPlacement] = []
+    for k, step in enumerate(req.steps):
+        choices = [unit_id(u) for u in allowed_units(step) if u.id in draft.resources]
+        if not choices:
+            draft.index.excluded[req.id] = _excluded(req, k, step, draft.resources)
+            for done in range(k):
+                draft.index.steps.pop((rid, done), None)
+            return
+        steps.append(_step(step, tuple(choices)))
+        draft.index.steps[(rid, k)] = step
+        place = places.get(step.id)
+        if place is not None and place[0] in choices:
+            previous.append(scheduler.PreviousPlacement(rid, k, place[0], place[1]))
+    draft.previous.extend(previous)
+    draft.requests.append(
+        scheduler.Request(
+            id=rid,
+            project=project_key(req.project_id),
+            steps=tuple(steps),
+            weight=req.weight,
+            release=max(req.earliest_start, draft.start),
+            deadline=req.deadline,
+        )
     )
-    index.problem = problem
-    return problem, index
+    draft.index.requests[rid] = req
+
+
+def _add_released_request(draft: _Draft, booked: list[Booking]) -> None:
+    """Add a booked request with a released booking: pinned steps stay, released ones may move
+    (their published place is the previous placement to keep if it can)."""
+    req = booked[0].request
+    rid = f"r{req.id}"
+    booked.sort(key=lambda b: b.step.position)
+    steps = []
+    for k, booking in enumerate(booked):
+        choices = [unit_id(u) for u in allowed_units(booking.step) if u.id in draft.resources]
+        if booking.pinned or not choices:
+            choices = [unit_id(booking.equipment)]
+        minutes = int((booking.end - booking.start).total_seconds() // 60)
+        steps.append(_step(booking.step, tuple(choices), minutes, first=k == 0))
+        draft.index.steps[(rid, k)] = booking.step
+        draft.index.step_bookings[(rid, k)] = booking
+        place = (rid, k, unit_id(booking.equipment), booking.start)
+        if booking.pinned:
+            draft.pinned.append(scheduler.Pinned(*place))
+        else:
+            draft.previous.append(scheduler.PreviousPlacement(*place))
+    draft.requests.append(
+        scheduler.Request(
+            id=rid,
+            project=project_key(req.project_id),
+            steps=tuple(steps),
+            weight=req.weight,
+            release=min(max(req.earliest_start, draft.start), min(b.start for b in booked)),
+            deadline=max(req.deadline, max(b.end for b in booked)),
+        )
+    )
+    draft.index.requests[rid] = req
 
 
 def build_request_problem(
@@ -310,6 +350,19 @@ class MoveCheck(NamedTuple):
     steps: dict[int, RequestStep]
 
 
+@dataclass
+class _MoveDraft:
+    """The parts of a move's problem and result, gathered by ``build_move_problem``."""
+
+    rid: str
+    involved: dict[int, Equipment]
+    requests: list[scheduler.Request] = field(default_factory=list)
+    pinned: list[scheduler.Pinned] = field(default_factory=list)
+    assignments: list[dict[str, Any]] = field(default_factory=list)
+    by_index: dict[int, RequestStep] = field(default_factory=dict)
+    moved: int = 0
+
+
 def build_move_problem(
     booking: Booking, unit: Equipment, start: datetime, end: datetime
 ) -> MoveCheck:
@@ -332,15 +385,39 @@ def build_move_problem(
     margin = timedelta(days=1)
     h_start = min(s for _u, s, _e in places.values()) - margin
     h_end = max(e for _u, _s, e in places.values()) + margin
+    draft = _MoveDraft(f"r{req.id}", {u.id: u for u, _s, _e in places.values()})
+    draft.involved.setdefault(booking.equipment_id, booking.equipment)
+    _add_moved_request(draft, booking, siblings, places)
+    _add_other_bookings(draft, req, {u.id for u, _s, _e in places.values()}, h_start, h_end)
+    problem = scheduler.Problem(
+        horizon=scheduler.Horizon(h_start, h_end),
+        resources=tuple(_resource(u, h_start, h_end) for u in draft.involved.values()),
+        requests=tuple(draft.requests),
+        granularity_minutes=1,
+        timezone=unit.facility.timezone,
+        pinned=tuple(draft.pinned),
+    )
+    result = {
+        "format": "pilotslot-result/1",
+        "status": "FEASIBLE",
+        "objective": sum(r.weight for r in draft.requests),
+        "assignments": draft.assignments,
+        "unscheduled": [],
+    }
+    return MoveCheck(problem, result, draft.rid, draft.moved, draft.by_index)
+
+
+def _add_moved_request(
+    draft: _MoveDraft,
+    booking: Booking,
+    siblings: list[Booking],
+    places: dict[int, tuple[Equipment, datetime, datetime]],
+) -> None:
+    """Add the moved booking's request: each active booking a step at its (new) place, the
+    moved one free to be checked, the others pinned."""
+    req = booking.request
     manual = booking.source == "manual"
-    involved = {u.id: u for u, _s, _e in places.values()}
-    involved.setdefault(booking.equipment_id, booking.equipment)
-    rid = f"r{req.id}"
     steps: list[scheduler.Step] = []
-    assignments: list[dict[str, Any]] = []
-    pinned: list[scheduler.Pinned] = []
-    by_index: dict[int, RequestStep] = {}
-    moved = 0
     previous_position: int | None = None
     for k, b in enumerate(siblings):
         where, s, e = places[b.id]
@@ -351,7 +428,7 @@ def build_move_problem(
             if b.id != booking.id:
                 choices.append(b.equipment)
         for u in choices:
-            involved.setdefault(u.id, u)
+            draft.involved.setdefault(u.id, u)
         follows = previous_position is not None and b.step.position == previous_position + 1
         steps.append(
             scheduler.Step(
@@ -364,23 +441,28 @@ def build_move_problem(
             )
         )
         previous_position = b.step.position
-        by_index[k] = b.step
-        assignments.append(_assignment(rid, k, where, s, e))
+        draft.by_index[k] = b.step
+        draft.assignments.append(_assignment(draft.rid, k, where, s, e))
         if b.id == booking.id:
-            moved = k
+            draft.moved = k
         else:
-            pinned.append(scheduler.Pinned(rid, k, unit_id(where), s))
-    requests = [
+            draft.pinned.append(scheduler.Pinned(draft.rid, k, unit_id(where), s))
+    draft.requests.append(
         scheduler.Request(
-            id=rid,
+            id=draft.rid,
             project=project_key(req.project_id),
             steps=tuple(steps),
             weight=req.weight,
             release=None if manual else req.earliest_start,
             deadline=None if manual else req.deadline,
         )
-    ]
-    target = {u.id for u, _s, _e in places.values()}
+    )
+
+
+def _add_other_bookings(
+    draft: _MoveDraft, req: BookingRequest, target: set[int], h_start: datetime, h_end: datetime
+) -> None:
+    """Add every other active booking on the target units in the horizon, pinned in place."""
     others = db.session.scalars(
         select(Booking).where(
             Booking.equipment_id.in_(target),
@@ -393,7 +475,7 @@ def build_move_problem(
     for other in others:
         oid = f"b{other.id}"
         s, e = max(other.start, h_start), min(other.end, h_end)
-        requests.append(
+        draft.requests.append(
             scheduler.Request(
                 id=oid,
                 project=project_key(other.request.project_id),
@@ -407,24 +489,8 @@ def build_move_problem(
                 weight=other.request.weight,
             )
         )
-        pinned.append(scheduler.Pinned(oid, 0, unit_id(other.equipment), s))
-        assignments.append(_assignment(oid, 0, other.equipment, s, e))
-    problem = scheduler.Problem(
-        horizon=scheduler.Horizon(h_start, h_end),
-        resources=tuple(_resource(u, h_start, h_end) for u in involved.values()),
-        requests=tuple(requests),
-        granularity_minutes=1,
-        timezone=unit.facility.timezone,
-        pinned=tuple(pinned),
-    )
-    result = {
-        "format": "pilotslot-result/1",
-        "status": "FEASIBLE",
-        "objective": sum(r.weight for r in requests),
-        "assignments": assignments,
-        "unscheduled": [],
-    }
-    return MoveCheck(problem, result, rid, moved, by_index)
+        draft.pinned.append(scheduler.Pinned(oid, 0, unit_id(other.equipment), s))
+        draft.assignments.append(_assignment(oid, 0, other.equipment, s, e))
 
 
 def _assignment(

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, exists, select
 
 from app import access, dates
@@ -24,13 +25,26 @@ from app.i18n import localised
 if TYPE_CHECKING:
     from app.accounts.models import User
 
-# Steps per request (a campaign); forms, API, OpenAPI document and service all use this one.
+# The limits of a request's steps, stated here only: form, API, OpenAPI document, services and
+# messages all use these names.
+# Steps per request (a campaign).
 MAX_STEPS = 20
+# The shortest and longest a step (and so a booking) may last; a quarter hour is the solve's
+# grid (problems.GRANULARITY_MINUTES).
+MIN_STEP_MINUTES = 15
 MAX_STEP_DAYS = 14
 MAX_STEP_MINUTES = MAX_STEP_DAYS * 24 * 60
-"""The longest a step (and so a booking) may last; form, API, services and messages use it."""
-# A gap between two steps longer than the furthest a request may start ahead is no plan.
-MAX_LAG_MINUTES = 366 * 24 * 60
+# How far ahead a request may start; a gap between two steps longer than that is no plan.
+MAX_START_AHEAD_DAYS = 366
+MAX_LAG_DAYS = MAX_START_AHEAD_DAYS
+MAX_LAG_MINUTES = MAX_LAG_DAYS * 24 * 60
+STEP_DURATION_MESSAGE = _l(
+    "A step lasts from %(minutes)d minutes to %(days)d days.",
+    minutes=MIN_STEP_MINUTES,
+    days=MAX_STEP_DAYS,
+)
+STEP_COUNT_MESSAGE = _l("A request has at most %(n)d steps.", n=MAX_STEPS)
+LONG_GAP_MESSAGE = _l("A gap between steps may last at most %(days)d days.", days=MAX_LAG_DAYS)
 MAX_WEIGHT = 10
 # Requests the solver may still place; the others are settled.
 OPEN_STATUSES = (RequestStatus.PENDING, RequestStatus.UNPLACED, RequestStatus.PROPOSED)
@@ -118,7 +132,7 @@ def check_step_count(count: int) -> None:
 
     Callers check the count before they parse the steps, so a body of thousands costs nothing."""
     if count > MAX_STEPS:
-        raise ValidationError(_("A request has at most %(n)d steps.", n=MAX_STEPS), field="steps")
+        raise ValidationError(str(STEP_COUNT_MESSAGE), field="steps")
 
 
 def _aware(value: Any, name: str) -> datetime:
@@ -157,16 +171,14 @@ def _check_step_timing(prefix: str, step: StepInput) -> None:
     duration = step.duration_minutes
     if isinstance(duration, bool) or not isinstance(duration, int) or duration <= 0:
         errors[f"{prefix}.duration_minutes"] = _("Give the duration in whole minutes, above 0.")
-    elif duration > MAX_STEP_MINUTES:
-        errors[f"{prefix}.duration_minutes"] = _(
-            "A step may last at most %(days)d days.", days=MAX_STEP_DAYS
-        )
+    elif not MIN_STEP_MINUTES <= duration <= MAX_STEP_MINUTES:
+        errors[f"{prefix}.duration_minutes"] = str(STEP_DURATION_MESSAGE)
     if step.min_lag_minutes < 0:
         errors[f"{prefix}.min_lag_minutes"] = _("The minimum gap cannot be negative.")
     for name in ("min_lag_minutes", "max_lag_minutes"):
         lag = getattr(step, name)
         if lag is not None and lag > MAX_LAG_MINUTES:
-            errors[f"{prefix}.{name}"] = _("A gap between steps may last at most 366 days.")
+            errors[f"{prefix}.{name}"] = str(LONG_GAP_MESSAGE)
     if step.max_lag_minutes is not None and step.max_lag_minutes < step.min_lag_minutes:
         errors.setdefault(
             f"{prefix}.max_lag_minutes", _("The maximum gap must not be below the minimum.")
@@ -270,7 +282,7 @@ def _clean(
         )
     if deadline <= now:
         raise ValidationError(_("The deadline has already passed."), field="deadline")
-    if earliest_start > now + timedelta(days=366):
+    if earliest_start > now + timedelta(days=MAX_START_AHEAD_DAYS):
         raise ValidationError(
             _("Requests may start at most a year ahead."), field="earliest_start"
         )

@@ -18,13 +18,14 @@ from app import access, confirm
 from app.accounts import security
 from app.booking import bookings as booking_service
 from app.booking import maintenance as maintenance_service
-from app.booking import presenters, reasons
+from app.booking import presenters, reasons, settings
 from app.booking import proposals as proposal_service
 from app.booking import requests as request_service
 from app.booking import runs as run_service
 from app.booking import trainings as training_service
 from app.booking.forms import (
     CancelForm,
+    FacilitySettingsForm,
     MaintenanceForm,
     ManualBookingForm,
     ReleaseForm,
@@ -365,12 +366,16 @@ def _render_manage(
     form: MaintenanceForm,
     status: int = 200,
     weight_errors: dict[int, str] | None = None,
+    settings_form: FacilitySettingsForm | None = None,
 ) -> Any:
+    if settings_form is None:
+        settings_form = FacilitySettingsForm(prefix="settings", formdata=None, obj=facility)
     return (
         render_template(
             "booking/facility_manage.html",
             facility=facility,
             maintenance_form=form,
+            settings_form=settings_form,
             release_form=ReleaseForm(),
             weight_errors=weight_errors or {},
             **presenters.manage_view(user, facility),
@@ -396,6 +401,33 @@ def request_weight(slug: str, request_id: int) -> Any:
         presenters.fill_unit_choices(maintenance.equipment_id, facility)
         return _render_manage(user, facility, maintenance, 422, {req.id: error.detail})
     flash(_("Weight of “%(title)s” set to %(weight)d.", title=req.title, weight=req.weight))
+    return redirect(url_for("booking.facility_manage", slug=slug))
+
+
+@bp.post("/manage/<slug>/settings")
+@login_required
+def facility_settings(slug: str) -> Any:
+    user, facility = _managed_facility(slug)
+    form = FacilitySettingsForm(prefix="settings")
+    try:
+        if not form.validate_on_submit():
+            raise ValidationError(settings.fair_share_message(), field="fair_share_percent")
+        settings.set_fair_share(user, facility.id, form.fair_share_percent.data)
+    except ValidationError as error:
+        form.fair_share_percent.errors = [error.detail]
+        maintenance = MaintenanceForm(prefix="maintenance", formdata=None)
+        presenters.fill_unit_choices(maintenance.equipment_id, facility)
+        return _render_manage(user, facility, maintenance, 422, settings_form=form)
+    if facility.fair_share_percent is None:
+        flash(_("Fair share is off: the next solve gives no project a limit."))
+    else:
+        flash(
+            _(
+                "Fair share set: from the next solve, no project holds more than %(percent)d%% "
+                "of any unit.",
+                percent=facility.fair_share_percent,
+            )
+        )
     return redirect(url_for("booking.facility_manage", slug=slug))
 
 
@@ -557,6 +589,7 @@ def proposal_detail(proposal_id: int) -> str:
         proposal=proposal,
         facility=proposal.facility,
         release_form=ReleaseForm(),
+        fair_share=presenters.fair_share(proposal),
         approval_question=(
             presenters.approval_question(proposal)
             if proposal.status == ProposalStatus.DRAFT.value

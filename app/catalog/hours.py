@@ -10,14 +10,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
+from app.intervals import Interval, clip, merge, subtract
+
 if TYPE_CHECKING:
     from app.catalog.models import Equipment, Facility
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ALWAYS = "always"
 RETIRED = "retired"
-
-Window = tuple[datetime, datetime]
 
 
 class Closure(NamedTuple):
@@ -45,36 +45,9 @@ def _days(start: datetime, end: datetime, zone: ZoneInfo) -> Iterable[date]:
         day += timedelta(days=1)
 
 
-def _clip(windows: Iterable[Window], start: datetime, end: datetime) -> list[Window]:
-    clipped = ((max(a, start), min(b, end)) for a, b in windows)
-    return [(a, b) for a, b in clipped if a < b]
-
-
-def _merge(windows: Iterable[Window]) -> list[Window]:
-    """Join windows that overlap or touch, e.g. Monday 24:00 and Tuesday 00:00."""
-    merged: list[Window] = []
-    for a, b in sorted(windows):
-        if merged and a <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
-        else:
-            merged.append((a, b))
-    return merged
-
-
-def _subtract(windows: list[Window], holes: Iterable[Window]) -> list[Window]:
-    for hole_start, hole_end in holes:
-        windows = [
-            piece
-            for a, b in windows
-            for piece in ((a, min(b, hole_start)), (max(a, hole_end), b))
-            if piece[0] < piece[1]
-        ]
-    return windows
-
-
 def weekly_windows(
     hours: dict[str, Any], timezone: str, start: datetime, end: datetime
-) -> list[Window]:
+) -> list[Interval]:
     """Return the UTC windows in [start, end) of a weekly map {"mon": [["09:00", "18:00"]]}."""
     zone = ZoneInfo(timezone)
     windows = [
@@ -82,7 +55,8 @@ def weekly_windows(
         for day in _days(start, end, zone)
         for opens, closes in hours.get(DAYS[day.weekday()]) or []
     ]
-    return _merge(_clip(windows, start, end))
+    # Join windows that touch, e.g. Monday 24:00 and Tuesday 00:00.
+    return merge(clip(windows, start, end))
 
 
 def closures_between(facility: Facility, start: datetime, end: datetime) -> list[Closure]:
@@ -106,7 +80,7 @@ def closures_between(facility: Facility, start: datetime, end: datetime) -> list
     return sorted(found)
 
 
-def open_windows(equipment: Equipment, start: datetime, end: datetime) -> list[Window]:
+def open_windows(equipment: Equipment, start: datetime, end: datetime) -> list[Interval]:
     """Return the UTC windows in [start, end) when a unit can be used, sorted and disjoint.
 
     A unit's own hours (or "always") override its facility's; the facility's closures apply to
@@ -123,10 +97,10 @@ def open_windows(equipment: Equipment, start: datetime, end: datetime) -> list[W
             hours or facility.opening_hours or {}, facility.timezone, start, end
         )
     closed = [(c.start, c.end) for c in closures_between(facility, start, end)]
-    return _subtract(windows, closed)
+    return subtract(windows, closed)
 
 
-def staffed_windows(equipment: Equipment, start: datetime, end: datetime) -> list[Window]:
+def staffed_windows(equipment: Equipment, start: datetime, end: datetime) -> list[Interval]:
     """Return the UTC windows in [start, end) when staff are there for an attended step.
 
     A unit's own weekly hours are its staffed hours; a unit open "always" (or with no hours of
@@ -140,7 +114,7 @@ def staffed_windows(equipment: Equipment, start: datetime, end: datetime) -> lis
         hours = facility.opening_hours or {}
     windows = weekly_windows(hours, facility.timezone, start, end)
     closed = [(c.start, c.end) for c in closures_between(facility, start, end)]
-    return _subtract(windows, closed)
+    return subtract(windows, closed)
 
 
 def weekly_table(hours: dict[str, Any] | None) -> list[tuple[str, list[str]]]:

@@ -34,6 +34,12 @@ class Direction(enum.StrEnum):
     MARINE = "marine"
 
 
+# A project may hold at most this share of any unit's bookable time in a solve (fair share);
+# the facility's setting is a whole percent in this range, or None for no limit.
+FAIR_SHARE_MIN_PERCENT = 1
+FAIR_SHARE_MAX_PERCENT = 100
+
+
 class EquipmentStatus(enum.StrEnum):
     ACTIVE = "active"
     RETIRED = "retired"
@@ -84,6 +90,9 @@ class Facility(db.Model):
     # Background re-solve: a cron expression in the facility's time zone, or None for off.
     resolve_cron: Mapped[str | None] = mapped_column(String(100), default=None)
     auto_publish: Mapped[bool] = mapped_column(default=False)
+    # Fair share: the most any project may hold of a unit's bookable time in a solve, in
+    # whole percent; None for no limit. Set by facilities.yaml or the manager's settings.
+    fair_share_percent: Mapped[int | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

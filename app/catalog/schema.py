@@ -20,7 +20,13 @@ from jsonschema import Draft202012Validator
 from jsonschema import ValidationError as SchemaError
 
 from app import dates
-from app.catalog.models import Direction, EquipmentStatus, FacilityKind
+from app.catalog.models import (
+    FAIR_SHARE_MAX_PERCENT,
+    FAIR_SHARE_MIN_PERCENT,
+    Direction,
+    EquipmentStatus,
+    FacilityKind,
+)
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_PROBLEMS = 10
@@ -199,6 +205,14 @@ SCHEMA: dict[str, Any] = {
                 "opening_hours": {"$ref": "#/$defs/weekly"},
                 "closures": {"type": "array", "items": {"$ref": "#/$defs/closure"}},
                 "contact": {"$ref": "#/$defs/contact"},
+                "fair_share_percent": {
+                    "if": {"type": "integer"},
+                    "then": {"minimum": FAIR_SHARE_MIN_PERCENT, "maximum": FAIR_SHARE_MAX_PERCENT},
+                    "else": {
+                        "type": "null",
+                        "x-message": N_("must be a whole number of percent, or null for no limit"),
+                    },
+                },
                 "equipment": {"type": "array", "items": {"$ref": "#/$defs/equipment"}},
             },
         },
@@ -306,6 +320,10 @@ class FacilitySpec:
     contact_email: str
     contact_phone: str
     equipment: tuple[EquipmentSpec, ...]
+    # Whether the file names fair_share_percent: only then does a sync write it, so a
+    # manager's setting on the facility page stands while the file leaves it out.
+    sets_fair_share: bool = False
+    fair_share_percent: int | None = None
 
 
 @dataclass(frozen=True)
@@ -657,8 +675,8 @@ def _zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
-def _catalogue(data: dict[str, Any], problems: list[tuple[str, str]]) -> Catalogue:
-    capabilities = tuple(
+def _capabilities(data: dict[str, Any]) -> tuple[CapabilitySpec, ...]:
+    return tuple(
         CapabilitySpec(
             slug,
             item["name_zh"],
@@ -670,7 +688,9 @@ def _catalogue(data: dict[str, Any], problems: list[tuple[str, str]]) -> Catalog
         )
         for slug, item in sorted(data["capabilities"].items())
     )
-    declared = {capability.slug for capability in capabilities}
+
+
+def _centres(data: dict[str, Any], problems: list[tuple[str, str]]) -> tuple[CentreSpec, ...]:
     centres = []
     centre_ids: set[str] = set()
     for index, item in enumerate(data["centres"]):
@@ -678,6 +698,84 @@ def _catalogue(data: dict[str, Any], problems: list[tuple[str, str]]) -> Catalog
             problems.append((f"centres[{index}].id", _("%(id)s is used twice", id=item["id"])))
         centre_ids.add(item["id"])
         centres.append(CentreSpec(item["id"], item["name_zh"], item["name_en"]))
+    return tuple(centres)
+
+
+def _units(
+    item: dict[str, Any],
+    path: str,
+    declared: set[str],
+    equipment_ids: set[str],
+    problems: list[tuple[str, str]],
+) -> tuple[EquipmentSpec, ...]:
+    """Return a facility's units; report ids used twice across the file and unknown
+    capabilities."""
+    units = []
+    for unit_index, unit in enumerate(item.get("equipment", [])):
+        unit_path = f"{path}.equipment[{unit_index}]"
+        if unit["id"] in equipment_ids:
+            problems.append((f"{unit_path}.id", _("%(id)s is used twice", id=unit["id"])))
+        equipment_ids.add(unit["id"])
+        for cap_index, name in enumerate(unit["capabilities"]):
+            if name not in declared:
+                problems.append(
+                    (
+                        f"{unit_path}.capabilities[{cap_index}]",
+                        _(
+                            "%(name)s is not in the capabilities section, which names "
+                            "it in both languages",
+                            name=name,
+                        ),
+                    )
+                )
+        units.append(_equipment(unit, unit_path, problems))
+    return tuple(units)
+
+
+def _facility(
+    item: dict[str, Any],
+    path: str,
+    units: tuple[EquipmentSpec, ...],
+    problems: list[tuple[str, str]],
+) -> FacilitySpec:
+    contact = item.get("contact", {})
+    fair_share = item.get("fair_share_percent")
+    return FacilitySpec(
+        slug=item["id"],
+        centre=item["centre"],
+        kind=item["kind"],
+        name_zh=item["name_zh"],
+        name_en=item["name_en"],
+        city_zh=item["city_zh"],
+        city_en=item["city_en"],
+        district_zh=item.get("district_zh", ""),
+        district_en=item.get("district_en", ""),
+        address_zh=item.get("address_zh", ""),
+        address_en=item.get("address_en", ""),
+        host_institutions=tuple(
+            {"name_zh": host["name_zh"], "name_en": host["name_en"]}
+            for host in item.get("host_institutions", [])
+        ),
+        directions=tuple(sorted(item.get("directions", []))),
+        timezone=item["timezone"],
+        opening_hours=_weekly(item.get("opening_hours", {}), f"{path}.opening_hours", problems),
+        closures=_closures(item.get("closures", []), f"{path}.closures", problems),
+        contact_name_zh=contact.get("name_zh", ""),
+        contact_name_en=contact.get("name_en", ""),
+        contact_email=contact.get("email", ""),
+        contact_phone=contact.get("phone", ""),
+        equipment=units,
+        sets_fair_share="fair_share_percent" in item,
+        # JSON Schema counts 50.0 as a whole number; the column holds an integer.
+        fair_share_percent=None if fair_share is None else int(fair_share),
+    )
+
+
+def _catalogue(data: dict[str, Any], problems: list[tuple[str, str]]) -> Catalogue:
+    capabilities = _capabilities(data)
+    declared = {capability.slug for capability in capabilities}
+    centres = _centres(data, problems)
+    centre_ids = {centre.slug for centre in centres}
     facilities = []
     facility_ids: set[str] = set()
     equipment_ids: set[str] = set()
@@ -691,57 +789,9 @@ def _catalogue(data: dict[str, Any], problems: list[tuple[str, str]]) -> Catalog
                 (f"{path}.centre", _("no centre has the id %(id)s", id=item["centre"]))
             )
         _timezone(item["timezone"], f"{path}.timezone", problems)
-        units = []
-        for unit_index, unit in enumerate(item.get("equipment", [])):
-            unit_path = f"{path}.equipment[{unit_index}]"
-            if unit["id"] in equipment_ids:
-                problems.append((f"{unit_path}.id", _("%(id)s is used twice", id=unit["id"])))
-            equipment_ids.add(unit["id"])
-            for cap_index, name in enumerate(unit["capabilities"]):
-                if name not in declared:
-                    problems.append(
-                        (
-                            f"{unit_path}.capabilities[{cap_index}]",
-                            _(
-                                "%(name)s is not in the capabilities section, which names "
-                                "it in both languages",
-                                name=name,
-                            ),
-                        )
-                    )
-            units.append(_equipment(unit, unit_path, problems))
-        contact = item.get("contact", {})
-        facilities.append(
-            FacilitySpec(
-                slug=item["id"],
-                centre=item["centre"],
-                kind=item["kind"],
-                name_zh=item["name_zh"],
-                name_en=item["name_en"],
-                city_zh=item["city_zh"],
-                city_en=item["city_en"],
-                district_zh=item.get("district_zh", ""),
-                district_en=item.get("district_en", ""),
-                address_zh=item.get("address_zh", ""),
-                address_en=item.get("address_en", ""),
-                host_institutions=tuple(
-                    {"name_zh": host["name_zh"], "name_en": host["name_en"]}
-                    for host in item.get("host_institutions", [])
-                ),
-                directions=tuple(sorted(item.get("directions", []))),
-                timezone=item["timezone"],
-                opening_hours=_weekly(
-                    item.get("opening_hours", {}), f"{path}.opening_hours", problems
-                ),
-                closures=_closures(item.get("closures", []), f"{path}.closures", problems),
-                contact_name_zh=contact.get("name_zh", ""),
-                contact_name_en=contact.get("name_en", ""),
-                contact_email=contact.get("email", ""),
-                contact_phone=contact.get("phone", ""),
-                equipment=tuple(units),
-            )
-        )
-    return Catalogue(capabilities, tuple(centres), tuple(facilities))
+        units = _units(item, path, declared, equipment_ids, problems)
+        facilities.append(_facility(item, path, units, problems))
+    return Catalogue(capabilities, centres, tuple(facilities))
 
 
 _VALIDATOR = Draft202012Validator(SCHEMA)

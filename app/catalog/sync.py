@@ -274,6 +274,8 @@ def _upsert_facility(
         "contact_email": spec.contact_email,
         "contact_phone": spec.contact_phone,
     }
+    if spec.sets_fair_share:
+        values["fair_share_percent"] = spec.fair_share_percent
     if facility is None:
         facility = Facility(slug=spec.slug, active=True, **values)
         facility.directions = [FacilityDirection(name=name) for name in spec.directions]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-Interval = tuple[datetime, datetime]
+from app.intervals import Interval, clip, overlap, total_length
 
 
 @dataclass(frozen=True)
@@ -101,48 +101,6 @@ def hours(span: timedelta) -> float:
     return span.total_seconds() / 3600
 
 
-def overlap(a: Interval, b: Interval) -> timedelta:
-    """Return how long two intervals overlap."""
-    return max(timedelta(0), min(a[1], b[1]) - max(a[0], b[0]))
-
-
-def merge(intervals: Iterable[Interval]) -> list[Interval]:
-    """Return the union of intervals as sorted, disjoint intervals."""
-    merged: list[Interval] = []
-    for start, end in sorted(i for i in intervals if i[1] > i[0]):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def subtract(intervals: Iterable[Interval], holes: Iterable[Interval]) -> list[Interval]:
-    """Return the parts of the intervals not covered by any hole."""
-    remaining = merge(intervals)
-    for hole_start, hole_end in merge(holes):
-        cut: list[Interval] = []
-        for start, end in remaining:
-            if hole_end <= start or hole_start >= end:
-                cut.append((start, end))
-                continue
-            if start < hole_start:
-                cut.append((start, hole_start))
-            if hole_end < end:
-                cut.append((hole_end, end))
-        remaining = cut
-    return remaining
-
-
-def clip(intervals: Iterable[Interval], period: Interval) -> list[Interval]:
-    """Return the intervals cut to the period, dropping those outside it."""
-    return [
-        (max(s, period[0]), min(e, period[1]))
-        for s, e in intervals
-        if min(e, period[1]) > max(s, period[0])
-    ]
-
-
 def iso_weeks(period: Interval, week_starts: Sequence[datetime]) -> list[Week]:
     """Cut the period at the given week starts (local Mondays at midnight, as aware datetimes)."""
     bounds = sorted({period[0], period[1], *(w for w in week_starts if period[0] < w < period[1])})
@@ -162,7 +120,7 @@ def unit_loads(
         if b.active:
             booked[b.unit_id] += hours(overlap((b.start, b.end), period))
     return {
-        u.id: Load(booked[u.id], u.capacity * sum(hours(e - s) for s, e in clip(u.usable, period)))
+        u.id: Load(booked[u.id], u.capacity * hours(total_length(clip(u.usable, *period))))
         for u in units
     }
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
-from app import access, dates
+from app import access, dates, intervals
 from app.accounts.models import Project, User
 from app.booking.models import (
     Booking,
@@ -28,8 +28,9 @@ from app.catalog.models import Equipment, EquipmentStatus, Facility
 from app.errors import BadRequest, NotFound
 from app.extensions import db
 from app.i18n import localised
+from app.intervals import Interval
 from app.reports import metrics
-from app.reports.metrics import BookingFact, Interval, ProposalFact, RequestFact, Unit
+from app.reports.metrics import BookingFact, ProposalFact, RequestFact, Unit
 
 MAX_DAYS = 366
 DEFAULT_WEEKS = 4
@@ -133,7 +134,7 @@ def _usable_windows(unit: Equipment, period: Interval) -> tuple[Interval, ...]:
 
     opened = open_windows(unit, period[0], period[1])
     maintenance = [(m.start, m.end) for m in unit.maintenance if m.cancelled_at is None]
-    return tuple(metrics.clip(metrics.subtract(opened, maintenance), period))
+    return tuple(intervals.clip(intervals.subtract(opened, maintenance), *period))
 
 
 def _units(facility_ids: Sequence[int], period: Interval) -> list[Unit]:

@@ -305,3 +305,32 @@ def test_failure_inside_a_run_is_recorded(core: Core, db: Any) -> None:
     assert failed.status == RunStatus.FAILED and "Mars/Olympus_Mons" in failed.error
     assert count(db, Proposal) == 0
     assert db.session.scalar(select(BookingRequest.status)) == RequestStatus.PENDING
+
+
+def test_the_facilitys_fair_share_reaches_the_solver_and_changes_the_plan(
+    core: Core, db: Any
+) -> None:
+    runs = [core.request(f"Run {n}") for n in range(3)]
+    problem, _index = build_problem(core.bio, now=utcnow())
+    assert problem.fair_share is None
+    # 2 % of an LC-MS unit's four weeks of open hours (about 180 h) is between 3 and 6 hours:
+    # Amber may hold one 3-hour run on each of the two units, not a third.
+    core.bio.fair_share_percent = 2
+    db.session.commit()
+    problem, _index = build_problem(core.bio, now=utcnow())
+    assert problem.fair_share == scheduler.FairShare(0.02)
+    run = core.solve()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert json.loads(run.problem_json or "{}")["fair_share"] == {"max_fraction": 0.02}
+    assert run.proposal is not None and len(run.proposal.items) == 2
+    (left,) = [r for r in runs if r.id not in {i.request_id for i in run.proposal.items}]
+    db.session.refresh(left)
+    assert left.status == RequestStatus.UNPLACED
+    assert left.unplaced_reason_detail is not None
+    assert left.unplaced_reason_detail["code"] == "fair-share-used", left.unplaced_reason_detail
+
+    core.bio.fair_share_percent = None
+    db.session.commit()
+    run = core.solve()
+    assert run.proposal is not None
+    assert sorted(i.request_id for i in run.proposal.items) == sorted(r.id for r in runs)

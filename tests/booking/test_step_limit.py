@@ -1,16 +1,26 @@
-"""Steps per request: one limit (MAX_STEPS) for the campaign form, the API, its OpenAPI document
-and the service, checked before thousands of steps are built or parsed, with one message."""
+"""Step limits, named once in app.booking.requests: steps per request (MAX_STEPS), checked
+before thousands of steps are built or parsed, and a step's duration and gaps, each with one
+message from the campaign form, the API and the service."""
 
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
 from app.booking.models import BookingRequest
-from app.booking.requests import MAX_STEPS
+from app.booking.requests import (
+    MAX_LAG_MINUTES,
+    MAX_STEP_MINUTES,
+    MAX_STEPS,
+    MIN_STEP_MINUTES,
+    StepInput,
+)
+from app.errors import ValidationError
 from tests.booking.conftest import Core
 from tests.booking.pages_world import World, build_world
 
@@ -106,3 +116,101 @@ def test_the_openapi_document_states_the_same_limit(client: Any) -> None:
         if "steps" in schema.get("properties", {}) and "maxItems" in schema["properties"]["steps"]
     }
     assert limits and set(limits.values()) == {MAX_STEPS}, limits
+
+
+# ---------------------------------------------------------------- a step's duration and gaps
+
+STEP_DURATION = (
+    f"A step lasts from {MIN_STEP_MINUTES} minutes to {MAX_STEP_MINUTES // (24 * 60)} days."
+)
+LONG_GAP = f"A gap between steps may last at most {MAX_LAG_MINUTES // (24 * 60)} days."
+
+
+def _field_errors(page: str, field: str) -> list[str]:
+    return re.findall(rf'<span class="error" id="{re.escape(field)}-error">([^<]*)</span>', page)
+
+
+@pytest.mark.parametrize(
+    "hours", [str(Decimal(MIN_STEP_MINUTES - 1) / 60), str(MAX_STEP_MINUTES // 60 + 1)]
+)
+def test_the_form_refuses_a_step_out_of_range_with_the_services_message(
+    client: Any, login: Any, db: Any, hours: str
+) -> None:
+    world = build_world()
+    login(world.alice)
+    data = _campaign(world, 2)
+    data["steps-1-duration_hours"] = hours
+    response = client.post("/campaigns/new", data=data)
+    assert response.status_code == 200
+    assert _field_errors(response.get_data(as_text=True), "steps-1-duration_hours") == [
+        STEP_DURATION
+    ]
+    assert _requests(db) == 0
+
+
+def test_the_form_refuses_a_gap_too_long_with_the_services_message(
+    client: Any, login: Any, db: Any
+) -> None:
+    world = build_world()
+    login(world.alice)
+    data = _campaign(world, 2)
+    data["steps-1-max_gap_hours"] = str(MAX_LAG_MINUTES // 60 + 1)
+    response = client.post("/campaigns/new", data=data)
+    assert _field_errors(response.get_data(as_text=True), "steps-1-max_gap_hours") == [LONG_GAP]
+    assert _requests(db) == 0
+
+
+@pytest.mark.parametrize(
+    ("step", "field", "message"),
+    [
+        (
+            StepInput(duration_minutes=MIN_STEP_MINUTES - 1, capability="lc-ms"),
+            "duration_minutes",
+            STEP_DURATION,
+        ),
+        (
+            StepInput(duration_minutes=MAX_STEP_MINUTES + 1, capability="lc-ms"),
+            "duration_minutes",
+            STEP_DURATION,
+        ),
+        (
+            StepInput(
+                duration_minutes=60, capability="lc-ms", min_lag_minutes=MAX_LAG_MINUTES + 1
+            ),
+            "min_lag_minutes",
+            LONG_GAP,
+        ),
+    ],
+)
+def test_the_service_refuses_a_step_out_of_range_with_the_same_message(
+    core: Core, db: Any, step: StepInput, field: str, message: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        core.request(steps=[step])
+    assert caught.value.errors == {f"steps[0].{field}": message}
+    assert _requests(db) == 0
+
+
+def test_the_shortest_step_is_stored(core: Core, db: Any) -> None:
+    req = core.request(steps=[StepInput(duration_minutes=MIN_STEP_MINUTES, capability="lc-ms")])
+    assert req.steps[0].duration_minutes == MIN_STEP_MINUTES
+
+
+def test_the_api_refuses_a_step_shorter_than_the_limit_with_the_same_message(
+    app: Flask, core: Core, login: Any, db: Any
+) -> None:
+    alice = login(core.alice, app.test_client())
+    response = alice.post(
+        "/api/v1/requests",
+        json={
+            "project_id": core.amber.id,
+            "title": "Quick look",
+            "earliest_start": core.at(0).isoformat(),
+            "deadline": core.at(4, "18:00").isoformat(),
+            "steps": [{"duration_minutes": MIN_STEP_MINUTES - 1, "capability": "lc-ms"}],
+        },
+    )
+    assert response.status_code == 422, response.get_json()
+    problem = response.get_json()
+    assert problem["detail"] == STEP_DURATION, problem
+    assert _requests(db) == 0

@@ -128,6 +128,31 @@ def test_changed_fields_are_named(synced: SyncReport, variant: Callable[..., Pat
     assert _facility("beta-pilot").direction_names == ["biomedicine", "new_energy"]
 
 
+def test_the_file_sets_fair_share_only_where_it_names_it(
+    synced: SyncReport, variant: Callable[..., Path]
+) -> None:
+    assert _facility("gamma-platform").fair_share_percent is None
+    named = (
+        "    timezone: Europe/Berlin\n",
+        "    timezone: Europe/Berlin\n    fair_share_percent: 40\n",
+    )
+    report = sync_catalogue(variant(named))
+    assert report.changed == [("facility gamma-platform", ["fair_share_percent"])]
+    assert _facility("gamma-platform").fair_share_percent == 40
+    # A manager's later setting stands while the file leaves the field out...
+    _facility("gamma-platform").fair_share_percent = 25
+    db.session.commit()
+    assert not sync_catalogue(FIXTURE).has_changes
+    assert _facility("gamma-platform").fair_share_percent == 25
+    # ...and null in the file means no limit.
+    cleared = (
+        "    timezone: Europe/Berlin\n",
+        "    timezone: Europe/Berlin\n    fair_share_percent: null\n",
+    )
+    sync_catalogue(variant(cleared))
+    assert _facility("gamma-platform").fair_share_percent is None
+
+
 def test_unit_missing_from_the_file_is_retired_not_deleted_and_comes_back(
     synced: SyncReport, variant: Callable[..., Path]
 ) -> None:
@@ -312,6 +337,34 @@ BROKEN: dict[str, tuple[tuple[str, str], str]] = {
     "overlapping time ranges": (
         ('      wed: ["08:30-17:30"]\n', f'      wed: ["08:30-12:00", "11:00-17:30"]{MARK}\n'),
         "facilities[0].opening_hours.wed: time ranges must not overlap",
+    ),
+    "fair share above 100 percent": (
+        (
+            "    timezone: Europe/Berlin\n",
+            f"    timezone: Europe/Berlin\n    fair_share_percent: 150{MARK}\n",
+        ),
+        "facilities[2].fair_share_percent: must be at most 100",
+    ),
+    "fair share of no percent": (
+        (
+            "    timezone: Europe/Berlin\n",
+            f"    timezone: Europe/Berlin\n    fair_share_percent: 0{MARK}\n",
+        ),
+        "facilities[2].fair_share_percent: must be at least 1",
+    ),
+    "fair share as a fraction": (
+        (
+            "    timezone: Europe/Berlin\n",
+            f"    timezone: Europe/Berlin\n    fair_share_percent: 0.5{MARK}\n",
+        ),
+        "fair_share_percent: must be a whole number of percent, or null for no limit",
+    ),
+    "fair share as text": (
+        (
+            "    timezone: Europe/Berlin\n",
+            f'    timezone: Europe/Berlin\n    fair_share_percent: "50%"{MARK}\n',
+        ),
+        "fair_share_percent: must be a whole number of percent, or null for no limit",
     ),
     "unknown time zone": (
         ("    timezone: Europe/Berlin\n", f"    timezone: Mars/Olympus_Mons{MARK}\n"),

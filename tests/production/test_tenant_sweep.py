@@ -18,7 +18,7 @@ from werkzeug.routing import Rule
 from app.accounts.models import ApiToken, ProjectMembership, User
 from app.booking.models import AuditEvent, Booking, BookingRequest, Proposal, SolveRun
 from app.calendars.models import FeedToken
-from app.catalog.models import MaintenanceWindow
+from app.catalog.models import Facility, MaintenanceWindow
 from app.extensions import db
 from app.notifications.models import Notification
 from tests import factories
@@ -106,6 +106,7 @@ ENDPOINTS: dict[str, str] = {
     "booking.manual_booking": "victim's facility",
     "booking.maintenance_add": "victim's facility",
     "booking.facility_solve": "victim's facility",
+    "booking.facility_settings": "victim's facility",
     "booking.trainings": "victim's facility",
     "booking.proposal_detail": "victim facility's proposal",
     "booking.proposal_approve": "victim facility's proposal",
@@ -244,6 +245,7 @@ def form_body(world: World) -> dict[str, str]:
         "action": "token",
         "token-name": "mine",
         "weight": "10",
+        "settings-fair_share_percent": "1",
     }
 
 
@@ -276,6 +278,7 @@ def snapshot(world: World) -> dict[str, Any]:
         "victim active": db.session.get(User, world.member.id).active,  # type: ignore[union-attr]
         "notice read": db.session.get(Notification, world.notice.id).read_at,  # type: ignore[union-attr]
         "audit": count(AuditEvent, AuditEvent.facility_id == world.facility.id),
+        "fair share": db.session.get(Facility, world.facility.id).fair_share_percent,  # type: ignore[union-attr]
     }
 
 

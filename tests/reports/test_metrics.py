@@ -32,21 +32,6 @@ def booking(**kw: object) -> BookingFact:
     return BookingFact(**values)  # type: ignore[arg-type]
 
 
-def test_subtract_cuts_holes_out_of_windows() -> None:
-    windows = [(t(1, 9), t(1, 18)), (t(2, 9), t(2, 18))]
-    assert metrics.subtract(windows, [(t(1, 12), t(1, 13)), (t(2, 0), t(2, 10))]) == [
-        (t(1, 9), t(1, 12)),
-        (t(1, 13), t(1, 18)),
-        (t(2, 10), t(2, 18)),
-    ]
-
-
-def test_merge_joins_overlapping_and_touching_windows() -> None:
-    assert metrics.merge([(t(1, 12), t(1, 14)), (t(1, 9), t(1, 12)), (t(1, 13), t(1, 15))]) == [
-        (t(1, 9), t(1, 15))
-    ]
-
-
 def test_booked_hours_are_clipped_to_the_period() -> None:
     unit = Unit(1, 10, "u", 1, (), ((t(1, 9), t(1, 18)),))
     loads = metrics.unit_loads([unit], [booking(start=t(1, 7), end=t(1, 11))], (t(1, 10), t(2)))

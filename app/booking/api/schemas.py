@@ -21,19 +21,35 @@ from app.apitypes import (
     QueryFlag,
     QueryInt,
     Text,
+    limit_message,
 )
 from app.booking import maintenance, models, reasons
 from app.booking import proposals as proposal_service
 from app.booking import requests as request_service
 from app.booking import runs as run_service
 from app.booking.models import BookingStatus, ProposalStatus, RequestStatus, RunStatus
-from app.booking.requests import MAX_LAG_MINUTES, MAX_STEP_DAYS, MAX_STEPS, MAX_WEIGHT
+from app.booking.requests import (
+    LONG_GAP_MESSAGE,
+    MAX_LAG_MINUTES,
+    MAX_STEP_MINUTES,
+    MAX_STEPS,
+    MAX_WEIGHT,
+    MIN_STEP_MINUTES,
+    STEP_COUNT_MESSAGE,
+    STEP_DURATION_MESSAGE,
+)
 from app.catalog.models import MaintenanceWindow
 
 # Who acted, in the API, when no person did (auto-publish, expiry, a failed solve).
 SCHEDULER = "scheduler"
 
 Lag = Annotated[StrictInt, Field(ge=0, le=MAX_LAG_MINUTES)]
+
+# The named limits refuse with their own messages, as the form and the service do.
+limit_message("duration_minutes", STEP_DURATION_MESSAGE)
+limit_message("steps", STEP_COUNT_MESSAGE, below=False)
+limit_message("min_lag_minutes", LONG_GAP_MESSAGE, below=False)
+limit_message("max_lag_minutes", LONG_GAP_MESSAGE, below=False)
 
 
 # ---------------------------------------------------------------- bodies
@@ -42,7 +58,7 @@ Lag = Annotated[StrictInt, Field(ge=0, le=MAX_LAG_MINUTES)]
 class StepInput(Body):
     """One step of a request: a capability or a list of units, and its timing."""
 
-    duration_minutes: Annotated[StrictInt, Field(ge=1, le=MAX_STEP_DAYS * 24 * 60)]
+    duration_minutes: Annotated[StrictInt, Field(ge=MIN_STEP_MINUTES, le=MAX_STEP_MINUTES)]
     capability: Text | None = None
     unit_ids: list[Int] = []
     facility_id: Int | None = None
