@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 import scheduler
 from app.accounts import security
 from app.booking import audit, reasons, signals
+from app.booking import queue as solve_queue
 from app.booking.bookings import (
     conflict_error,
     describe,
@@ -214,8 +215,12 @@ def replays_exactly(run: SolveRun) -> bool | None:
 
 
 def _launch_worker(run: SolveRun) -> None:
-    """Start `python -m app.booking.worker RUN_ID` in its own session, so it outlives the
-    web request (and the web worker) that started it."""
+    """Put the run on the solve queue if there is one; else start `python -m
+    app.booking.worker RUN_ID` in its own session, so it outlives the web request (and the
+    web worker) that started it."""
+    if solve_queue.configured():
+        solve_queue.enqueue_run(run)
+        return
     for finished in [w for w in _workers if w.poll() is not None]:
         _workers.discard(finished)
     env = {
@@ -474,7 +479,7 @@ def mark_interrupted_runs(now: datetime, stale_after_seconds: float = 60) -> int
     """Fail runs whose worker stopped sending heartbeats (killed, machine restarted)."""
     write_transaction()
     limit = now - timedelta(seconds=stale_after_seconds)
-    runs = list(
+    runs = solve_queue.not_waiting(
         db.session.scalars(
             select(SolveRun).where(
                 SolveRun.status.in_(UNFINISHED),
