@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
@@ -37,8 +38,6 @@ from app.extensions import db
 
 log = logging.getLogger(__name__)
 
-RUN_JOB_PREFIX = "solve-run-"
-NIGHT_JOB_PREFIX = "night-"
 # A job may outlive its run's time limit by the problem's building and the plan's storing.
 JOB_MARGIN_SECONDS = 120
 NIGHT_SUMMARY_DAYS = 14
@@ -59,13 +58,11 @@ def configured(app: Flask | None = None) -> bool:
 def connection() -> redis.Redis:
     """Return this app's client of the queue's Redis, with short timeouts for web requests."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    client = app.extensions.get("solve_queue_redis")
-    if client is None:
-        client = redis.Redis.from_url(
-            app.config["SOLVE_QUEUE_URL"], socket_connect_timeout=1, socket_timeout=2
-        )
-        app.extensions["solve_queue_redis"] = client
-    return client
+    url = app.config["SOLVE_QUEUE_URL"]
+    clients = app.extensions.setdefault("solve_queue_redis", {})
+    if url not in clients:
+        clients[url] = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+    return clients[url]
 
 
 def solve_queue(client: redis.Redis | None = None) -> Queue:
@@ -78,6 +75,12 @@ def _unreachable(error: Exception) -> QueueUnavailable:
     return QueueUnavailable(
         _("The solve queue is not reachable right now; nothing was started. Try again shortly.")
     )
+
+
+def _job_id(*parts: object) -> str:
+    """Name a job after the queue too: installations sharing one Redis never share a job."""
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", current_app.config["SOLVE_QUEUE_NAME"])
+    return "-".join([name, *map(str, parts)])
 
 
 def _job_timeout(time_limit: float) -> int:
@@ -93,7 +96,7 @@ def enqueue_run(run: SolveRun) -> None:
         solve_queue().enqueue(
             "app.booking.queue.run_job",
             run.id,
-            job_id=f"{RUN_JOB_PREFIX}{run.id}",
+            job_id=_job_id("run", run.id),
             job_timeout=_job_timeout(run.time_limit_seconds),
             result_ttl=3600,
             failure_ttl=7 * 86400,
@@ -131,7 +134,7 @@ def not_waiting(runs: Iterable[SolveRun]) -> list[SolveRun]:
     if not queued or not configured():
         return runs
     try:
-        jobs = Job.fetch_many([f"{RUN_JOB_PREFIX}{r.id}" for r in queued], connection=connection())
+        jobs = Job.fetch_many([_job_id("run", r.id) for r in queued], connection=connection())
         waiting = {
             r.id
             for r, job in zip(queued, jobs, strict=True)
@@ -176,7 +179,7 @@ def enqueue_night(facility_ids: Iterable[int], night: str) -> dict[str, list[int
                     "app.booking.queue.night_job",
                     facility_id,
                     night,
-                    job_id=f"{NIGHT_JOB_PREFIX}{night}-{facility_id}",
+                    job_id=_job_id("night", night, facility_id),
                     job_timeout=_job_timeout(_night_time_limit()),
                     result_ttl=86400,
                     failure_ttl=7 * 86400,
@@ -210,7 +213,10 @@ def resolve_region(night: str | None = None) -> dict[str, list[int]]:
 
 
 def _record(night: str, facility_id: int, state: str, **details: Any) -> None:
-    connection().hset(_night_key(night), str(facility_id), json.dumps({"state": state, **details}))
+    # RQ names the worker in its work horse's environment.
+    details.setdefault("worker", os.environ.get("RQ_WORKER_ID", _worker_tag()))
+    entry = json.dumps({"state": state, **details})
+    connection().hset(_night_key(night), str(facility_id), entry)
 
 
 def night_job(facility_id: int, night: str) -> None:
@@ -218,7 +224,7 @@ def night_job(facility_id: int, night: str) -> None:
     from app.jobs.resolves import SolveFailed, scheduled_resolve
 
     with _fresh_context():
-        _record(night, facility_id, "running", worker=_worker_tag())
+        _record(night, facility_id, "running")
         try:
             run = scheduled_resolve(facility_id, now=utcnow())
         except SolveFailed as failure:
@@ -244,7 +250,7 @@ def night_summary(night: str) -> dict[str, list[dict[str, Any]]]:
         entries = connection().hgetall(_night_key(night))
     except redis.RedisError as error:
         raise _unreachable(error) from error
-    slugs = dict(db.session.execute(select(Facility.id, Facility.slug)).tuples().all())
+    slugs = {fid: slug for fid, slug in db.session.execute(select(Facility.id, Facility.slug))}
     summary: dict[str, list[dict[str, Any]]] = {state: [] for state in STATES}
     for raw_id, raw in sorted(entries.items(), key=lambda item: int(item[0])):
         facility_id = int(raw_id)
