@@ -2,7 +2,7 @@
 
     python -m bench.queue                          # SQLite in a temporary folder, Redis on :6379
     python -m bench.queue --time-limit 5 --requests 60
-    python -m bench.queue --database-url postgresql://... (an EMPTY database)
+    python -m bench.queue --database-url postgresql://... (an EMPTY database with btree_gist)
 
 Builds 24 identical facilities (one LC-MS unit and `--requests` weighted requests for next week,
 more than the unit can hold), then queues the 12 solves of the first half as managers' clicks
