@@ -54,7 +54,9 @@ class Answer(BaseModel):
 Int = Annotated[StrictInt, Field(ge=MIN_INTEGER, le=MAX_INTEGER)]
 Text = StrictStr
 Flag = StrictBool
-Number = StrictFloat | StrictInt
+# Strict floats take JSON integers too (never true or "5"); one type, so a refusal names the
+# field itself, not a member of a union.
+Number = StrictFloat
 
 
 # ---------------------------------------------------------------- dates and times

@@ -187,6 +187,7 @@ def backup_restore_command(dump: str) -> None:
 
 def register(app: Flask) -> None:
     """Attach every command group."""
+    from app.booking.queue_cli import queue_cli, worker_command
     from app.catalog.cli import facilities_cli
     from app.jobs.cli import scheduler_cli
 
@@ -196,3 +197,5 @@ def register(app: Flask) -> None:
     app.cli.add_command(schedule_cli)
     app.cli.add_command(backup_cli)
     app.cli.add_command(scheduler_cli)
+    app.cli.add_command(queue_cli)
+    app.cli.add_command(worker_command)

@@ -78,6 +78,12 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": production,
         "REDIS_URL": redis_url,
+        # Solves run as jobs on this Redis, served by `flask worker` processes; unset (and no
+        # REDIS_URL), each solve gets a worker process of its own started by the web process.
+        "SOLVE_QUEUE_URL": env.get("PILOTSLOT_SOLVE_QUEUE_URL", redis_url),
+        "SOLVE_QUEUE_NAME": env.get("PILOTSLOT_SOLVE_QUEUE", "pilotslot-solves"),
+        # With the queue: queue every active facility's re-solve on this cron (UTC), once a night.
+        "REGION_RESOLVE_CRON": env.get("PILOTSLOT_REGION_RESOLVE_CRON", ""),
         "TRUSTED_PROXIES": int(env.get("PILOTSLOT_TRUSTED_PROXIES", "0")),
         "LOGIN_RATE_LIMIT": env.get("PILOTSLOT_LOGIN_RATE_LIMIT", "10/minute"),
         "LOGIN_ADDRESS_RATE_LIMIT": env.get("PILOTSLOT_LOGIN_ADDRESS_RATE_LIMIT", "30/minute"),

@@ -1,19 +1,27 @@
-"""`make run`: serve the app on 127.0.0.1 for development and demos, the scheduler beside it."""
+"""`make run`: serve the app on 127.0.0.1 for development and demos, the scheduler beside it.
+
+Solves go on the solve queue with one `flask worker` beside the server when Redis answers
+(REDIS_URL, else a local Redis on its default port); without Redis each solve gets a worker
+process of its own, as before the queue."""
 
 from __future__ import annotations
 
 import argparse
 import ctypes
+import hashlib
 import os
 import signal
 import subprocess
 import sys
 from types import FrameType
 
+import redis
+
 from app import create_app
-from app.config import PROJECT_ROOT
+from app.config import PROJECT_ROOT, from_environment
 
 _PR_SET_PDEATHSIG = 1
+LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 
 
 def _die_with_parent() -> None:
@@ -31,8 +39,35 @@ def start_scheduler() -> subprocess.Popen[bytes]:
     )
 
 
+def use_solve_queue() -> bool:
+    """Point this process and its children at a solve queue if Redis answers; say if it does.
+
+    A queue found by looking (no REDIS_URL) is named after the database, so two checkouts
+    sharing one Redis never take each other's jobs."""
+    configured = from_environment()
+    url = configured["SOLVE_QUEUE_URL"] or LOCAL_REDIS
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5).ping()
+    except redis.RedisError:
+        return False
+    if not configured["SOLVE_QUEUE_URL"]:
+        database = hashlib.sha1(configured["SQLALCHEMY_DATABASE_URI"].encode()).hexdigest()
+        os.environ["PILOTSLOT_SOLVE_QUEUE_URL"] = url
+        os.environ["PILOTSLOT_SOLVE_QUEUE"] = f"pilotslot-dev-{database[:10]}"
+    return True
+
+
+def start_worker() -> subprocess.Popen[bytes]:
+    """Start `flask worker` (one solver host) as a child process on the same environment."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "worker"],
+        cwd=PROJECT_ROOT,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+    )
+
+
 def stop_scheduler(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
-    """Stop the scheduler cleanly (it gives its lease up), or kill it if it hangs."""
+    """Stop the scheduler (or the worker) cleanly, or kill it if it hangs."""
     if process.poll() is not None:
         return
     process.terminate()
@@ -57,14 +92,16 @@ def main() -> None:
         "--no-scheduler", action="store_true", help="Serve pages only; run no background jobs."
     )
     args = parser.parse_args()
+    worker = start_worker() if use_solve_queue() else None
     app = create_app()
     scheduler = None if args.no_scheduler else start_scheduler()
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
     finally:
-        if scheduler is not None:
-            stop_scheduler(scheduler)
+        for child in (scheduler, worker):
+            if child is not None:
+                stop_scheduler(child)
 
 
 if __name__ == "__main__":

@@ -141,6 +141,8 @@ def _test_config(url: str, **overrides: Any) -> dict[str, Any]:
         # The tests read the English msgids unless they choose a language; the production
         # default (Chinese) has its own tests in tests/test_i18n.py.
         "BABEL_DEFAULT_LOCALE": "en",
+        # Solves go on a queue only where a test sets one up (tests/jobs/test_queue.py).
+        "SOLVE_QUEUE_URL": "",
     }
     config.update(overrides)
     return config

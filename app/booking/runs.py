@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 import scheduler
 from app import access
 from app.booking import audit
+from app.booking import queue as solve_queue
 from app.booking.models import (
     RunStatus,
     SolveRun,
@@ -198,8 +199,12 @@ def replays_exactly(run: SolveRun) -> bool | None:
 
 
 def _launch_worker(run: SolveRun) -> None:
-    """Start `python -m app.booking.worker RUN_ID` in its own session, so it outlives the
-    web request (and the web worker) that started it."""
+    """Put the run on the solve queue if there is one; else start `python -m
+    app.booking.worker RUN_ID` in its own session, so it outlives the web request (and the
+    web worker) that started it."""
+    if solve_queue.configured():
+        solve_queue.enqueue_run(run)
+        return
     for finished in [w for w in _workers if w.poll() is not None]:
         _workers.discard(finished)
     env = {
@@ -458,7 +463,7 @@ def mark_interrupted_runs(now: datetime, stale_after_seconds: float = 60) -> int
     """Fail runs whose worker stopped sending heartbeats (killed, machine restarted)."""
     write_transaction()
     limit = now - timedelta(seconds=stale_after_seconds)
-    runs = list(
+    runs = solve_queue.not_waiting(
         db.session.scalars(
             select(SolveRun).where(
                 SolveRun.status.in_(UNFINISHED),

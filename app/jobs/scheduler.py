@@ -120,6 +120,15 @@ def standing_jobs(config: dict[str, Any]) -> list[JobSpec]:
             name="Prune old job runs",
         ),
     ]
+    if config.get("REGION_RESOLVE_CRON") and config.get("SOLVE_QUEUE_URL"):
+        specs.append(
+            JobSpec(
+                "resolve-region",
+                _tasks("resolve_region"),
+                crontab_trigger(config["REGION_RESOLVE_CRON"], "UTC"),
+                name="Queue the region's nightly re-solve",
+            )
+        )
     if config.get("SCHEDULER_HEARTBEAT"):
         specs.append(
             JobSpec("heartbeat", _tasks("heartbeat"), IntervalTrigger(seconds=1), name="Heartbeat")

@@ -33,9 +33,25 @@ def sync_jobs() -> None:
 
 def resolve_facility(facility_id: int) -> None:
     """Re-solve one facility on its cron, publishing only if the facility auto-publishes."""
+    from app.booking import queue
     from app.jobs.resolves import scheduled_resolve
 
+    if queue.configured():
+        queue.enqueue_night([facility_id], queue.tonight())
+        return
     scheduled_resolve(facility_id, now=utcnow())
+
+
+def resolve_region() -> None:
+    """Queue tonight's re-solve of every active facility, one job each, once a night."""
+    from app.booking import queue
+
+    outcome = queue.resolve_region()
+    log.info(
+        "region re-solve: %d facilities queued, %d already had theirs tonight",
+        len(outcome["queued"]),
+        len(outcome["already"]),
+    )
 
 
 def offer_freed_time() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
-from app.booking import signals
+from app.booking import queue, signals
 from app.booking.models import Booking, RunStatus, SolveRun
 from app.booking.runs import start_solve
 from app.catalog.models import Equipment, Facility
@@ -84,9 +84,13 @@ def facilities_owed_a_solve(now: datetime) -> list[int]:
 
 
 def run_waitlist_solves(now: datetime) -> list[SolveRun]:
-    """Solve, here and one after the other, every facility owed a waitlist solve."""
+    """Solve every facility owed a waitlist solve: on the solve queue if there is one, else
+    here and one after the other."""
     runs, failures = [], []
     for facility_id in facilities_owed_a_solve(now):
+        if queue.configured():
+            runs.append(start_solve(None, facility_id, trigger=TRIGGER))
+            continue
         try:
             run = solve_here(facility_id, trigger=TRIGGER)
         except SolveFailed as failure:
