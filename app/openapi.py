@@ -249,6 +249,22 @@ def _components() -> tuple[dict[str, Any], dict[tuple[type[BaseModel], str], Any
     return schemas, dict(refs)
 
 
+def _plain_parameter(schema: dict[str, Any]) -> dict[str, Any]:
+    """Write a query parameter's schema without local definitions or a null choice: a query
+    value is never null, and a `$defs` reference inside a parameter confuses clients."""
+    definitions = schema.pop("$defs", {})
+    choices = [c for c in schema.pop("anyOf", []) if c != {"type": "null"}]
+    if len(choices) == 1:
+        schema = {**choices[0], **schema}
+    elif choices:
+        schema["anyOf"] = choices
+    reference = schema.pop("$ref", None)
+    if reference is not None:
+        schema = {**definitions[reference.rsplit("/", 1)[-1]], **schema}
+    schema.pop("title", None)
+    return schema
+
+
 def _parameters(op: Operation) -> list[dict[str, Any]]:
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": schema}
@@ -261,7 +277,7 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
         kind = TypeAdapter(
             Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
         )
-        schema = kind.json_schema(schema_generator=_Schemas)
+        schema = _plain_parameter(kind.json_schema(schema_generator=_Schemas))
         if isinstance(schema.get("type"), list):
             kinds = [k for k in schema["type"] if k != "null"]
             schema["type"] = kinds[0] if len(kinds) == 1 else kinds
