@@ -89,7 +89,7 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         "LOGIN_ADDRESS_RATE_LIMIT": env.get("PILOTSLOT_LOGIN_ADDRESS_RATE_LIMIT", "30/minute"),
         "API_RATE_LIMIT": env.get("PILOTSLOT_API_RATE_LIMIT", "600/minute"),
         "FEED_RATE_LIMIT": env.get("PILOTSLOT_FEED_RATE_LIMIT", "60/minute"),
-        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_STORAGE_URI": ratelimit_storage_uri(redis_url),
         "RATELIMIT_STORAGE_OPTIONS": (
             {"socket_connect_timeout": 1, "socket_timeout": 1} if redis_url else {}
         ),
@@ -144,3 +144,11 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def ratelimit_storage_uri(redis_url: str) -> str:
+    """Return where rate limits are counted: Redis through the storage that reads a request's
+    own counts back from memory (app/ratelimitstorage.py), else each process's memory."""
+    if redis_url.startswith(("redis://", "rediss://")):
+        return f"pilotslot+{redis_url}"
+    return redis_url or "memory://"

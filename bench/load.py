@@ -2,6 +2,7 @@
 
     python -m bench.load                      # 32 clients for 60 s
     python -m bench.load --seconds 20 --clients 8
+    python -m bench.load --separately --seconds 20 --clients 16   # one kind at a time
 
 It creates a database of its own on the server of --database-url, migrates it, syncs
 facilities.yaml, loads the demo data, adds API and feed tokens, starts gunicorn (2 workers) on a
@@ -11,8 +12,10 @@ free loopback port and drives a mix of catalogue reads, availability queries, fe
 after --seconds or --max-requests, prints throughput and latency per kind, each also as a ratio
 to the baseline kind (/healthz) measured in the same run, then checks that every acknowledged
 submission is stored exactly once and nothing else was stored. The database is dropped at the
-end. The exit status is 1 when a target is missed: p95 < 100 ms for reads, no 5xx, no lost or
-duplicated write."""
+end. With --separately each kind runs alone for --seconds against the same server, so the
+gunicorn and PostgreSQL CPU time measured over its phase, divided by its calls, is that kind's
+own cost per call. The exit status is 1 when a target is missed: p95 < 100 ms for reads, no
+5xx, no lost or duplicated write."""
 
 from __future__ import annotations
 
@@ -49,6 +52,16 @@ READ_KINDS = ("catalogue", "availability", "feed", "feed 304")
 # the same run under the same load, so runs on a busy shared machine can be compared.
 MIX = {"catalogue": 40, "availability": 25, "feed": 25, "submit": 10, "baseline": 5}
 BASELINE = "baseline"
+# With --separately: each phase's share of the mix (one kind), and whether its feed fetches are
+# conditional ("feed 304": every token's ETag fetched before the phase) or never ("feed").
+PHASES: dict[str, tuple[str, bool]] = {
+    BASELINE: (BASELINE, False),
+    "catalogue": ("catalogue", False),
+    "availability": ("availability", False),
+    "feed": ("feed", False),
+    "feed 304": ("feed", True),
+    "submit": ("submit", False),
+}
 
 
 @dataclass
@@ -64,6 +77,7 @@ class Fixtures:
     feed_tokens: list[str]
     facility_slugs: list[str]
     unit_slugs: list[str]
+    etags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -79,6 +93,8 @@ class Tally:
     client_cpu: float = 0.0
     server_cpu: float = 0.0
     database_cpu: float = 0.0
+    # With --separately: per kind, the (gunicorn, PostgreSQL) CPU seconds of its phase.
+    phase_cpu: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def add(self, kind: str, status: int, seconds: float) -> None:
         with self.lock:
@@ -105,6 +121,12 @@ class Tally:
         self.created.update(plain["created"])
         self.failures.extend(plain["failures"])
         self.client_cpu += plain["client_cpu"]
+
+    def absorb(self, other: Tally) -> None:
+        """Add another tally (a phase's) to this one."""
+        self.merge(other.plain())
+        self.server_cpu += other.server_cpu
+        self.database_cpu += other.database_cpu
 
 
 def free_port() -> int:
@@ -230,9 +252,19 @@ class Client(threading.Thread):
     """One keep-alive connection making calls from the mix until told to stop."""
 
     def __init__(
-        self, number: int, port: int, fixtures: Fixtures, tally: Tally, budget: Budget, tag: str
+        self,
+        number: int,
+        port: int,
+        fixtures: Fixtures,
+        tally: Tally,
+        budget: Budget,
+        tag: str,
+        mix: dict[str, int],
+        conditional: bool = True,
     ) -> None:
         super().__init__(daemon=True)
+        self.mix = mix
+        self.conditional = conditional
         self.number = number
         self.port = port
         self.fixtures = fixtures
@@ -240,7 +272,7 @@ class Client(threading.Thread):
         self.budget = budget
         self.tag = tag
         self.random = random.Random(number)
-        self.etags: dict[str, str] = {}
+        self.etags: dict[str, str] = dict(fixtures.etags)
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
     def call(self, method: str, path: str, headers: dict[str, str], body: bytes | None = None):  # type: ignore[no-untyped-def]
@@ -254,8 +286,8 @@ class Client(threading.Thread):
             raise
 
     def run(self) -> None:
-        kinds = list(MIX)
-        weights = list(MIX.values())
+        kinds = list(self.mix)
+        weights = list(self.mix.values())
         n = 0
         while self.budget.take():
             kind = self.random.choices(kinds, weights)[0]
@@ -296,7 +328,8 @@ class Client(threading.Thread):
 
     def feed(self, n: int) -> tuple[str, int]:
         token = self.random.choice(self.fixtures.feed_tokens)
-        headers = {"If-None-Match": self.etags[token]} if token in self.etags else {}
+        known = self.conditional and token in self.etags
+        headers = {"If-None-Match": self.etags[token]} if known else {}
         status, etag, _body = self.call("GET", f"/feeds/{token}.ics", headers)
         if etag:
             self.etags[token] = etag
@@ -350,6 +383,8 @@ def drive(
     calls: int,
     window: tuple[float, float],
     tag: str,
+    mix: dict[str, int],
+    conditional: bool,
 ) -> dict[str, Any]:
     """Run `count` client threads in this process within the wall-clock window; return the tally.
 
@@ -359,7 +394,10 @@ def drive(
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     tally = Tally()
     budget = Budget(calls, deadline)
-    clients = [Client(first + n, port, fixtures, tally, budget, tag) for n in range(count)]
+    clients = [
+        Client(first + n, port, fixtures, tally, budget, tag, mix, conditional)
+        for n in range(count)
+    ]
     for client in clients:
         client.start()
     for client in clients:
@@ -379,6 +417,8 @@ def run_clients(
     calls: int,
     seconds: float,
     tag: str,
+    mix: dict[str, int] = MIX,
+    conditional: bool = True,
 ) -> Tally:
     """Spread the clients over `processes` processes and merge what they measured."""
     processes = max(1, min(processes, clients))
@@ -397,7 +437,17 @@ def run_clients(
             pending.append(
                 pool.apply_async(
                     drive,
-                    (first, share, port, fixtures, calls // processes, window, tag),
+                    (
+                        first,
+                        share,
+                        port,
+                        fixtures,
+                        calls // processes,
+                        window,
+                        tag,
+                        mix,
+                        conditional,
+                    ),
                 )
             )
             first += share
@@ -487,6 +537,8 @@ def report(tally: Tally, seconds: float, writes: dict[str, int], load: tuple[flo
     """Print the table and tell whether every target was met."""
     total = sum(len(v) for v in tally.latencies.values())
     print(f"\n{total} calls in {seconds:.1f} s: {total / seconds:.0f} calls/s")
+    if tally.phase_cpu:
+        print("(each kind alone in its own phase; calls/s is the average over all phases)")
     print(f"load average before/after: {load[0]:.2f} / {load[1]:.2f} ({os.cpu_count()} CPUs)")
     # CPU time per call does not depend on how many neighbours share the cores.
     per_call = 1000 / max(1, total)
@@ -495,10 +547,13 @@ def report(tally: Tally, seconds: float, writes: dict[str, int], load: tuple[flo
         f"PostgreSQL {tally.database_cpu * per_call:.1f} ms, "
         f"clients {tally.client_cpu * per_call:.1f} ms\n"
     )
+    # Run alone, a kind's phase's CPU divided by its calls is that kind's own cost per call.
+    per_kind = " gunicorn CPU ms/call | PostgreSQL CPU ms/call |" if tally.phase_cpu else ""
     print(
-        "| kind | calls | p50 ms | p95 ms | p99 ms | p50 ÷ baseline | p95 ÷ baseline | statuses |"
+        "| kind | calls | p50 ms | p95 ms | p99 ms | p50 ÷ baseline | p95 ÷ baseline |"
+        f"{per_kind} statuses |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if per_kind else "") + "---|")
     ok = True
     errors = 0
     base = tally.latencies.get(BASELINE) or [float("nan")]
@@ -508,9 +563,15 @@ def report(tally: Tally, seconds: float, writes: dict[str, int], load: tuple[flo
         p50, p95, p99 = (percentile(values, s) for s in (0.5, 0.95, 0.99))
         statuses = ", ".join(f"{code}×{n}" for code, n in sorted(tally.statuses[kind].items()))
         errors += sum(n for code, n in tally.statuses[kind].items() if code >= 500)
+        cpu = ""
+        if kind in tally.phase_cpu:
+            server, database = tally.phase_cpu[kind]
+            cpu = f" {server * 1000 / len(values):.2f} | {database * 1000 / len(values):.2f} |"
+        elif per_kind:
+            cpu = " | |"
         print(
             f"| {kind} | {len(values)} | {p50 * 1000:.1f} | {p95 * 1000:.1f} | {p99 * 1000:.1f}"
-            f" | {p50 / base50:.2f} | {p95 / base95:.2f} | {statuses} |"
+            f" | {p50 / base50:.2f} | {p95 / base95:.2f} |{cpu} {statuses} |"
         )
         if kind in READ_KINDS and p95 >= 0.1:
             ok = False
@@ -563,6 +624,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--processes", type=int, default=2, help="client processes the clients are spread over"
     )
     parser.add_argument(
+        "--separately",
+        action="store_true",
+        help="run each kind alone for --seconds, to measure its CPU time per call",
+    )
+    parser.add_argument(
         "--database-url",
         default=os.environ.get(
             "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -608,23 +674,72 @@ def _measure(args: argparse.Namespace, env: dict[str, str], database_url: str, t
             f" for {args.seconds:.0f} s"
         )
         load_before = os.getloadavg()[0]
-        server_before, database_before = server_cpu(server.pid), database_cpu(database_url)
-        tally = run_clients(
-            port,
-            fixtures,
-            args.clients,
-            args.processes,
-            args.max_requests,
-            args.seconds,
-            tag,
-        )
+        if args.separately:
+            tally = Tally()
+            for kind, (mix_kind, conditional) in PHASES.items():
+                if conditional:
+                    fixtures.etags = feed_etags(port, fixtures.feed_tokens)
+                phase = measured_run(
+                    server.pid, database_url, port, fixtures, args, tag, {mix_kind: 1}, conditional
+                )
+                fixtures.etags = {}
+                tally.absorb(phase)
+                tally.phase_cpu[kind] = (phase.server_cpu, phase.database_cpu)
+                print(f"  {kind}: {sum(len(v) for v in phase.latencies.values())} calls")
+            elapsed = args.seconds * len(PHASES)
+        else:
+            tally = measured_run(server.pid, database_url, port, fixtures, args, tag, MIX, True)
+            elapsed = args.seconds
         load_after = os.getloadavg()[0]
-        tally.server_cpu = cpu_used(server_before, server_cpu(server.pid))
-        tally.database_cpu = cpu_used(database_before, database_cpu(database_url))
     finally:
         stop_server(server)
     writes = check_writes(database_url, tag, tally.created)
-    return report(tally, args.seconds, writes, (load_before, load_after))
+    return report(tally, elapsed, writes, (load_before, load_after))
+
+
+def measured_run(
+    server_pid: int,
+    database_url: str,
+    port: int,
+    fixtures: Fixtures,
+    args: argparse.Namespace,
+    tag: str,
+    mix: dict[str, int],
+    conditional: bool,
+) -> Tally:
+    """Run the clients on a mix and measure the CPU gunicorn and PostgreSQL spent meanwhile."""
+    server_before, database_before = server_cpu(server_pid), database_cpu(database_url)
+    tally = run_clients(
+        port,
+        fixtures,
+        args.clients,
+        args.processes,
+        args.max_requests,
+        args.seconds,
+        tag,
+        mix,
+        conditional,
+    )
+    tally.server_cpu = cpu_used(server_before, server_cpu(server_pid))
+    tally.database_cpu = cpu_used(database_before, database_cpu(database_url))
+    return tally
+
+
+def feed_etags(port: int, tokens: list[str]) -> dict[str, str]:
+    """Fetch every feed once and return its ETag, so that a phase's fetches are all 304s."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    found = {}
+    try:
+        for token in tokens:
+            conn.request("GET", f"/feeds/{token}.ics")
+            response = conn.getresponse()
+            response.read()
+            etag = response.getheader("ETag")
+            if etag:
+                found[token] = etag
+    finally:
+        conn.close()
+    return found
 
 
 def _forget_rate_limit_keys(redis_url: str, prefix: str) -> None:

@@ -1,7 +1,8 @@
 """One app instance in its own process, as a gunicorn worker would be, making limited calls.
 
-Run as `python -m tests.production.ratelimit_worker DATABASE_URL login|api COUNT`; prints the
-status codes as JSON. REDIS_URL and PILOTSLOT_RATELIMIT_PREFIX come from the environment."""
+Run as `python -m tests.production.ratelimit_worker DATABASE_URL login|api|api-remaining COUNT`;
+prints the status codes (for api-remaining, the X-RateLimit-Remaining headers) as JSON.
+REDIS_URL and PILOTSLOT_RATELIMIT_PREFIX come from the environment."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from tests.conftest import _test_config
 
 
 def main(database_url: str, kind: str, count: int) -> list[int]:
-    """Make `count` failed logins or unauthenticated API calls and return their statuses."""
+    """Make `count` failed logins or unauthenticated API calls and return their statuses (or
+    the API's remaining allowance each answer states)."""
     from app import create_app
 
     app = create_app(
@@ -34,7 +36,10 @@ def main(database_url: str, kind: str, count: int) -> list[int]:
             response = client.get(
                 "/api/v1/me", headers={"Authorization": "Bearer pst_not-a-real-token"}
             )
-        statuses.append(response.status_code)
+        if kind == "api-remaining":
+            statuses.append(int(response.headers["X-RateLimit-Remaining"]))
+        else:
+            statuses.append(response.status_code)
     return statuses
 
 

@@ -159,13 +159,25 @@ def test_two_worker_processes_share_api_counters_in_redis(
     assert second == [401, 401, 429]
 
 
+def test_api_rate_headers_say_what_every_worker_counted_in_redis(
+    database_urls: dict[str, str], redis_prefix: str
+) -> None:
+    # Each request writes its X-RateLimit-* headers from the count it made in Redis, not read
+    # back afterwards: they still include what the other worker counted in between.
+    first = _run_worker(database_urls["sqlite"], "api-remaining", 2, redis_prefix)
+    second = _run_worker(database_urls["sqlite"], "api-remaining", 2, redis_prefix)
+    third = _run_worker(database_urls["sqlite"], "api-remaining", 2, redis_prefix)
+    assert (first, second, third) == ([4, 3], [2, 1], [0, 0])
+
+
 def test_unreachable_redis_falls_back_to_counting_in_memory(database_urls: dict[str, str]) -> None:
+    from app.config import ratelimit_storage_uri
     from app.extensions import db
 
     flask_app = make_app(
         database_urls["sqlite"],
         RATELIMIT_ENABLED=True,
-        RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0",
+        RATELIMIT_STORAGE_URI=ratelimit_storage_uri(f"redis://127.0.0.1:{free_port()}/0"),
         RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         LOGIN_RATE_LIMIT="2/minute",
     )
