@@ -264,19 +264,22 @@ def compile_problem(problem: Problem) -> Instance:
             info.previous[prev.step] = (unit_index[prev.resource], int(minutes) // g)
 
     inst = Instance(problem, g, horizon, units, requests, projects, errors, score_scale=scale)
-    inst.budgets = {
-        project_index[b.project]: b.remaining_fen
-        for b in problem.budgets
-        if b.project in project_index
-    }
-    for info in requests:
-        if info.pinned:
-            inst.pinned_cost[info.project] = inst.pinned_cost.get(info.project, 0) + info.cost
+    _compute_budgets(inst, project_index)
     _compute_starts(inst)
     for info in requests:
         info.over_budget = not affordable_alone(inst, info)
         info.impossible = info.impossible or info.over_budget
     return inst
+
+
+def _compute_budgets(inst: Instance, project_index: dict[str, int]) -> None:
+    """Note each budgeted project's budget and what its pinned requests cost."""
+    for budget in inst.problem.budgets:
+        if budget.project in project_index:
+            inst.budgets[project_index[budget.project]] = budget.remaining_fen
+    for info in inst.requests:
+        if info.pinned:
+            inst.pinned_cost[info.project] = inst.pinned_cost.get(info.project, 0) + info.cost
 
 
 def affordable_alone(inst: Instance, req: RequestInfo) -> bool:
