@@ -6,6 +6,7 @@ This package imports nothing of the web app (no Flask, no SQLAlchemy).
 from scheduler.greedy import first_come_first_served
 from scheduler.problem import (
     Assignment,
+    Budget,
     FairShare,
     Horizon,
     Objective,
@@ -32,6 +33,7 @@ from scheduler.solve import Progress, solve
 
 __all__ = [
     "Assignment",
+    "Budget",
     "FairShare",
     "Horizon",
     "Objective",

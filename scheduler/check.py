@@ -85,6 +85,8 @@ class _Request:
     release: Fraction
     deadline: Fraction
     steps: tuple[_Step, ...]
+    cost: int = 0
+    """What its steps cost its project, in fen."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,8 @@ class _Context:
     requests: dict[str, _Request]
     pinned: list[_Pin]
     max_fraction: float | None
+    budgets: dict[str, int] = field(default_factory=dict)
+    """Project -> what it may still spend, in fen."""
     placed: list[_Placed] = field(default_factory=list)
     """Assignments that reference a known request, step and resource and have readable times."""
     unreadable: set[tuple[str, int]] = field(default_factory=set)
@@ -233,6 +237,7 @@ def _read_problem(p: Mapping[str, Any]) -> _Context:
             if deadline is None
             else _minutes(origin, _instant(deadline, f"requests[{i}].deadline")),
             steps=steps,
+            cost=sum(int(s.get("cost_fen", 0)) for s in q["steps"]),
         )
     pinned = [
         _Pin(
@@ -254,6 +259,7 @@ def _read_problem(p: Mapping[str, Any]) -> _Context:
         requests=requests,
         pinned=pinned,
         max_fraction=max_fraction,
+        budgets={str(b["project"]): int(b["remaining_fen"]) for b in p.get("budgets") or []},
     )
 
 
@@ -690,6 +696,35 @@ def _fair_share(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _budgets(ctx: _Context, result: Mapping[str, Any]) -> list[str]:
+    """Let a project's accepted requests cost no more than its budget; pinned requests are
+    accepted whatever they cost, and once they use the budget up only free requests join."""
+    if result.get("status") not in _PLAN_STATUSES or not ctx.budgets:
+        return []
+    pinned = {p.request for p in ctx.pinned}
+    approved: dict[str, int] = defaultdict(int)
+    added: dict[str, int] = defaultdict(int)
+    for rid in ctx.accepted:
+        request = ctx.requests[rid]
+        (approved if rid in pinned else added)[request.project] += request.cost
+    out: list[str] = []
+    for project, budget in sorted(ctx.budgets.items()):
+        total = approved[project] + added[project]
+        if added[project] and total > budget:
+            out.append(
+                Finding(
+                    f"project {project!r}: its accepted requests cost {total} fen "
+                    f"({approved[project]} of them pinned), over its budget of {budget} fen",
+                    "over-budget",
+                    project=project,
+                    budget_fen=budget,
+                    cost_fen=total,
+                    pinned_fen=approved[project],
+                )
+            )
+    return out
+
+
 def _bookable_minutes(ctx: _Context, unit: _Resource) -> int:
     """Return the open, maintenance-free minutes of ``unit`` in whole slots of the horizon."""
     g = ctx.granularity
@@ -801,6 +836,7 @@ _RULES = (
     _pinned,
     _objective,
     _fair_share,
+    _budgets,
     _datetimes,
     _replay,
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -47,7 +48,7 @@ class Component:
 
 
 def components(inst: Instance) -> list[Component]:
-    """Split the requests that can be placed into groups that share no unit."""
+    """Split the requests that can be placed into groups that share no unit and no budget."""
     parent = list(range(len(inst.units)))
 
     def find(x: int) -> int:
@@ -56,13 +57,27 @@ def components(inst: Instance) -> list[Component]:
             x = parent[x]
         return x
 
-    live = [r for r in inst.requests if not r.impossible]
-    for req in live:
-        units = [a.unit for s in req.steps for a in s.live()]
+    def join(units: list[int]) -> None:
         for u in units[1:]:
             ru, r0 = find(u), find(units[0])
             if ru != r0:
                 parent[ru] = r0
+
+    live = [r for r in inst.requests if not r.impossible]
+    for req in live:
+        join([a.unit for s in req.steps for a in s.live()])
+    # A budget that binds links its project's requests wherever they run: what one of them
+    # spends, the others cannot, so they are planned together.
+    spend: dict[int, int] = defaultdict(int)
+    members: dict[int, list[int]] = defaultdict(list)
+    for req in live:
+        if req.project in inst.budgets and not req.pinned:
+            spend[req.project] += req.cost
+            members[req.project].append(req.steps[0].live()[0].unit)
+    for project, cost in spend.items():
+        room = inst.headroom(project)
+        if room is not None and cost > room:
+            join(members[project])
     groups: dict[int, Component] = {}
     for req in live:
         root = find(req.steps[0].live()[0].unit)

@@ -28,6 +28,8 @@ def place_in_order(
 ) -> Plan:
     """Place requests in ``order``, each at its earliest free placement; pinned ones first.
 
+    A request its project can no longer afford (``Board.affordable``) is left out.
+
     ``stop`` is asked every ``STOP_EVERY`` requests after the pinned ones: once it says True,
     the plan placed so far is returned (valid, but with fewer requests)."""
     board = Board.with_pins(inst)
@@ -50,6 +52,8 @@ def place_in_order(
     for i, req in enumerate(rest):
         if stop is not None and i % STOP_EVERY == STOP_EVERY - 1 and stop():
             break
+        if not board.affordable(req):
+            continue
         placements = _previous(req) if req.previous else None
         if placements is None or not board.fits(req, placements):
             placements = board.earliest_request(req, prefer)
@@ -230,7 +234,8 @@ def makespan_greedy(inst: Instance, requests: list[RequestInfo]) -> Plan:
 
 
 def fill(inst: Instance, plan: Plan, requests: list[RequestInfo]) -> Plan:
-    """Return ``plan`` plus any of ``requests`` that still fit at their earliest free place."""
+    """Return ``plan`` plus any of ``requests`` that still fit at their earliest free place
+    and within their project's budget."""
     board = Board(inst)
     for r, places in plan.items():
         board.book(inst.requests[r], places)
@@ -239,6 +244,8 @@ def fill(inst: Instance, plan: Plan, requests: list[RequestInfo]) -> Plan:
     waiting.sort(key=lambda r: (-request_density(inst, r, contention), r.index))
     out = dict(plan)
     for req in waiting:
+        if not board.affordable(req):
+            continue
         placements = board.earliest_request(req)
         if placements is not None:
             board.book(req, placements)

@@ -105,6 +105,10 @@ class RequestInfo:
     impossible: bool = False
     previous: dict[int, tuple[int, int]] = field(default_factory=dict)
     """step index -> (unit, start) of the previous proposal, when on the grid."""
+    cost: int = 0
+    """What the request's steps cost its project, in fen."""
+    over_budget: bool = False
+    """Whether the request alone costs more than its project's budget leaves (it is impossible)."""
 
 
 @dataclass
@@ -121,6 +125,10 @@ class Instance:
     """Scores are weights times this (1 when every weight is whole, else 1000)."""
     pinned_on: list[list[tuple[int, int, int, int]]] = field(default_factory=list)
     """Per unit: ``(start, end, project, request)`` of every pinned step."""
+    budgets: dict[int, int] = field(default_factory=dict)
+    """Project index -> what it may still spend, in fen; projects without a budget are absent."""
+    pinned_cost: dict[int, int] = field(default_factory=dict)
+    """Project index -> what its pinned requests cost, in fen."""
 
     @property
     def makespan(self) -> bool:
@@ -132,6 +140,16 @@ class Instance:
         if share is None:
             return None
         return math.floor(share.max_fraction * unit.bookable * unit.capacity)
+
+    def headroom(self, project: int) -> int | None:
+        """Return what the project's requests that are not pinned may cost together, in fen.
+
+        None without a budget. Pinned requests are accepted whatever they cost, so they use the
+        budget first; when they already use it up, only requests that cost nothing fit."""
+        budget = self.budgets.get(project)
+        if budget is None:
+            return None
+        return max(0, budget - self.pinned_cost.get(project, 0))
 
 
 def _floor(x: float, g: int) -> int:
@@ -229,6 +247,7 @@ def compile_problem(problem: Problem) -> Instance:
                 release,
                 deadline,
                 steps,
+                cost=sum(s.cost_fen for s in req.steps),
             )
         )
         request_index[req.id] = r
@@ -245,8 +264,29 @@ def compile_problem(problem: Problem) -> Instance:
             info.previous[prev.step] = (unit_index[prev.resource], int(minutes) // g)
 
     inst = Instance(problem, g, horizon, units, requests, projects, errors, score_scale=scale)
+    _compute_budgets(inst, project_index)
     _compute_starts(inst)
+    for info in requests:
+        info.over_budget = not affordable_alone(inst, info)
+        info.impossible = info.impossible or info.over_budget
     return inst
+
+
+def _compute_budgets(inst: Instance, project_index: dict[str, int]) -> None:
+    """Note each budgeted project's budget and what its pinned requests cost."""
+    for budget in inst.problem.budgets:
+        if budget.project in project_index:
+            inst.budgets[project_index[budget.project]] = budget.remaining_fen
+    for info in inst.requests:
+        if info.pinned:
+            inst.pinned_cost[info.project] = inst.pinned_cost.get(info.project, 0) + info.cost
+
+
+def affordable_alone(inst: Instance, req: RequestInfo) -> bool:
+    """A request that costs more than its project's budget leaves after its pinned requests
+    can never be accepted; a pinned request always is."""
+    room = inst.headroom(req.project)
+    return req.pinned or room is None or req.cost <= room
 
 
 def _pinned_occupations(inst: Instance) -> list[list[tuple[int, int, int, int]]]:

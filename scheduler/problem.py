@@ -21,6 +21,10 @@ RESULT_FORMAT = "pilotslot-result/1"
 
 Window = tuple[datetime, datetime]
 
+MAX_FEN = 10**12
+"""The largest amount of money (cost of a step, budget of a project) the solver takes, in fen:
+ten billion yuan, far above any real one and small enough that sums stay exact integers."""
+
 
 class ProblemError(ValueError):
     """A malformed problem; ``field`` is the path of the offending field."""
@@ -120,6 +124,8 @@ class Step:
     attended: bool = True
     min_lag_minutes: int = 0
     max_lag_minutes: int | None = None
+    cost_fen: int = 0
+    """What the step is estimated to cost its project, in fen (0: free or not counted)."""
 
     def __post_init__(self) -> None:
         if not self.resources:
@@ -132,6 +138,8 @@ class Step:
             raise ProblemError("min_lag_minutes", "must not be negative")
         if self.max_lag_minutes is not None and self.max_lag_minutes < self.min_lag_minutes:
             raise ProblemError("max_lag_minutes", "must not be below min_lag_minutes")
+        if not 0 <= self.cost_fen <= MAX_FEN:
+            raise ProblemError("cost_fen", f"must be between 0 and {MAX_FEN} fen")
 
 
 @dataclass(frozen=True)
@@ -196,6 +204,20 @@ class FairShare:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """What a project may still spend in the planning period, in fen (vouchers plus its cap)."""
+
+    project: str
+    remaining_fen: int
+
+    def __post_init__(self) -> None:
+        if not self.project:
+            raise ProblemError("project", "must be a non-empty string")
+        if not 0 <= self.remaining_fen <= MAX_FEN:
+            raise ProblemError("remaining_fen", f"must be between 0 and {MAX_FEN} fen")
+
+
+@dataclass(frozen=True)
 class Problem:
     horizon: Horizon
     resources: tuple[Resource, ...]
@@ -206,6 +228,7 @@ class Problem:
     pinned: tuple[Pinned, ...] = ()
     previous: tuple[PreviousPlacement, ...] = ()
     fair_share: FairShare | None = None
+    budgets: tuple[Budget, ...] = ()
 
     def __post_init__(self) -> None:
         if self.granularity_minutes < 1:
@@ -247,6 +270,13 @@ class Problem:
             if (prev.request, prev.step) in seen:
                 raise ProblemError(f"previous[{i}]", "this step appears twice")
             seen.add((prev.request, prev.step))
+        budgeted: set[str] = set()
+        for i, budget in enumerate(self.budgets):
+            if budget.project in budgeted:
+                raise ProblemError(
+                    f"budgets[{i}].project", f"project {budget.project!r} has two budgets"
+                )
+            budgeted.add(budget.project)
 
     @staticmethod
     def _check_placement(
@@ -406,7 +436,14 @@ def _resource(data: _JSON) -> Resource:
 def _step(data: _JSON) -> Step:
     d = _fields(
         data,
-        {"resources", "duration_minutes", "attended", "min_lag_minutes", "max_lag_minutes"},
+        {
+            "resources",
+            "duration_minutes",
+            "attended",
+            "min_lag_minutes",
+            "max_lag_minutes",
+            "cost_fen",
+        },
         {"resources", "duration_minutes"},
     )
     resources = tuple(
@@ -419,6 +456,7 @@ def _step(data: _JSON) -> Step:
         attended=_bool(d.get("attended", True), "attended"),
         min_lag_minutes=_int(d.get("min_lag_minutes", 0), "min_lag_minutes"),
         max_lag_minutes=None if max_lag is None else _int(max_lag, "max_lag_minutes"),
+        cost_fen=_int(d.get("cost_fen", 0), "cost_fen"),
     )
 
 
@@ -456,6 +494,14 @@ def _placement(data: _JSON, cls: type[Pinned] | type[PreviousPlacement]) -> Any:
     )
 
 
+def _budget(data: _JSON) -> Budget:
+    d = _fields(data, {"project", "remaining_fen"}, {"project", "remaining_fen"})
+    return Budget(
+        project=_str(d["project"], "project"),
+        remaining_fen=_int(d["remaining_fen"], "remaining_fen"),
+    )
+
+
 def problem_from_dict(data: _JSON) -> Problem:
     """Build a Problem from the parsed JSON of a problem file; raise ProblemError if malformed."""
     d = _fields(
@@ -471,6 +517,7 @@ def problem_from_dict(data: _JSON) -> Problem:
             "pinned",
             "previous",
             "fair_share",
+            "budgets",
         },
         {"format", "horizon", "resources", "requests"},
     )
@@ -505,6 +552,10 @@ def problem_from_dict(data: _JSON) -> Problem:
         with _at("fair_share"):
             f = _fields(d["fair_share"], {"max_fraction"}, {"max_fraction"})
             fair_share = FairShare(_number(f["max_fraction"], "max_fraction"))
+    budgets = []
+    for i, item in enumerate(_list(d.get("budgets", []), "budgets")):
+        with _at(f"budgets[{i}]"):
+            budgets.append(_budget(item))
     timezone = d.get("timezone")
     return Problem(
         horizon=horizon,
@@ -516,6 +567,7 @@ def problem_from_dict(data: _JSON) -> Problem:
         pinned=tuple(pinned),
         previous=tuple(previous),
         fair_share=fair_share,
+        budgets=tuple(budgets),
     )
 
 
@@ -566,6 +618,10 @@ def problem_to_dict(problem: Problem) -> dict[str, Any]:
         out["previous"] = [_placement_to_dict(p) for p in problem.previous]
     if problem.fair_share is not None:
         out["fair_share"] = {"max_fraction": problem.fair_share.max_fraction}
+    if problem.budgets:
+        out["budgets"] = [
+            {"project": b.project, "remaining_fen": b.remaining_fen} for b in problem.budgets
+        ]
     return out
 
 
@@ -590,16 +646,21 @@ def _request_to_dict(request: Request) -> dict[str, Any]:
         out["release"] = _iso(request.release)
     if request.deadline is not None:
         out["deadline"] = _iso(request.deadline)
-    out["steps"] = [
-        {
-            "resources": list(s.resources),
-            "duration_minutes": s.duration_minutes,
-            "attended": s.attended,
-            "min_lag_minutes": s.min_lag_minutes,
-            "max_lag_minutes": s.max_lag_minutes,
-        }
-        for s in request.steps
-    ]
+    out["steps"] = [_step_to_dict(s) for s in request.steps]
+    return out
+
+
+def _step_to_dict(step: Step) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "resources": list(step.resources),
+        "duration_minutes": step.duration_minutes,
+        "attended": step.attended,
+        "min_lag_minutes": step.min_lag_minutes,
+        "max_lag_minutes": step.max_lag_minutes,
+    }
+    # Written only when set, so that a problem without costs reads as it always did.
+    if step.cost_fen:
+        out["cost_fen"] = step.cost_fen
     return out
 
 

@@ -30,6 +30,7 @@ REASON_CODES = (
     "lag-too-short",
     "steps-cannot-follow",
     "fair-share-used",
+    "over-budget",
     "booked-by-others",
     "booked-until-horizon-end",
 )
@@ -102,8 +103,57 @@ def _step_args(inst: Instance, req: RequestInfo, step: StepInfo) -> dict[str, An
     }
 
 
+def money_text(fen: int) -> str:
+    """Return an amount of fen as yuan, such as ``CNY 1,234.50``."""
+    return f"CNY {fen // 100:,}.{fen % 100:02d}"
+
+
+def budget_reason(inst: Instance, req: RequestInfo, board: Board | None = None) -> Reason:
+    """Explain that ``req`` costs more than its project's budget leaves.
+
+    ``board`` holds the plan whose accepted requests spend the budget too; without it only
+    the project's pinned (approved) requests do, so the request alone is too dear."""
+    project = inst.projects[req.project]
+    budget = inst.budgets.get(req.project, 0)
+    committed = inst.pinned_cost.get(req.project, 0)
+    if board is not None:
+        committed += board.spent.get(req.project, 0)
+    if committed:
+        spent = (
+            f"its approved bookings and the requests accepted in this plan already commit "
+            f"{money_text(committed)}"
+        )
+        if board is None:
+            spent = f"its approved bookings already commit {money_text(committed)}"
+        head = (
+            f"project {project!r} has a budget of {money_text(budget)} and {spent}; this "
+            f"request would cost {money_text(req.cost)} more"
+        )
+    else:
+        head = (
+            f"this request would cost {money_text(req.cost)}, more than the budget of "
+            f"{money_text(budget)} of project {project!r}"
+        )
+    if board is None:
+        advice = "raise the budget (a voucher or the spending cap) or make the request smaller"
+    else:
+        advice = "raise the budget (a voucher or the spending cap) or withdraw another request"
+    return Reason(
+        "over-budget",
+        f"{head}; {advice}",
+        {
+            "project": project,
+            "budget_fen": budget,
+            "committed_fen": committed,
+            "cost_fen": req.cost,
+        },
+    )
+
+
 def impossible_reason(inst: Instance, req: RequestInfo) -> Reason:
     """Explain why no plan at all can hold ``req``."""
+    if req.over_budget:
+        return budget_reason(inst, req)
     clock = Clock(inst)
     g = inst.granularity
     need = sum(s.duration for s in req.steps) + sum(s.min_lag for s in req.steps[1:])
@@ -280,6 +330,8 @@ def explain(
     With ``search`` False a competition reason is the cheap ``solve-stopped`` one."""
     if req.impossible:
         return impossible_reason(inst, req), UnscheduledKind.IMPOSSIBLE
+    if not board.affordable(req):
+        return budget_reason(inst, req, board), UnscheduledKind.COMPETITION
     if not search:
         return stopped_reason(inst, req), UnscheduledKind.COMPETITION
     return competition_reason(inst, req, board), UnscheduledKind.COMPETITION

@@ -98,6 +98,9 @@ def _solve(
     if inst.errors or pins.collisions:
         errors = inst.errors + pins.collisions
         return _give_up(inst, Status.INFEASIBLE, started, {**stats, "errors": errors})
+    unaffordable = _unaffordable(inst) if inst.makespan else []
+    if unaffordable:
+        return _give_up(inst, Status.INFEASIBLE, started, {**stats, "errors": unaffordable})
     doomed = [r.id for r in inst.requests if r.impossible and (r.pinned or inst.makespan)]
     if doomed:
         return _give_up(
@@ -199,6 +202,25 @@ def _solve(
     )
     # Writing the reasons is part of the solve's time.
     return dataclasses.replace(result, wall_seconds=time.perf_counter() - started)
+
+
+def _unaffordable(inst: Instance) -> list[str]:
+    """Return why the projects whose requests cost more than their budgets leave cannot all be
+    placed, as min_makespan must."""
+    cost: dict[int, int] = {}
+    for req in inst.requests:
+        if not req.pinned:
+            cost[req.project] = cost.get(req.project, 0) + req.cost
+    errors = []
+    for project in sorted(inst.budgets):
+        room = inst.headroom(project)
+        if room is not None and cost.get(project, 0) > room:
+            errors.append(
+                f"project {inst.projects[project]!r}: its requests cost {cost[project]} fen, "
+                f"more than the {room} fen its budget leaves, and min_makespan places every "
+                "request"
+            )
+    return errors
 
 
 def _explain_until(stopper: Stopper, started: float, limit: float, requests: int) -> float | None:

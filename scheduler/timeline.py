@@ -2,7 +2,8 @@
 
 Both greedy planners and the reasons use :class:`Board`: a set of unit timelines that knows
 capacity, changeovers and the fair-share cap, and finds the earliest placement of a whole
-request (all steps, with lags) given what is already booked.
+request (all steps, with lags) given what is already booked. It also sums what each project's
+booked requests cost, for its budget.
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ class Board:
         self.collisions: list[str] = []
         self.pending: dict[int, int] = {}
         """Slots per unit held by earlier steps of the request being placed (for fair share)."""
+        self.spent: dict[int, int] = {}
+        """Project index -> what its booked requests that are not pinned cost, in fen."""
 
     @classmethod
     def with_pins(cls, inst: Instance) -> Board:
@@ -118,6 +121,8 @@ class Board:
             if step.pinned is None:
                 key = (u, req.project)
                 self.used[key] = self.used.get(key, 0) + step.duration
+        if not req.pinned:
+            self.spent[req.project] = self.spent.get(req.project, 0) + req.cost
         self.plan[req.index] = list(placements)
 
     def unbook(self, req: RequestInfo) -> None:
@@ -126,6 +131,14 @@ class Board:
             self.lines[u].remove(s, s + step.duration)
             if step.pinned is None:
                 self.used[(u, req.project)] -= step.duration
+        if not req.pinned:
+            self.spent[req.project] -= req.cost
+
+    def affordable(self, req: RequestInfo) -> bool:
+        """A project's accepted requests that are not pinned cost together at most what its
+        budget leaves after its pinned ones (``Instance.headroom``)."""
+        room = self.inst.headroom(req.project)
+        return req.pinned or room is None or self.spent.get(req.project, 0) + req.cost <= room
 
     def earliest_step(
         self,

@@ -2,7 +2,8 @@
 
 Each accepted request must deliver every step's duration as processing on its allowed units,
 within the time its start set allows, where a unit offers per day no more slots than it has
-open (attended steps) or free of blackouts (any step). Order, lags, changeovers and the rule
+open (attended steps) or free of blackouts (any step), and a project's accepted requests cost
+no more than its budget leaves. Order, lags, changeovers and the rule
 that a step runs in one piece are relaxed, so the LP optimum is a valid upper bound; CP-SAT's
 own bound on large components is usually far weaker.
 """
@@ -152,6 +153,7 @@ def relaxation(
         _counts(solver, terms, room)
     for (u, w), shares in switching.items():
         _changeovers(solver, inst.units[u], w, shares)
+    _budgets(solver, inst, requests, accepted)
     objective.SetMaximization()
     left = min(give_up, stopper.deadline) - time.perf_counter()
     if left <= 0 or stopper.requested():
@@ -165,6 +167,20 @@ def relaxation(
     return Relaxation(
         float(objective.Value()), {i: float(x.solution_value()) for i, x in accepted.items()}
     )
+
+
+def _budgets(
+    solver: Any, inst: Instance, requests: Sequence[RequestInfo], accepted: dict[int, Any]
+) -> None:
+    """Keep what each budgeted project's requests cost within what its budget leaves."""
+    rows: dict[int, Any] = {}
+    for req in requests:
+        room = inst.headroom(req.project)
+        if room is None or req.pinned or not req.cost:
+            continue
+        if req.project not in rows:
+            rows[req.project] = solver.Constraint(-solver.infinity(), float(room))
+        rows[req.project].SetCoefficient(accepted[req.index], float(req.cost))
 
 
 def _changeovers(solver: Any, unit: Unit, w: int, shares: list[tuple[Any, int, int]]) -> None:
@@ -296,11 +312,13 @@ def capacity_bound(
         staffed[find(unit.index)] += unit.capacity * _usable(unit, 0, inst.horizon, True)
     rows_all: dict[int, Any] = {}
     rows_attended: dict[int, Any] = {}
+    accepted: dict[int, Any] = {}
     objective = solver.Objective()
     for n, req in enumerate(requests):
         if n % 1024 == 1023 and (time.perf_counter() - began >= seconds or stopper.done()):
             return None
         x = solver.NumVar(1.0 if req.pinned else 0.0, 1.0, "")
+        accepted[req.index] = x
         objective.SetCoefficient(x, req.score)
         for step in req.steps:
             live = step.live()
@@ -312,6 +330,7 @@ def capacity_bound(
                 rows_attended[g] = solver.Constraint(-solver.infinity(), staffed[g])
             for row in (rows_all[g], rows_attended[g]) if step.attended else (rows_all[g],):
                 row.SetCoefficient(x, row.GetCoefficient(x) + step.duration)
+    _budgets(solver, inst, requests, accepted)
     objective.SetMaximization()
     left = min(began + seconds, stopper.deadline) - time.perf_counter()
     if left <= 0 or stopper.requested():

@@ -174,8 +174,11 @@ def improve(
         used_units = {a.unit for r in freed for s in r.steps for a in s.live()}
         blocked = _blocked(inst, holders, freed_set, used_units, lo - reach, hi + reach)
         held = _held(inst, holders, freed_set, used_units) if fair else None
+        kept_cost = _kept_cost(inst, plan, freed_set) if inst.budgets else None
         began = time.perf_counter()
-        model = build_model(inst, freed, window=(lo, hi), blocked=blocked, held=held)
+        model = build_model(
+            inst, freed, window=(lo, hi), blocked=blocked, held=held, spent=kept_cost
+        )
         add_keep_previous(model)
         # Weight first; a moved step costs less than the lightest request.
         scale = model.previous_steps + 1
@@ -302,6 +305,19 @@ def _held(
             req = inst.requests[i]
             if i not in freed and req.steps[k].pinned is None:
                 out[(u, req.project)] += b - a
+    return out
+
+
+def _kept_cost(inst: Instance, plan: Plan, freed: set[int]) -> dict[int, int]:
+    """Return what each project's planned requests outside the freed ones cost, pins aside.
+
+    A budget caps a project's spending over the whole plan, so the neighbourhood gets only
+    what the kept requests leave of it."""
+    out: dict[int, int] = defaultdict(int)
+    for i in plan:
+        req = inst.requests[i]
+        if i not in freed and not req.pinned and req.project in inst.budgets:
+            out[req.project] += req.cost
     return out
 
 

@@ -138,6 +138,7 @@ def build_model(
     window: tuple[int, int] | None = None,
     blocked: Mapping[int, Sequence[Busy]] | None = None,
     held: Mapping[tuple[int, int], int] | None = None,
+    spent: Mapping[int, int] | None = None,
     secondary: bool = False,
 ) -> Model:
     """Build the model of ``requests``.
@@ -146,8 +147,9 @@ def build_model(
     ``blocked`` lists, per unit, the steps of requests left out of the model that stay where
     they are (a neighbourhood of large-neighbourhood search), and ``held`` the slots that
     those requests hold per ``(unit, project)`` over the whole horizon, pinned steps aside
-    (they count toward fair share); ``secondary`` adds the soft costs that
-    ``prefer_secondary`` optimises.
+    (they count toward fair share), and ``spent`` what those requests cost per project,
+    pinned ones aside (it counts toward the project's budget); ``secondary`` adds the soft
+    costs that ``prefer_secondary`` optimises.
     """
     m = Model(inst, list(requests))
     busy = blocked or {}
@@ -157,6 +159,7 @@ def build_model(
     add_step_order(m)
     add_pinned(m)
     add_fair_share(m, held or {})
+    add_budget(m, spent or {})
     if inst.makespan:
         add_all_accepted(m)
         add_makespan_objective(m, upper)
@@ -346,6 +349,22 @@ def add_fair_share(m: Model, held: Mapping[tuple[int, int], int]) -> None:
             room = cap - held.get((unit, project), 0)
             if sum(o.duration for o in group) > room:
                 m.cp.add(sum(o.duration * o.present for o in group) <= room)
+
+
+def add_budget(m: Model, spent: Mapping[int, int]) -> None:
+    """A project's accepted requests that are not pinned cost together at most what its
+    budget leaves after its pinned ones, less what its requests outside the model spend."""
+    per_project: dict[int, list[RequestInfo]] = defaultdict(list)
+    for req in m.requests:
+        if not req.pinned and req.cost:
+            per_project[req.project].append(req)
+    for project, group in sorted(per_project.items()):
+        room = m.inst.headroom(project)
+        if room is None:
+            continue
+        room -= spent.get(project, 0)
+        if sum(r.cost for r in group) > room:
+            m.cp.add(sum(r.cost * m.accept[r.index] for r in group) <= room)
 
 
 def add_all_accepted(m: Model) -> None:

@@ -1,5 +1,5 @@
 """Tiny random problems: the solver's weight equals that of the best plan found by enumeration,
-and the LP bound is never below it."""
+and the LP bound is never below it (also when a project's budget limits what it may get)."""
 
 import importlib.util
 import math
@@ -55,7 +55,12 @@ def tiny_problems(draw: st.DrawFn) -> dict[str, Any]:
                 "deadline": at(draw(st.integers(release + 1, SLOTS)) * G),
             }
         )
-    return problem_dict(units, requests, hours=SLOTS, granularity_minutes=G)
+    extra: dict[str, Any] = {}
+    if draw(st.booleans()):
+        for spec in (s for r in requests for s in r["steps"]):
+            spec["cost_fen"] = draw(st.sampled_from([0, 100, 200, 300]))
+        extra["budgets"] = [{"project": "p", "remaining_fen": draw(st.integers(0, 600))}]
+    return problem_dict(units, requests, hours=SLOTS, granularity_minutes=G, **extra)
 
 
 def _slot(text: str) -> int:
@@ -86,12 +91,26 @@ def best_weight(data: dict[str, Any]) -> int:
         clash = [s < end + co and start < e + co for s, e, p in same if p != project]
         return co == 0 or not any(clash)
 
+    budgets = {b["project"]: b["remaining_fen"] for b in data.get("budgets", [])}
+    spent: dict[str, int] = {}
+
+    def affordable(req: dict[str, Any]) -> bool:
+        cost = sum(s.get("cost_fen", 0) for s in req["steps"])
+        budget = budgets.get(req["project"])
+        return budget is None or spent.get(req["project"], 0) + cost <= budget
+
     def place(reqs: list[dict[str, Any]], k: int, prev_end: int | None, weight: int) -> int:
         if not reqs:
             return weight
         req = reqs[0]
+        cost = sum(s.get("cost_fen", 0) for s in req["steps"])
         if k == len(req["steps"]):
-            return place(reqs[1:], 0, None, weight + req["weight"])
+            spent[req["project"]] = spent.get(req["project"], 0) + cost
+            best = place(reqs[1:], 0, None, weight + req["weight"])
+            spent[req["project"]] -= cost
+            return best
+        if k == 0 and not affordable(req):
+            return place(reqs[1:], 0, None, weight)
         spec = req["steps"][k]
         length = math.ceil(spec["duration_minutes"] / G)
         lo, hi = _slot(req["release"]), _slot(req["deadline"])

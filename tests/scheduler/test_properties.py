@@ -29,6 +29,15 @@ def weeks(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         data["fair_share"] = {"max_fraction": draw(st.sampled_from([0.2, 0.5, 1.0]))}
     if draw(st.booleans()):
+        # Three projects with budgets that bind: each step costs 10 yuan an hour.
+        for i, req in enumerate(data["requests"]):
+            req["project"] = f"p{i % 3}"
+            for spec in req["steps"]:
+                spec["cost_fen"] = 1000 * spec["duration_minutes"] // 60
+        data["budgets"] = [
+            {"project": f"p{k}", "remaining_fen": draw(st.integers(0, 20_000))} for k in range(2)
+        ]
+    if draw(st.booleans()):
         plan = first_come_first_served(problem_from_dict(data))
         picks = draw(st.lists(st.integers(0, 1000), max_size=3))
         pinned = {}

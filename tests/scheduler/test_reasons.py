@@ -196,6 +196,40 @@ def test_fair_share_used_names_only_the_requests_own_project():
     assert u.args == {"project": "p1", "percent": 50, "units": ["a"]}
 
 
+def test_over_budget_names_the_budget_what_is_committed_and_the_cost():
+    requests = [
+        request("big", step(60, "a", cost_fen=8000), project="p1", weight=5),
+        request("other", step(60, "a", cost_fen=90000), project="p2"),
+        request("r1", step(60, "a", cost_fen=3000), project="p1"),
+    ]
+    budgets = [{"project": "p1", "remaining_fen": 10000}]
+    u = coded(problem_dict([{"id": "a"}], requests, budgets=budgets))
+    assert u.kind is UnscheduledKind.COMPETITION and u.code == "over-budget"
+    assert u.args == {
+        "project": "p1",
+        "budget_fen": 10000,
+        "committed_fen": 8000,
+        "cost_fen": 3000,
+    }
+    assert u.reason.startswith(
+        "project 'p1' has a budget of CNY 100.00 and its approved bookings and the requests "
+        "accepted in this plan already commit CNY 80.00; this request would cost CNY 30.00 more"
+    )
+    assert "p2" not in u.reason and "big" not in u.reason
+
+
+def test_over_budget_alone_is_impossible():
+    requests = [request("r1", step(60, "a", cost_fen=123456), project="p1")]
+    budgets = [{"project": "p1", "remaining_fen": 100000}]
+    u = coded(problem_dict([{"id": "a"}], requests, budgets=budgets))
+    assert u.kind is UnscheduledKind.IMPOSSIBLE and u.code == "over-budget"
+    assert u.args["committed_fen"] == 0 and u.args["cost_fen"] == 123456
+    assert u.reason.startswith(
+        "this request would cost CNY 1,234.56, more than the budget of CNY 1,000.00 of "
+        "project 'p1'"
+    )
+
+
 def test_booked_by_others_gives_the_earliest_free_slot_but_no_other_request():
     units = [{"id": f"lcms-{i}"} for i in (1, 2, 3)]
     blockers = [
