@@ -14,10 +14,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from babel.lists import format_list
-from flask_babel import get_locale, ngettext
+from flask_babel import format_currency, get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -190,6 +191,23 @@ def _fair_share_used(r: _Reader) -> str:
     )
 
 
+def _over_budget(r: _Reader) -> str:
+    return _(
+        "Project %(project)s has a budget of %(budget)s and has already committed "
+        "%(committed)s; this request would cost %(cost)s more. Raise the budget (a voucher "
+        "or the spending cap) or withdraw another request.",
+        project=r.project,
+        budget=_yuan(r.args["budget_fen"]),
+        committed=_yuan(r.args["committed_fen"]),
+        cost=_yuan(r.args["cost_fen"]),
+    )
+
+
+def _yuan(fen: Any) -> str:
+    """Show an amount in fen as yuan in the reader's locale (exact: no float on the way)."""
+    return format_currency(Decimal(int(fen)) / 100, "CNY")
+
+
 def _booked_by_others(r: _Reader) -> str:
     place = {"free_start": r.time("free_start"), "free_unit": r.unit(r.args["free_unit"])}
     if int(r.args.get("steps", 1)) > 1:
@@ -283,6 +301,7 @@ TEMPLATES: dict[str, Callable[[_Reader], str]] = {
     "lag-too-short": _lag_too_short,
     "steps-cannot-follow": _steps_cannot_follow,
     "fair-share-used": _fair_share_used,
+    "over-budget": _over_budget,
     "booked-by-others": _booked_by_others,
     "booked-until-horizon-end": _booked_until_horizon_end,
     "solve-stopped": _solve_stopped,

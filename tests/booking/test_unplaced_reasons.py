@@ -211,6 +211,7 @@ def test_editing_an_unplaced_request_forgets_its_reason(core: Core) -> None:
 WINDOW = {"earliest": "2026-03-09T09:00:00+08:00", "deadline": "2026-03-09T18:00:00+08:00"}
 STEP = {"step": 2, "steps": 2, "units": ["ulcms-1", "ulcms-2"], "minutes": 90, **WINDOW}
 SAMPLES: dict[str, dict[str, Any]] = {
+    "over-budget": {"project": "p1", "budget_fen": 10000, "committed_fen": 8000, "cost_fen": 3000},
     "window-too-short": {**WINDOW, "minutes": 600},
     "not-open-long-enough": STEP,
     "units-in-maintenance": STEP,
