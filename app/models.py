@@ -15,6 +15,7 @@ from app.booking.models import (
     RunStatus,
     SolveRun,
 )
+from app.billing.models import Charge, RateCard, Statement, StatementLine
 from app.calendars.models import FeedToken
 from app.catalog.models import (
     Centre,
@@ -30,6 +31,7 @@ from app.catalog.models import (
 from app.dataversion import DataVersion
 from app.jobs.models import JobRun, OutboxMessage, SchedulerLease
 from app.notifications.models import EmailOptOut, Notification
+from app.usage.models import Usage
 
 __all__ = [
     "ApiToken",
@@ -38,6 +40,7 @@ __all__ = [
     "BookingRequest",
     "BookingStatus",
     "Centre",
+    "Charge",
     "DataVersion",
     "Direction",
     "EmailOptOut",
@@ -58,11 +61,15 @@ __all__ = [
     "ProposalItem",
     "ProposalStatus",
     "ProposalUnplaced",
+    "RateCard",
     "RequestStatus",
     "RequestStep",
     "RunStatus",
     "SchedulerLease",
     "SolveRun",
+    "Statement",
+    "StatementLine",
     "Training",
+    "Usage",
     "User",
 ]

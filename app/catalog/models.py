@@ -84,6 +84,14 @@ class Facility(db.Model):
     # Background re-solve: a cron expression in the facility's time zone, or None for off.
     resolve_cron: Mapped[str | None] = mapped_column(String(100), default=None)
     auto_publish: Mapped[bool] = mapped_column(default=False)
+    # ---- usage and billing (app/usage, app/billing)
+    # A booking not checked in this long after its start is released as a no-show.
+    no_show_grace_minutes: Mapped[int] = mapped_column(default=30)
+    # "actual": bill checked-in-to-out time; "booked": bill the booked time.
+    charge_basis: Mapped[str] = mapped_column(String(10), default="actual")
+    # Whether a unit's changeover/cleaning time is added to each billed booking.
+    bill_changeover: Mapped[bool] = mapped_column(default=False)
+    # ---- end of usage and billing
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
