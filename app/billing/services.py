@@ -258,7 +258,9 @@ def month_bounds(month: date, tz: str) -> tuple[datetime, datetime]:
     return datetime.combine(first, time(0), zone), datetime.combine(following, time(0), zone)
 
 
-def _ended_unbilled_bookings(facility: Facility, project_id: int, before: datetime) -> list[Any]:
+def _ended_unbilled_bookings(
+    facility: Facility, project_id: int, before: datetime, now: datetime
+) -> list[Any]:
     """Return (booking, usage) of a booked-basis facility's ended bookings without a charge."""
     from app.usage.models import Usage
 
@@ -274,7 +276,7 @@ def _ended_unbilled_bookings(facility: Facility, project_id: int, before: dateti
                 BookingRequest.project_id == project_id,
                 Booking.status == BookingStatus.ACTIVE.value,
                 Booking.start < before,
-                Booking.end <= utcnow(),
+                Booking.end <= now,
                 Charge.id.is_(None),
             )
             .order_by(Booking.start, Booking.id)
@@ -305,15 +307,18 @@ class Draft:
         return self.subtotal_fen - self.voucher_deductions_fen
 
 
-def draft(user: User, facility_id: int, project_id: int, month: date) -> Draft:
+def draft(
+    user: User, facility_id: int, project_id: int, month: date, *, now: datetime | None = None
+) -> Draft:
     """Return the unbilled charges of a project at a facility up to the end of the month."""
+    now = now or utcnow()
     facility = db.session.get(Facility, facility_id)
     if facility is None or not access.can_issue_statements(user, facility):
         raise NotFound(_("No such facility among those you manage."))
     project = db.session.get(Project, project_id)
     if project is None:
         raise NotFound(_("No such project."))
-    _, end = month_bounds(month, facility.timezone)
+    end = month_bounds(month, facility.timezone)[1]
     charges = list(
         db.session.scalars(
             select(Charge)
@@ -327,7 +332,7 @@ def draft(user: User, facility_id: int, project_id: int, month: date) -> Draft:
         )
     )
     if facility.charge_basis == ChargeBasis.BOOKED.value:
-        for booking, usage in _ended_unbilled_bookings(facility, project.id, end):
+        for booking, usage in _ended_unbilled_bookings(facility, project.id, end, now):
             fresh = charge_for(booking, usage)
             if fresh is not None:
                 fresh.booking = booking
@@ -336,11 +341,14 @@ def draft(user: User, facility_id: int, project_id: int, month: date) -> Draft:
     return Draft(facility, project, month.replace(day=1), charges)
 
 
-def billable_projects(user: User, facility: Facility, month: date) -> list[Draft]:
+def billable_projects(
+    user: User, facility: Facility, month: date, *, now: datetime | None = None
+) -> list[Draft]:
     """Return a draft for every project with unbilled charges at the facility by month end."""
+    now = now or utcnow()
     if not access.can_issue_statements(user, facility):
         raise NotFound(_("No such facility among those you manage."))
-    _, end = month_bounds(month, facility.timezone)
+    end = month_bounds(month, facility.timezone)[1]
     project_ids = set(
         db.session.scalars(
             select(Charge.project_id).where(
@@ -361,12 +369,12 @@ def billable_projects(user: User, facility: Facility, month: date) -> list[Draft
                     Equipment.facility_id == facility.id,
                     Booking.status == BookingStatus.ACTIVE.value,
                     Booking.start < end,
-                    Booking.end <= utcnow(),
+                    Booking.end <= now,
                     Charge.id.is_(None),
                 )
             )
         )
-    drafts = [draft(user, facility.id, pid, month) for pid in sorted(project_ids)]
+    drafts = [draft(user, facility.id, pid, month, now=now) for pid in sorted(project_ids)]
     return [d for d in drafts if d.charges]
 
 
@@ -391,8 +399,8 @@ def issue_statement(
     """Issue the month's statement of a project at a facility; it never changes afterwards."""
     now = now or utcnow()
     write_transaction()
-    found = draft(user, facility_id, project_id, month)
-    _, end = month_bounds(found.month, found.facility.timezone)
+    found = draft(user, facility_id, project_id, month, now=now)
+    end = month_bounds(found.month, found.facility.timezone)[1]
     if now < end:
         raise Conflict(_("A month's statement can be issued once the month is over."))
     if not found.charges:
@@ -541,7 +549,11 @@ def _refuse_changes_to_issued(session: Session, _context: Any, _instances: Any) 
             raise Conflict(_("An issued statement cannot change; issue a credit or debit note."))
         if isinstance(obj, Charge):
             history = db.inspect(obj).attrs.statement_id.history
-            billed_before = history.deleted[0] if history.deleted else obj.statement_id
+            # Billed before this flush: not the flush that puts it on its statement.
+            if history.deleted:
+                billed_before = history.deleted[0]
+            else:
+                billed_before = None if history.added else obj.statement_id
             if billed_before is not None and (
                 obj in session.deleted or session.is_modified(obj, include_collections=False)
             ):

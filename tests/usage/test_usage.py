@@ -21,6 +21,8 @@ from app.usage.models import Usage, UsageState, UsageVia
 from tests import factories
 from tests.usage.conftest import MONDAY_9, Site, build_site
 
+LATER = MONDAY_9 + timedelta(days=1)
+
 
 def _audit(action: str) -> list[AuditEvent]:
     return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
@@ -172,6 +174,7 @@ def test_a_manager_corrects_usage_with_a_reason_and_the_charge_follows(site: Sit
             checked_in_at=MONDAY_9,
             checked_out_at=MONDAY_9 + timedelta(hours=1),
             reason=" ",
+            now=LATER,
         )
     assert missing.value.field == "reason"
     with pytest.raises(ValidationError) as backwards:
@@ -181,6 +184,7 @@ def test_a_manager_corrects_usage_with_a_reason_and_the_charge_follows(site: Sit
             checked_in_at=MONDAY_9,
             checked_out_at=MONDAY_9,
             reason="clock wrong",
+            now=LATER,
         )
     assert backwards.value.field == "checked_out_at"
     with pytest.raises(NotFound):
@@ -190,6 +194,7 @@ def test_a_manager_corrects_usage_with_a_reason_and_the_charge_follows(site: Sit
             checked_in_at=MONDAY_9,
             checked_out_at=MONDAY_9 + timedelta(hours=1),
             reason="not mine",
+            now=LATER,
         )
 
     services.correct_usage(
@@ -198,6 +203,7 @@ def test_a_manager_corrects_usage_with_a_reason_and_the_charge_follows(site: Sit
         checked_in_at=MONDAY_9,
         checked_out_at=MONDAY_9 + timedelta(hours=1),
         reason="The team left at ten; the check-out was forgotten.",
+        now=LATER,
     )
     charge = db.session.scalar(select(Charge).where(Charge.booking_id == booking.id))
     assert charge is not None and charge.minutes == 60 and charge.amount_fen == 15_000
