@@ -1,6 +1,7 @@
 """Every model, imported in one place so Alembic and the shell see the whole schema."""
 
 from app.accounts.models import ApiToken, Project, ProjectMembership, Training, User
+from app.billing.models import Charge, RateCard, Statement, StatementLine
 from app.booking.models import (
     AuditEvent,
     Booking,
@@ -15,7 +16,6 @@ from app.booking.models import (
     RunStatus,
     SolveRun,
 )
-from app.billing.models import Charge, RateCard, Statement, StatementLine
 from app.calendars.models import FeedToken
 from app.catalog.models import (
     Centre,

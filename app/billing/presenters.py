@@ -68,8 +68,7 @@ def line_rows(statement: Statement) -> list[LineRow]:
                 booking_id=line.booking_id,
                 title=booking.request.title if booking else "",
                 times=(
-                    f"{local_time(line.start, tz, 'time')}–"
-                    f"{local_time(line.end, tz, 'time')}"
+                    f"{local_time(line.start, tz, 'time')}–{local_time(line.end, tz, 'time')}"
                     if line.start and line.end
                     else ""
                 ),

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from app import access
 from app.accounts.models import Project, User
 from app.billing.models import (
-    ChargeBasis,
     Charge,
+    ChargeBasis,
     CustomerKind,
     RateCard,
     Statement,
@@ -557,9 +557,7 @@ def _refuse_changes_to_issued(session: Session, _context: Any, _instances: Any) 
             if billed_before is not None and (
                 obj in session.deleted or session.is_modified(obj, include_collections=False)
             ):
-                raise Conflict(
-                    _("A billed charge cannot change; issue a credit or debit note.")
-                )
+                raise Conflict(_("A billed charge cannot change; issue a credit or debit note."))
 
 
 event.listen(Session, "before_flush", _refuse_changes_to_issued)

@@ -149,7 +149,9 @@ def statement_note(statement_id: int) -> str | tuple[str, int] | BaseResponse:
             **_statement_context(statement_id),
         )
         return page, 422
-    flash(_("%(kind)s %(number)s issued.", kind=presenters.kind_label(note.kind), number=note.number))
+    flash(
+        _("%(kind)s %(number)s issued.", kind=presenters.kind_label(note.kind), number=note.number)
+    )
     return redirect(url_for("billing.statement_detail", statement_id=note.id))
 
 
@@ -199,9 +201,7 @@ def rate_card_update(equipment_id: int) -> str | tuple[str, int] | BaseResponse:
 @bp.post("/admin/projects/<int:project_id>/customer-kind")
 @login_required
 def customer_kind(project_id: int) -> BaseResponse:
-    services.set_customer_kind(
-        security.user(), project_id, request.form.get("customer_kind", "")
-    )
+    services.set_customer_kind(security.user(), project_id, request.form.get("customer_kind", ""))
     flash(_("Customer kind saved."))
     return redirect(url_for("billing.rate_cards") + "#projects")
 

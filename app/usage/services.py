@@ -220,9 +220,7 @@ def no_show_candidates(now: datetime) -> list[int]:
         .order_by(Booking.start, Booking.id)
     )
     return [
-        booking_id
-        for booking_id, start, grace in rows
-        if start + timedelta(minutes=grace) <= now
+        booking_id for booking_id, start, grace in rows if start + timedelta(minutes=grace) <= now
     ]
 
 

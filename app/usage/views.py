@@ -95,9 +95,7 @@ def correct(booking_id: int) -> str | tuple[str, int] | BaseResponse:
             return redirect(url_for("booking.booking_detail", booking_id=booking.id))
     elif request.method == "POST":
         status = 422
-    page = render_template(
-        "usage/correct.html", booking=booking, usage=usage, form=form, tz=tz
-    )
+    page = render_template("usage/correct.html", booking=booking, usage=usage, form=form, tz=tz)
     return page if status == 200 else (page, status)
 
 

@@ -63,12 +63,8 @@ def test_changeover_is_billed_when_the_facility_says_so(db: Any) -> None:
 def test_a_booked_time_facility_bills_ended_bookings_without_usage(db: Any) -> None:
     site = build_site(charge_basis="booked")
     site.book(MONDAY_9, hours=3)
-    found = services.draft(
-        site.manager, site.facility.id, site.project.id, MARCH, now=APRIL_2
-    )
-    assert [(c.basis, c.minutes, c.amount_fen) for c in found.charges] == [
-        ("booked", 180, 45_000)
-    ]
+    found = services.draft(site.manager, site.facility.id, site.project.id, MARCH, now=APRIL_2)
+    assert [(c.basis, c.minutes, c.amount_fen) for c in found.charges] == [("booked", 180, 45_000)]
     statement = services.issue_statement(
         site.manager, site.facility.id, site.project.id, MARCH, now=APRIL_2
     )
@@ -207,7 +203,9 @@ def test_notes_reference_the_statement_they_correct(site: Site) -> None:
             site.manager, credit.id, kind="credit_note", amount_fen=1, reason="again"
         )
     with pytest.raises(ValidationError) as bad:
-        services.issue_note(site.manager, statement.id, kind="credit_note", amount_fen=0, reason="")
+        services.issue_note(
+            site.manager, statement.id, kind="credit_note", amount_fen=0, reason=""
+        )
     assert set(bad.value.errors) == {"amount", "reason"}
     with pytest.raises(NotFound):
         services.issue_note(

@@ -37,9 +37,7 @@ def test_a_manager_checks_in_and_out_from_the_day_sheet(
     assert usage is not None and usage.state == UsageState.CHECKED_OUT and usage.via == "staff"
 
 
-def test_the_day_sheet_is_the_facilitys_managers_only(
-    site: Site, client: Any, login: Any
-) -> None:
+def test_the_day_sheet_is_the_facilitys_managers_only(site: Site, client: Any, login: Any) -> None:
     _now_booking(site)
     for stranger in (site.member, site.other_manager):
         login(stranger)

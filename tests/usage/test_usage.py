@@ -11,8 +11,8 @@ from sqlalchemy import select
 from app.billing.models import Charge
 from app.booking.models import AuditEvent, Booking, BookingStatus, SolveRun
 from app.booking.signals import booking_cancelled
-from app.errors import Conflict, NotFound, ValidationError
 from app.dbtypes import utcnow
+from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.jobs.waitlist import facilities_owed_a_solve, run_waitlist_solves
 from app.notifications.models import Notification
@@ -117,9 +117,7 @@ def test_checked_in_and_old_bookings_are_not_no_shows(site: Site) -> None:
     assert services.release_no_shows(MONDAY_9 + timedelta(hours=1)) == []
 
 
-def test_a_no_show_frees_the_slot_and_the_waitlist_solve_offers_it(
-    app: Any, site: Site
-) -> None:
+def test_a_no_show_frees_the_slot_and_the_waitlist_solve_offers_it(app: Any, site: Site) -> None:
     app.config.update(SOLVE_WORKER_PROCESS=False, SOLVER_TIME_LIMIT=5)
     # The solver plans from the real clock: the booking began 31 minutes ago and holds the
     # unit (open around the clock) for eight hours, all of the waiting request's window.
