@@ -10,10 +10,10 @@ memberships or managers to decide what someone sees."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, exists, or_, select, true
+from sqlalchemy import ColumnElement, Select, exists, false, or_, select, true
 
 from app.accounts.models import Project, ProjectMembership, User
 from app.booking.models import Booking, BookingRequest, RequestStep
@@ -25,6 +25,7 @@ from app.extensions import db
 if TYPE_CHECKING:
     from flask_login import AnonymousUserMixin
 
+    from app.billing.models import Statement
     from app.booking.models import Proposal, SolveRun
 
 
@@ -51,6 +52,11 @@ def project_choices(user: User) -> list[Project]:
     if user.is_admin:
         return list(db.session.scalars(select(Project).order_by(Project.name)))
     return member_projects(user)
+
+
+def own_projects(user: User, project_column: Any) -> ColumnElement[bool]:
+    """Return the WHERE clause keeping rows of the user's own projects only."""
+    return project_column.in_(sorted(user.project_ids) or [-1])
 
 
 def project_member_ids(project_id: int) -> Select[tuple[int]]:
@@ -224,3 +230,58 @@ def team_feed_projects(kind: str, target_id: int, owner: User | None) -> tuple[i
     if kind == FeedKind.PROJECT:
         return (target_id,)
     return tuple(sorted(owner.project_ids)) if owner else ()
+
+
+# ---------------------------------------------------------------- usage
+
+
+def can_record_usage(user: User, booking: Booking) -> bool:
+    """Tell whether the user may check the booking in or out from the facility's side."""
+    return can_manage(user, booking.equipment.facility_id)
+
+
+def can_use_kiosk(user: User, booking: Booking) -> bool:
+    """Tell whether the user may check the booking in or out at the unit's kiosk: a member of
+    its project, or the facility's staff."""
+    return booking.request.project_id in user.project_ids or can_record_usage(user, booking)
+
+
+def can_correct_usage(user: User, booking: Booking) -> bool:
+    """Tell whether the user may correct recorded usage: the facility's managers."""
+    return can_manage(user, booking.equipment.facility_id)
+
+
+def can_see_no_shows(user: User, facility: Facility | int) -> bool:
+    """Tell whether the user may see a facility's no-show counts per project: its managers."""
+    return can_manage(user, facility)
+
+
+# ---------------------------------------------------------------- billing
+
+
+def can_edit_rates(user: User) -> bool:
+    """Tell whether the user may edit rate cards and projects' customer kinds."""
+    return user.is_admin
+
+
+def can_issue_statements(user: User, facility: Facility | int) -> bool:
+    """Tell whether the user may issue statements and notes for the facility."""
+    return can_manage(user, facility)
+
+
+def can_see_statement(user: User, statement: Statement) -> bool:
+    """Tell whether the user may see a statement: its project's members, the facility's
+    managers, administrators."""
+    return statement.project_id in user.project_ids or can_manage(user, statement.facility_id)
+
+
+def statement_filter(user: User, facility_column: Any, project_column: Any) -> Any:
+    """Return the WHERE clause that keeps only the statements or charges the user may see."""
+    if user.is_admin:
+        return or_(facility_column.is_not(None))
+    clauses = []
+    if user.project_ids:
+        clauses.append(project_column.in_(sorted(user.project_ids)))
+    if user.facility_ids:
+        clauses.append(facility_column.in_(sorted(user.facility_ids)))
+    return or_(*clauses) if clauses else false()

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from app.accounts.models import Project, ProjectMembership, Training, User
 from app.accounts.security import hash_password
+from app.billing.demo import load_last_month
 from app.booking import bookings as booking_service
 from app.booking import maintenance
 from app.booking import requests as request_service
@@ -473,6 +474,10 @@ def load(today: date | None = None) -> LoadReport:
         _maintenance(window, monday, units, managers, report)
     for booking in PUBLISHED:
         _booking(booking, monday, units, projects, managers, report)
+    # Before the requests: a no-show then owes no waitlist solve yet.
+    load_last_month(
+        today, ZONE, units, projects[BIO], projects[MET], managers["njbio-poc"], report
+    )
     for spec in REQUESTS:
         _request(spec, monday, units, facilities, projects, people, managers, report)
     return report

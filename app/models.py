@@ -1,6 +1,7 @@
 """Every model, imported in one place so Alembic and the shell see the whole schema."""
 
 from app.accounts.models import ApiToken, Project, ProjectMembership, Training, User
+from app.billing.models import Charge, RateCard, Statement, StatementLine
 from app.booking.models import (
     AuditEvent,
     Booking,
@@ -30,6 +31,7 @@ from app.catalog.models import (
 from app.dataversion import DataVersion
 from app.jobs.models import JobRun, OutboxMessage, SchedulerLease
 from app.notifications.models import EmailOptOut, Notification
+from app.usage.models import Usage
 
 __all__ = [
     "ApiToken",
@@ -38,6 +40,7 @@ __all__ = [
     "BookingRequest",
     "BookingStatus",
     "Centre",
+    "Charge",
     "DataVersion",
     "Direction",
     "EmailOptOut",
@@ -58,11 +61,15 @@ __all__ = [
     "ProposalItem",
     "ProposalStatus",
     "ProposalUnplaced",
+    "RateCard",
     "RequestStatus",
     "RequestStep",
     "RunStatus",
     "SchedulerLease",
     "SolveRun",
+    "Statement",
+    "StatementLine",
     "Training",
+    "Usage",
     "User",
 ]

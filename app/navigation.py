@@ -27,6 +27,7 @@ _ENTRIES: list[tuple[str, Any, str]] = [
     ("notifications.inbox", _l("Inbox"), "user"),
     ("booking.manage_home", _l("Manage"), "manager"),
     ("reports.index", _l("Reports"), "manager"),
+    ("billing.statement_list", _l("Statements"), "user"),
     ("admin.index", _l("Administration"), "admin"),
     ("api.docs", _l("API"), "all"),
 ]

@@ -76,6 +76,9 @@ class Project(db.Model):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     origin: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text, default="")
+    # Who the project is to the centre, for rate cards (app.billing.models.CustomerKind);
+    # set by the administrator.
+    customer_kind: Mapped[str] = mapped_column(String(20), default="incubated")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     memberships: Mapped[list[ProjectMembership]] = relationship(

@@ -93,6 +93,14 @@ class Facility(db.Model):
     # Fair share: the most any project may hold of a unit's bookable time in a solve, in
     # whole percent; None for no limit. Set by facilities.yaml or the manager's settings.
     fair_share_percent: Mapped[int | None] = mapped_column(default=None)
+    # ---- usage and billing (app/usage, app/billing)
+    # A booking not checked in this long after its start is released as a no-show.
+    no_show_grace_minutes: Mapped[int] = mapped_column(default=30)
+    # "actual": bill checked-in-to-out time; "booked": bill the booked time.
+    charge_basis: Mapped[str] = mapped_column(String(10), default="actual")
+    # Whether a unit's changeover/cleaning time is added to each billed booking.
+    bill_changeover: Mapped[bool] = mapped_column(default=False)
+    # ---- end of usage and billing
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -251,6 +251,72 @@ SCHEMA: dict[str, Any] = {
 }
 
 
+# ---------------------------------------------------------------- usage and billing (issue 15)
+# A facility's `billing` settings and a unit's `rates` (yuan, at most two decimals; a kind left
+# out pays hourly_rate_cny). Kept in this block so other extensions of SCHEMA stay apart.
+MAX_GRACE_MINUTES = 24 * 60
+RATE_KINDS = ("incubated", "startup", "university", "external")
+_YUAN = {"type": "number", "minimum": 0, "maximum": 99_999_999}
+SCHEMA["$defs"]["billing"] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "no_show_grace_minutes": {"type": "integer", "minimum": 1, "maximum": MAX_GRACE_MINUTES},
+        "charge_basis": {"enum": ["actual", "booked"]},
+        "bill_changeover": {"type": "boolean"},
+    },
+}
+SCHEMA["$defs"]["rates"] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        **{kind: _YUAN for kind in RATE_KINDS},
+        "assisted_surcharge": _YUAN,
+        "minimum_charge": _YUAN,
+    },
+}
+SCHEMA["$defs"]["facility"]["properties"]["billing"] = {"$ref": "#/$defs/billing"}
+SCHEMA["$defs"]["equipment"]["properties"]["rates"] = {"$ref": "#/$defs/rates"}
+
+
+@dataclass(frozen=True)
+class BillingSpec:
+    no_show_grace_minutes: int = 30
+    charge_basis: str = "actual"
+    bill_changeover: bool = False
+
+
+def _billing(item: dict[str, Any]) -> BillingSpec:
+    given = item.get("billing", {})
+    return BillingSpec(
+        no_show_grace_minutes=given.get("no_show_grace_minutes", 30),
+        charge_basis=given.get("charge_basis", "actual"),
+        bill_changeover=given.get("bill_changeover", False),
+    )
+
+
+def _rates(
+    item: dict[str, Any], hourly: Decimal, path: str, problems: list[tuple[str, str]]
+) -> dict[str, int]:
+    """Return a unit's rate card in fen, named as app.billing.models.RateCard's columns."""
+    given = item.get("rates", {})
+    where = join_path(path, "rates")
+
+    def fen(key: str, default: Decimal) -> int:
+        value = given.get(key)
+        amount = default if value is None else _rate(value, join_path(where, key), problems)
+        return int(amount * 100)
+
+    return {
+        **{f"{kind}_fen": fen(kind, hourly) for kind in RATE_KINDS},
+        "assisted_surcharge_fen": fen("assisted_surcharge", Decimal(0)),
+        "minimum_charge_fen": fen("minimum_charge", Decimal(0)),
+    }
+
+
+# ---------------------------------------------------------------- end of usage and billing
+
+
 # ---------------------------------------------------------------- specs
 
 
@@ -295,6 +361,8 @@ class EquipmentSpec:
     # None: the facility's hours; "always"; or {"mon": [["08:30", "17:30"]], ...}.
     opening_hours: Any
     maintenance: tuple[MaintenanceSpec, ...]
+    # The unit's rate card in fen (usage and billing).
+    rates: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -324,6 +392,8 @@ class FacilitySpec:
     # manager's setting on the facility page stands while the file leaves it out.
     sets_fair_share: bool = False
     fair_share_percent: int | None = None
+    # Usage and billing settings.
+    billing: BillingSpec = BillingSpec()
 
 
 @dataclass(frozen=True)
@@ -661,6 +731,7 @@ def _equipment(item: dict[str, Any], path: str, problems: list[tuple[str, str]])
         status=item.get("status", EquipmentStatus.ACTIVE.value),
         opening_hours=hours,
         maintenance=tuple(windows),
+        rates=_rates(item, _rate(item["hourly_rate_cny"], "", []), path, problems),
     )
 
 
@@ -768,6 +839,7 @@ def _facility(
         sets_fair_share="fair_share_percent" in item,
         # JSON Schema counts 50.0 as a whole number; the column holds an integer.
         fair_share_percent=None if fair_share is None else int(fair_share),
+        billing=_billing(item),
     )
 
 

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.billing.services import sync_rate_card
 from app.catalog.models import (
     Capability,
     Centre,
@@ -273,6 +274,10 @@ def _upsert_facility(
         "contact_name_en": spec.contact_name_en,
         "contact_email": spec.contact_email,
         "contact_phone": spec.contact_phone,
+        # usage and billing
+        "no_show_grace_minutes": spec.billing.no_show_grace_minutes,
+        "charge_basis": spec.billing.charge_basis,
+        "bill_changeover": spec.billing.bill_changeover,
     }
     if spec.sets_fair_share:
         values["fair_share_percent"] = spec.fair_share_percent
@@ -315,6 +320,7 @@ def _upsert_equipment(
         unit.capabilities = [EquipmentCapability(name=name) for name in spec.capabilities]
         db.session.add(unit)
         _sync_maintenance(unit, spec)
+        sync_rate_card(unit, spec.rates)
         report.added.append(what)
         return
     changed: list[str] = []
@@ -324,6 +330,8 @@ def _upsert_equipment(
         changed.append("capabilities")
     if _sync_maintenance(unit, spec):
         changed.append("maintenance")
+    if sync_rate_card(unit, spec.rates):
+        changed.append("rates")
     if changed:
         report.changed.append((what, changed))
     if unit.status != spec.status:

@@ -114,6 +114,12 @@ def standing_jobs(config: dict[str, Any]) -> list[JobSpec]:
             name="Offer freed time to waiting requests",
         ),
         JobSpec(
+            "release-no-shows",
+            _tasks("release_no_shows"),
+            IntervalTrigger(minutes=1),
+            name="Release no-shows",
+        ),
+        JobSpec(
             "prune-job-runs",
             _tasks("prune_job_runs"),
             CronTrigger(hour=3, minute=17, timezone=UTC),

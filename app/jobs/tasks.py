@@ -61,6 +61,13 @@ def offer_freed_time() -> None:
     run_waitlist_solves(now=utcnow())
 
 
+def release_no_shows() -> None:
+    """Release bookings not checked in within their facility's grace period as no-shows."""
+    from app.usage.services import release_no_shows as release
+
+    release(utcnow())
+
+
 def expire_proposals() -> None:
     """Expire draft proposals that went stale."""
     from app.booking.proposals import expire_stale_proposals

@@ -139,6 +139,7 @@ def on_booking_cancelled(
     by: User | None = None,
     reason: str = "",
     proposal: Proposal | None = None,
+    no_show: bool = False,
     **_k: Any,
 ) -> None:
     """Tell the project's members their booking is cancelled, by whom and why."""
@@ -146,7 +147,17 @@ def on_booking_cancelled(
 
     def render(user: User) -> tuple[str, str]:
         subject = _("Booking cancelled: %(title)s", title=title)
-        if proposal is not None:
+        if no_show:
+            subject = _("Released as a no-show: %(title)s", title=title)
+            opening = _(
+                "Your booking “%(title)s” (%(slot)s) was not checked in within %(minutes)d "
+                "minutes of its start, so it was released as a no-show and its time offered "
+                "to others. Managers see no-shows counted per project.",
+                title=title,
+                slot=_slot(booking),
+                minutes=booking.equipment.facility.no_show_grace_minutes,
+            )
+        elif proposal is not None:
             opening = _(
                 "Your booking “%(title)s” (%(slot)s) was cancelled when %(actor)s approved a "
                 "new schedule in which it has no place.",

@@ -216,7 +216,8 @@ def attendance(bookings: Iterable[BookingFact], period: Interval) -> dict[int, A
         if span <= 0:
             continue
         t = tallies[b.facility_id]
-        if not b.active:
+        # A no-show is released (cancelled) by the no-show job, yet it is a no-show.
+        if not b.active and b.attended is not False:
             t[4] += 1
             t[5] += span
             continue

@@ -117,7 +117,8 @@ def test_changed_fields_are_named(synced: SyncReport, variant: Callable[..., Pat
     report = sync_catalogue(path)
 
     assert report.changed == [
-        ("equipment alpha-lcms", ["name_en", "hourly_rate_cny", "capabilities"]),
+        # A unit without a rates block charges hourly_rate_cny to every kind: its card follows.
+        ("equipment alpha-lcms", ["name_en", "hourly_rate_cny", "capabilities", "rates"]),
         ("facility beta-pilot", ["city_en", "directions"]),
     ]
     assert "changed equipment alpha-lcms: name_en, hourly_rate_cny, capabilities" in str(report)

@@ -16,11 +16,14 @@ from sqlalchemy import func, select
 from werkzeug.routing import Rule
 
 from app.accounts.models import ApiToken, ProjectMembership, User
+from app.billing.models import RateCard, Statement
+from app.billing.services import RATE_FIELDS
 from app.booking.models import AuditEvent, Booking, BookingRequest, Proposal, SolveRun
 from app.calendars.models import FeedToken
 from app.catalog.models import Facility, MaintenanceWindow
 from app.extensions import db
 from app.notifications.models import Notification
+from app.usage.models import Usage
 from tests import factories
 from tests.production.world import MARKERS, World, build_world
 
@@ -135,6 +138,21 @@ ENDPOINTS: dict[str, str] = {
     "reports.schedule_csv": "own facilities",
     "reports_api.whole": "own facilities",
     "reports_api.one_table": "own facilities",
+    "usage.check_in": "victim's booking",
+    "usage.check_out": "victim's booking",
+    "usage.correct": "victim's booking",
+    "usage.day_sheet": "victim's facility",
+    "usage.kiosk": "own bookings on the unit",
+    "usage.kiosk_qr": "public (the kiosk page's address)",
+    "billing.statement_list": "own statements and own facilities",
+    "billing.statement_issue": "victim's facility and project",
+    "billing.statement_detail": "victim's statement",
+    "billing.statement_print": "victim's statement",
+    "billing.statement_xlsx": "victim's statement",
+    "billing.statement_note": "victim's statement",
+    "billing.rate_cards": "administrators only",
+    "billing.rate_card_update": "administrators only",
+    "billing.customer_kind": "administrators only",
 }
 
 
@@ -154,6 +172,8 @@ def path_values(rule: Rule, world: World) -> dict[str, Any]:
         "proposal_id": world.proposal.id,
         "run_id": world.run.id,
         "notification_id": world.notice.id,
+        "statement_id": world.statement.id,
+        "equipment_id": world.unit.id,
         "user_id": world.member.id,
         "facility_id": world.facility.id,
         "project_id": world.project.id,
@@ -246,6 +266,12 @@ def form_body(world: World) -> dict[str, str]:
         "token-name": "mine",
         "weight": "10",
         "settings-fair_share_percent": "1",
+        "month": "2026-01",
+        "amount": "1000",
+        "checked_in_at": world.at(0, "09:00").strftime("%Y-%m-%dT%H:%M"),
+        "checked_out_at": world.at(0, "10:00").strftime("%Y-%m-%dT%H:%M"),
+        "customer_kind": "external",
+        **{name: "1" for name in RATE_FIELDS},
     }
 
 
@@ -279,6 +305,10 @@ def snapshot(world: World) -> dict[str, Any]:
         "notice read": db.session.get(Notification, world.notice.id).read_at,  # type: ignore[union-attr]
         "audit": count(AuditEvent, AuditEvent.facility_id == world.facility.id),
         "fair share": db.session.get(Facility, world.facility.id).fair_share_percent,  # type: ignore[union-attr]
+        "usage": count(Usage, Usage.booking_id == world.booking.id),
+        "statements": count(Statement, Statement.project_id == world.project.id),
+        "rate card": db.session.get(RateCard, world.unit.id) is not None,
+        "customer kind": world.project.customer_kind,
     }
 
 
@@ -361,6 +391,7 @@ def test_sweep_would_see_the_victims_data(app: Flask, db: Any, login: Any) -> No
         "/account",
         "/inbox",
         "/api/v1/notifications",
+        f"/statements/{world.statement.id}",
     ):
         response = client.get(path)
         assert response.status_code == 200, path

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from app.accounts.models import ApiToken, Project, Training, User
 from app.accounts.services import create_api_token
+from app.billing import services as billing
+from app.billing.models import Statement
 from app.booking import bookings, runs
 from app.booking.models import Booking, BookingRequest, Proposal, SolveRun
 from app.booking.requests import StepInput, create_request
@@ -18,6 +20,7 @@ from app.catalog.models import Equipment, Facility
 from app.extensions import db
 from app.notifications import services as notifications
 from app.notifications.models import Notification
+from app.usage import services as usage
 from tests import factories
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -49,6 +52,7 @@ class World:
     feed_token: FeedToken
     feed_secret: str
     notice: Notification
+    statement: Statement
     outsider: User
     other_manager: User
     other_facility: Facility
@@ -60,6 +64,18 @@ class World:
         """Return local time `day` days after next Monday."""
         hour, minute = map(int, clock.split(":"))
         return datetime.combine(self.monday + timedelta(days=day), time(hour, minute), ZONE)
+
+
+def _issued_statement(unit: Equipment, project: Project, member: User, manager: User) -> Statement:
+    """Use the unit last month, checked in and out, and issue that month's statement."""
+    start = datetime.now(ZONE).replace(day=1, hour=10, minute=0, second=0, microsecond=0)
+    start -= timedelta(days=14)
+    past = factories.make_booking(
+        project, unit, start, start + timedelta(hours=2), by=member, title="Secret peptide route"
+    )
+    usage.check_in(manager, past.id, now=start)
+    usage.check_out(manager, past.id, now=start + timedelta(minutes=100))
+    return billing.issue_statement(manager, unit.facility_id, project.id, start.date())
 
 
 def build_world() -> World:
@@ -128,6 +144,7 @@ def build_world() -> World:
         booking_id=booking.id,
     )
     db.session.commit()
+    statement = _issued_statement(unit, project, member, manager)
     return World(
         facility=facility,
         unit=unit,
@@ -142,6 +159,7 @@ def build_world() -> World:
         feed_token=feed_token,
         feed_secret=feed_secret,
         notice=notice,
+        statement=statement,
         outsider=outsider,
         other_manager=other_manager,
         other_facility=other_facility,

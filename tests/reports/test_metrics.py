@@ -98,6 +98,11 @@ def test_waiting_counts_requests_first_booked_in_the_period_and_skips_manual_one
     assert waiting.p90_hours == pytest.approx(10 + 0.9 * 20)
 
 
+def test_a_released_no_show_counts_as_a_no_show_not_a_cancellation() -> None:
+    a = metrics.attendance([booking(attended=False, active=False)], (t(1), t(20)))[10]
+    assert (a.bookings, a.no_shows, a.cancellations) == (1, 1, 0)
+
+
 def test_attendance_shares() -> None:
     bookings = [
         booking(attended=False),

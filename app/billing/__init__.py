@@ -1,0 +1,1 @@
+"""Billing: rate cards, charges from usage, monthly statements and credit/debit notes."""

@@ -1,0 +1,1 @@
+"""Usage: check-in and check-out of bookings, no-shows and manager corrections."""
