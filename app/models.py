@@ -1,6 +1,13 @@
 """Every model, imported in one place so Alembic and the shell see the whole schema."""
 
-from app.accounts.models import ApiToken, Project, ProjectMembership, Training, User
+from app.accounts.models import (
+    ApiToken,
+    BrokerAssignment,
+    Project,
+    ProjectMembership,
+    Training,
+    User,
+)
 from app.booking.models import (
     AuditEvent,
     Booking,
@@ -29,6 +36,7 @@ from app.catalog.models import (
 )
 from app.dataversion import DataVersion
 from app.jobs.models import JobRun, OutboxMessage, SchedulerLease
+from app.needs.models import CampaignDraft, Need, NeedEvent
 from app.notifications.models import EmailOptOut, Notification
 
 __all__ = [
@@ -37,6 +45,8 @@ __all__ = [
     "Booking",
     "BookingRequest",
     "BookingStatus",
+    "BrokerAssignment",
+    "CampaignDraft",
     "Centre",
     "DataVersion",
     "Direction",
@@ -50,6 +60,8 @@ __all__ = [
     "FeedToken",
     "JobRun",
     "MaintenanceWindow",
+    "Need",
+    "NeedEvent",
     "Notification",
     "OutboxMessage",
     "Project",
