@@ -76,11 +76,7 @@ class CommentForm(FlaskForm):
 
 class MoveForm(FlaskForm):
     state = SelectField(_l("Move to"), choices=[], validate_choice=False)
-    reason = SelectField(
-        _l("Why declined"),
-        choices=[("", "—"), *DECLINE_LABELS.items()],
-        validate_choice=False,
-    )
+    reason = SelectField(_l("Why declined"), choices=[], validate_choice=False)
     note = TextAreaField(_l("Note"), validators=[Length(max=MAX_COMMENT)])
 
 

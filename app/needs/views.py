@@ -117,6 +117,7 @@ def _render_need(
     user: User, need: Need, *, move_form: Any = None, comment_form: Any = None, **extra: Any
 ) -> str:
     move_form = move_form or MoveForm()
+    move_form.reason.choices = [("", "—"), *((k, str(v)) for k, v in DECLINE_LABELS.items())]
     move_form.state.choices = [
         (state, need_state_label(state))
         for state in services.TRANSITIONS.get(need.state, ())

@@ -12,7 +12,6 @@ from sqlalchemy import select
 from app.accounts.models import BrokerAssignment, Project, User
 from app.catalog.models import Centre
 from app.catalog.sync import sync_catalogue
-from app.extensions import db
 from tests import factories
 
 CATALOGUE = Path(__file__).resolve().parents[2] / "facilities.yaml"
