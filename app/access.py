@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import false, or_, true
+from sqlalchemy import false, or_, select, true
 
 from app.needs.models import Need, NeedState
 
@@ -46,6 +46,34 @@ def serves_centre(user: User, centre_id: int | None) -> bool:
         return False
     centres = broker_centre_ids(user)
     return centres is None or (centre_id is not None and centre_id in centres)
+
+
+def need_projects_filter(user: User) -> Any:
+    """Return the WHERE clause on projects the user may write needs for.
+
+    Members: their projects. A broker: also the projects already known at the centres it
+    serves (a need addressed to one, or a request at one of its facilities); a region-wide
+    broker: every project. No one else's project name is offered to a broker of elsewhere."""
+    from app.accounts.models import Project
+    from app.booking.models import BookingRequest, RequestStep
+    from app.catalog.models import Facility
+
+    own = Project.id.in_(user.project_ids) if user.project_ids else false()
+    if not is_broker(user):
+        return own
+    centres = broker_centre_ids(user)
+    if centres is None:
+        return true()
+    if not centres:
+        return own
+    with_need = select(Need.project_id).where(Need.centre_id.in_(centres))
+    with_request = (
+        select(BookingRequest.project_id)
+        .join(RequestStep, RequestStep.request_id == BookingRequest.id)
+        .join(Facility, Facility.id == RequestStep.facility_id)
+        .where(Facility.centre_id.in_(centres))
+    )
+    return or_(own, Project.id.in_(with_need), Project.id.in_(with_request))
 
 
 def is_need_member(user: User, need: Need) -> bool:

@@ -137,8 +137,14 @@ def create_need(user: User, project_id: Any, data: NeedInput) -> Need:
     project = db.session.get(Project, project_id) if isinstance(project_id, int) else None
     cleaned = _clean(data)
     member = project is not None and project.id in user.project_ids
+    known = project is not None and (
+        db.session.scalar(
+            select(Project.id).where(Project.id == project.id, access.need_projects_filter(user))
+        )
+        is not None
+    )
     if project is None or not (
-        member or user.is_admin or access.serves_centre(user, cleaned["centre_id"])
+        member or (known and access.serves_centre(user, cleaned["centre_id"]))
     ):
         raise ValidationError(_("Choose one of the projects in the list."), field="project_id")
     need = Need(

@@ -67,10 +67,9 @@ def decline_label(reason: str | None) -> str:
 
 
 def _fill_need_choices(form: NeedForm, user: User) -> None:
-    if access.is_broker(user):
-        projects = db.session.scalars(select(Project).order_by(Project.name)).all()
-    else:
-        projects = sorted((m.project for m in user.memberships), key=lambda p: p.name)
+    projects = db.session.scalars(
+        select(Project).where(access.need_projects_filter(user)).order_by(Project.name)
+    ).all()
     form.project_id.choices = [(p.id, p.name) for p in projects]
     form.city.choices = [("", _("Any city")), *queries.cities()]
     centres = db.session.scalars(select(Centre).order_by(Centre.slug)).all()

@@ -63,6 +63,11 @@ def test_a_founder_cannot_write_a_need_for_another_startup(db: Any, people: Peop
 
 def test_a_broker_writes_a_need_only_for_a_centre_it_serves(db: Any, people: People) -> None:
     ok = services.NeedInput(title="t", text=GAN_ZH, centre_id=people.centre.id)
+    # A startup the broker's centres have never seen is not offered, nor accepted.
+    with pytest.raises(ValidationError) as caught:
+        services.create_need(people.broker, people.project.id, ok)
+    assert caught.value.field == "project_id"
+    _need(people)
     need = services.create_need(people.broker, people.project.id, ok)
     assert need.created_by_id == people.broker.id
     elsewhere = services.NeedInput(title="t", text=GAN_ZH, centre_id=people.other_centre.id)

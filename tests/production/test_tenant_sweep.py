@@ -15,11 +15,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.routing import Rule
 
-from app.accounts.models import ApiToken, ProjectMembership, User
+from app.accounts.models import ApiToken, BrokerAssignment, ProjectMembership, User
 from app.booking.models import AuditEvent, Booking, BookingRequest, Proposal, SolveRun
 from app.calendars.models import FeedToken
 from app.catalog.models import MaintenanceWindow
 from app.extensions import db
+from app.needs.models import CampaignDraft, Need
 from app.notifications.models import Notification
 from tests import factories
 from tests.production.world import MARKERS, World, build_world
@@ -134,6 +135,20 @@ ENDPOINTS: dict[str, str] = {
     "reports.schedule_csv": "own facilities",
     "reports_api.whole": "own facilities",
     "reports_api.one_table": "own facilities",
+    "needs.need_list": "own needs",
+    "needs.need_new": "own projects (brokers: the centres they serve)",
+    "needs.need_detail": "victim's need",
+    "needs.need_comment": "victim's need",
+    "needs.need_move": "victim's need",
+    "needs.draft_create": "victim's need",
+    "needs.draft_detail": "victim's need's draft",
+    "needs.broker_board": "brokers: needs of the centres they serve",
+    "needs.brokers": "administrators only",
+    "needs.broker_remove": "administrators only",
+    "needs.demand_page": "brokers and managers: counts of their centres",
+    "needs.demand_picture": "brokers and managers: counts of their centres",
+    "needs.demand_csv": "brokers and managers: counts of their centres",
+    "needs.demand_xlsx": "brokers and managers: counts of their centres",
 }
 
 
@@ -156,11 +171,14 @@ def path_values(rule: Rule, world: World) -> dict[str, Any]:
         "user_id": world.member.id,
         "facility_id": world.facility.id,
         "project_id": world.project.id,
+        "need_id": world.need.id,
+        "draft_id": world.draft.id,
+        "assignment_id": world.assignment.id,
         "change": "grant",
         "kind": "result",
         "code": "en",
-        "key": "units",
-        "name": "heatmap",
+        "key": "units" if "/demand/" not in rule.rule else "capabilities",
+        "name": "heatmap" if "/demand/" not in rule.rule else "capabilities",
         "filename": "pilotslot.css",
         # The digest is stored; the secret itself is the access, so a near miss is tried.
         "token": world.feed_secret[:-4] + "AAAA",
@@ -244,6 +262,11 @@ def form_body(world: World) -> dict[str, str]:
         "action": "token",
         "token-name": "mine",
         "weight": "10",
+        "state": "declined",
+        "body": "hijacked comment",
+        "choice": f"lc-ms:{world.unit.id}",
+        "centre_id": "0",
+        "text": "Hijacked need",
     }
 
 
@@ -254,7 +277,9 @@ def snapshot(world: World) -> dict[str, Any]:
     pending = db.session.get(BookingRequest, world.pending.id)
     proposal = db.session.get(Proposal, world.proposal.id)
     run = db.session.get(SolveRun, world.run.id)
-    assert booking and pending and proposal and run
+    need = db.session.get(Need, world.need.id)
+    draft = db.session.get(CampaignDraft, world.draft.id)
+    assert booking and pending and proposal and run and need and draft
     count = lambda model, *where: db.session.scalar(  # noqa: E731
         select(func.count()).select_from(model).where(*where)
     )
@@ -276,6 +301,9 @@ def snapshot(world: World) -> dict[str, Any]:
         "victim active": db.session.get(User, world.member.id).active,  # type: ignore[union-attr]
         "notice read": db.session.get(Notification, world.notice.id).read_at,  # type: ignore[union-attr]
         "audit": count(AuditEvent, AuditEvent.facility_id == world.facility.id),
+        "need": (need.state, need.title, len(need.events), len(need.drafts), draft.request_id),
+        "needs": count(Need, Need.project_id == world.project.id),
+        "brokers": count(BrokerAssignment),
     }
 
 
@@ -314,7 +342,7 @@ def _leaks(response: Any) -> list[str]:
     return [marker for marker in MARKERS if marker.encode() in data]
 
 
-@pytest.mark.parametrize("attacker", ["outsider", "other_manager"])
+@pytest.mark.parametrize("attacker", ["outsider", "other_manager", "other_broker"])
 def test_outsiders_reach_nothing_of_another_tenant(
     app: Flask, db: Any, attacker: str, login: Any
 ) -> None:
@@ -358,9 +386,15 @@ def test_sweep_would_see_the_victims_data(app: Flask, db: Any, login: Any) -> No
         "/account",
         "/inbox",
         "/api/v1/notifications",
+        f"/needs/{world.need.id}",
     ):
         response = client.get(path)
         assert response.status_code == 200, path
         seen.update(_leaks(response))
-    assert {"Quokka Therapeutics", "Secret peptide route", "quokka-ci-token"} <= seen
+    assert {
+        "Quokka Therapeutics",
+        "Secret peptide route",
+        "quokka-ci-token",
+        "Quokka need: secret assay",
+    } <= seen
     assert factories.PASSWORD
