@@ -37,6 +37,8 @@ def test_demo_loads_once_and_a_second_load_changes_nothing(catalogue: None, db: 
     assert first.created["requests"] == len(demo.REQUESTS)
     assert first.created["published bookings"] == len(demo.PUBLISHED)
     assert first.created["accounts"] == len(demo.PEOPLE)
+    assert first.created["needs"] == len(demo.NEEDS)
+    assert first.created["broker roles"] == 3
     before = _row_counts(db)
     second = demo.load()
     assert second.created == {}
