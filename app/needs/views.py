@@ -5,6 +5,7 @@ services and app/access.py hold the rules."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -104,6 +105,32 @@ def need_new() -> str | tuple[str, int] | BaseResponse:
     return (page, 422) if request.method == "POST" else page
 
 
+@bp.route("/needs/<int:need_id>/edit", methods=["GET", "POST"])
+@login_required
+def need_edit(need_id: int) -> str | tuple[str, int] | BaseResponse:
+    user = security.user()
+    need = services.get_need(user, need_id)
+    form = NeedForm(obj=None if request.method == "POST" else need)
+    _fill_need_choices(form, user)
+    form.project_id.choices = [(need.project_id, need.project.name)]
+    if request.method == "GET":
+        form.centre_id.data = need.centre_id or 0
+        form.budget_yuan.data = None if need.budget_fen is None else Decimal(need.budget_fen) / 100
+    errors: list[str] = []
+    if form.validate_on_submit():
+        try:
+            services.update_need(user, need.id, form.to_input())
+        except ValidationError as error:
+            errors = apply_errors(form, error, NEED_FIELD_RENAMES)
+        except Conflict as error:
+            errors = [error.detail]
+        else:
+            flash(_("Need updated; the suggestions follow its new words."))
+            return redirect(url_for("needs.need_detail", need_id=need.id))
+    page = render_template("needs/form.html", form=form, errors=errors, editing=need)
+    return (page, 422) if request.method == "POST" else page
+
+
 @bp.get("/needs/<int:need_id>")
 @login_required
 def need_detail(need_id: int) -> str:
@@ -131,6 +158,7 @@ def _render_need(
         comment_form=comment_form or CommentForm(),
         can_draft=open_for_drafts and access.can_draft_for_need(user, need),
         can_confirm=access.can_confirm_draft(user, need),
+        can_edit=access.can_edit_need(user, need),
         broker=access.serves_need(user, need),
         **extra,
     )

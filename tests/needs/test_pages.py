@@ -194,3 +194,29 @@ def test_the_administrator_assigns_brokers(app: Any, db: Any, people: People, lo
     login(people.founder, founder)
     assert founder.get("/admin/brokers").status_code == 404
     assert founder.post(f"/admin/brokers/{assignment.id}/remove").status_code == 404
+
+
+def test_a_founder_changes_a_new_need_and_its_suggestions_follow(
+    app: Any, db: Any, people: People, login: Any
+) -> None:
+    client = login(people.founder)
+    location = _post_need(client, people).headers["Location"]
+    form = client.get(location + "/edit").get_data(as_text=True)
+    assert GAN_ZH in form and 'value="5000.00"' in form
+    response = client.post(
+        location + "/edit",
+        data={
+            "project_id": str(people.project.id),
+            "centre_id": str(people.centre.id),
+            "title": "天线",
+            "text": "天线方向图和增益",
+            "city": "",
+        },
+    )
+    assert response.status_code == 302
+    need = db.session.get(Need, int(location.rsplit("/", 1)[1]))
+    assert need.capabilities[0] == "antenna-measurement"
+    assert [e.kind for e in need.events] == ["created", "edited"]
+    other = app.test_client()
+    login(people.other_founder, other)
+    assert other.get(location + "/edit").status_code == 404

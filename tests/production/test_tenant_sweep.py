@@ -138,6 +138,7 @@ ENDPOINTS: dict[str, str] = {
     "needs.need_list": "own needs",
     "needs.need_new": "own projects (brokers: the centres they serve)",
     "needs.need_detail": "victim's need",
+    "needs.need_edit": "victim's need",
     "needs.need_comment": "victim's need",
     "needs.need_move": "victim's need",
     "needs.draft_create": "victim's need",
