@@ -1,4 +1,4 @@
-"""Demo data: startups, managers, trainings and a congested fortnight of requests.
+"""Demo data: startups, managers, brokers, trainings, a congested fortnight of requests, needs.
 
 `flask demo load` runs `load()`; the catalogue must be synced first (`flask facilities sync`).
 Everything is keyed by a natural key (email, project name, request title), so loading twice
@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from app.accounts.models import Project, ProjectMembership, Training, User
+from app.accounts.models import BrokerAssignment, Project, ProjectMembership, Training, User
 from app.accounts.security import hash_password
 from app.billing.demo import load_last_month
 from app.booking import bookings as booking_service
@@ -21,7 +21,7 @@ from app.booking import maintenance
 from app.booking import requests as request_service
 from app.booking.models import BookingRequest
 from app.booking.requests import StepInput
-from app.catalog.models import Equipment, Facility, MaintenanceWindow
+from app.catalog.models import Centre, Equipment, Facility, MaintenanceWindow
 from app.errors import NotFound
 from app.extensions import db
 
@@ -45,6 +45,24 @@ class Person:
     manages: tuple[str, ...] = ()
     admin: bool = False
     trained_on: tuple[str, ...] = ()
+    # Centres served as a technology broker, by slug; REGION: every centre.
+    brokers: tuple[str, ...] = ()
+
+
+REGION = "*"
+
+
+@dataclass(frozen=True)
+class DemoNeed:
+    project: str
+    by: str
+    centre: str
+    title: str
+    text: str
+    city: str = ""
+    budget_yuan: int | None = None
+    # Moves made by the centre's broker after it is written: (state, decline reason or None).
+    moves: tuple[tuple[str, str | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -139,6 +157,38 @@ PEOPLE = [
     Person("liu.yang@qhcardio.example", "Liu Yang", projects=(MED,), trained_on=LCMS),
     Person("xu.fang@xlmeta.example", "Xu Fang", projects=(MET,), trained_on=LCMS),
     Person("he.tao@pmrf.example", "He Tao", projects=(RFE,), trained_on=CHAMBERS),
+    Person("wu.qian@broker.example", "Wu Qian", brokers=("suzhou-sip", "nanjing-ict")),
+    Person("ma.lin@broker.example", "Ma Lin", brokers=(REGION,)),
+]
+
+NEEDS = [
+    DemoNeed(
+        GAN,
+        "sun.yu@sgan.example",
+        "suzhou-sip",
+        "氮化镓功率器件的高温高压可靠性",
+        "我们的氮化镓功率器件要耐高温和高电压，想先做功率器件参数测试，再做高压测试。",
+        city="Suzhou",
+        budget_yuan=20000,
+    ),
+    DemoNeed(
+        BIO,
+        "li.na@jbbio.example",
+        "nanjing-biomed",
+        "How pure is our antibody batch?",
+        "We need to know how pure our monoclonal antibody batch is and which impurities it "
+        "has before the animal study.",
+        city="Nanjing",
+        moves=(("screened", None),),
+    ),
+    DemoNeed(
+        ANT,
+        "zhao.min@zijin6g.example",
+        "nanjing-ict",
+        "Radiation pattern of our 6G antenna prototype",
+        "Measure the radiation pattern and gain of a 6G antenna prototype in a shielded room.",
+        moves=(("screened", None), ("declined", "no_free_time")),
+    ),
 ]
 
 
@@ -480,7 +530,45 @@ def load(today: date | None = None) -> LoadReport:
     )
     for spec in REQUESTS:
         _request(spec, monday, units, facilities, projects, people, managers, report)
+    for need in NEEDS:
+        _need(need, projects, people, report)
     return report
+
+
+def _need(
+    spec: DemoNeed, projects: dict[str, Project], people: dict[str, User], report: LoadReport
+) -> None:
+    """Write a need through the needs service and move it as its centre's broker would."""
+    from app.needs import services as need_services
+    from app.needs.models import Need
+
+    project = projects[spec.project]
+    if db.session.scalar(
+        select(Need).where(Need.project_id == project.id, Need.title == spec.title)
+    ):
+        return
+    centre = db.session.scalar(select(Centre).where(Centre.slug == spec.centre))
+    if centre is None:
+        raise NotFound(f"The catalogue lacks centre {spec.centre}: run `flask facilities sync`.")
+    need = need_services.create_need(
+        people[spec.by],
+        project.id,
+        need_services.NeedInput(
+            title=spec.title,
+            text=spec.text,
+            city=spec.city,
+            budget_fen=None if spec.budget_yuan is None else spec.budget_yuan * 100,
+            centre_id=centre.id,
+        ),
+    )
+    broker = next(
+        u
+        for u in people.values()
+        if any(a.centre_id in (None, centre.id) for a in u.broker_assignments)
+    )
+    for state, reason in spec.moves:
+        need_services.move(broker, need.id, state, reason=reason)
+    report.add("needs")
 
 
 def _units() -> dict[str, Equipment]:
@@ -536,6 +624,16 @@ def _person(
         if facilities[slug] not in user.managed_facilities:
             user.managed_facilities.append(facilities[slug])
             report.add("manager roles")
+    for slug in spec.brokers:
+        centre_id = None
+        if slug != REGION:
+            centre = db.session.scalar(select(Centre).where(Centre.slug == slug))
+            if centre is None:
+                raise NotFound(f"The catalogue lacks centre {slug}: run `flask facilities sync`.")
+            centre_id = centre.id
+        if not any(a.centre_id == centre_id for a in user.broker_assignments):
+            user.broker_assignments.append(BrokerAssignment(centre_id=centre_id))
+            report.add("broker roles")
     for slug in spec.trained_on:
         if db.session.get(Training, (user.id, units[slug].id)) is None:
             db.session.add(

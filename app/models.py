@@ -1,6 +1,13 @@
 """Every model, imported in one place so Alembic and the shell see the whole schema."""
 
-from app.accounts.models import ApiToken, Project, ProjectMembership, Training, User
+from app.accounts.models import (
+    ApiToken,
+    BrokerAssignment,
+    Project,
+    ProjectMembership,
+    Training,
+    User,
+)
 from app.billing.models import Charge, RateCard, Statement, StatementLine
 from app.booking.models import (
     AuditEvent,
@@ -30,6 +37,7 @@ from app.catalog.models import (
 )
 from app.dataversion import DataVersion
 from app.jobs.models import JobRun, OutboxMessage, SchedulerLease
+from app.needs.models import CampaignDraft, Need, NeedEvent
 from app.notifications.models import EmailOptOut, Notification
 from app.usage.models import Usage
 
@@ -39,6 +47,8 @@ __all__ = [
     "Booking",
     "BookingRequest",
     "BookingStatus",
+    "BrokerAssignment",
+    "CampaignDraft",
     "Centre",
     "Charge",
     "DataVersion",
@@ -53,6 +63,8 @@ __all__ = [
     "FeedToken",
     "JobRun",
     "MaintenanceWindow",
+    "Need",
+    "NeedEvent",
     "Notification",
     "OutboxMessage",
     "Project",

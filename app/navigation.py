@@ -19,10 +19,14 @@ class NavItem:
     active: bool
 
 
-# (endpoint, label, who sees it): "all", "user", "member", "manager", "admin".
+# (endpoint, label, who sees it): "all", "user", "member", "broker", "demand", "manager",
+# "admin".
 _ENTRIES: list[tuple[str, Any, str]] = [
     ("catalog.facility_list", _l("Catalogue"), "all"),
     ("booking.request_list", _l("My requests"), "member"),
+    ("needs.need_list", _l("My needs"), "member"),
+    ("needs.broker_board", _l("Broker board"), "broker"),
+    ("needs.demand_page", _l("Demand"), "demand"),
     ("calendars.feeds", _l("Calendars"), "user"),
     ("notifications.inbox", _l("Inbox"), "user"),
     ("booking.manage_home", _l("Manage"), "manager"),
@@ -42,6 +46,10 @@ def _visible(audience: str) -> bool:
         return True
     if audience == "member":
         return access.has_projects(current_user) or current_user.is_admin
+    if audience == "broker":
+        return access.is_broker(current_user)
+    if audience == "demand":
+        return access.can_see_demand(current_user)
     if audience == "manager":
         return current_user.is_manager or current_user.is_admin
     return bool(current_user.is_admin)

@@ -39,6 +39,8 @@ def test_demo_loads_once_and_a_second_load_changes_nothing(catalogue: None, db: 
     assert first.created["accounts"] == len(demo.PEOPLE)
     assert (first.created["checked-out bookings"], first.created["no-shows"]) == (4, 2)
     assert first.created["statements"] == 1
+    assert first.created["needs"] == len(demo.NEEDS)
+    assert first.created["broker roles"] == 3
     before = _row_counts(db)
     second = demo.load()
     assert second.created == {}

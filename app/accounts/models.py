@@ -6,14 +6,14 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.dbtypes import UTCDateTime, utcnow
 from app.extensions import db
 
 if TYPE_CHECKING:
-    from app.catalog.models import Equipment, Facility
+    from app.catalog.models import Centre, Equipment, Facility
 
 facility_managers = Table(
     "facility_managers",
@@ -45,6 +45,9 @@ class User(UserMixin, db.Model):
     trainings: Mapped[list[Training]] = relationship(
         back_populates="user", cascade="all, delete-orphan", foreign_keys="Training.user_id"
     )
+    broker_assignments: Mapped[list[BrokerAssignment]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]
@@ -64,6 +67,10 @@ class User(UserMixin, db.Model):
     @property
     def is_manager(self) -> bool:
         return bool(self.managed_facilities)
+
+    @property
+    def is_broker(self) -> bool:
+        return bool(self.broker_assignments)
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"
@@ -153,3 +160,22 @@ class UserSession(db.Model):
 
     def __repr__(self) -> str:
         return f"<UserSession {self.id} of user {self.user_id}>"
+
+
+class BrokerAssignment(db.Model):
+    """A technology broker serves the needs of one centre, or of every centre (region-wide)."""
+
+    __tablename__ = "broker_assignments"
+    __table_args__ = (UniqueConstraint("user_id", "centre_id", name="uq_broker_centre"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # None: region-wide, every centre.
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="broker_assignments")
+    centre: Mapped[Centre | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<BrokerAssignment {self.user_id} {self.centre_id or 'region'}>"

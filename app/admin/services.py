@@ -7,8 +7,8 @@ from sqlalchemy import func, or_, select
 
 from app.access import require_admin
 from app.accounts import services as account_services
-from app.accounts.models import Project, ProjectMembership, User
-from app.catalog.models import Facility
+from app.accounts.models import BrokerAssignment, Project, ProjectMembership, User
+from app.catalog.models import Centre, Facility
 from app.database import write_transaction
 from app.errors import Conflict, ValidationError
 from app.extensions import db
@@ -129,4 +129,30 @@ def remove_manager(actor: User, *, user_id: int, facility_id: int) -> None:
     facility = db.session.get(Facility, facility_id)
     if user is not None and facility is not None and facility in user.managed_facilities:
         user.managed_facilities.remove(facility)
+        db.session.commit()
+
+
+def make_broker(actor: User, *, email: str, centre_id: int | None) -> BrokerAssignment:
+    """Make the account a technology broker of a centre, or of every centre (None)."""
+    require_admin(actor)
+    write_transaction()
+    user = user_by_email(email)
+    if centre_id is not None and db.session.get(Centre, centre_id) is None:
+        raise ValidationError(_("Choose a centre."), field="centre_id")
+    for assignment in user.broker_assignments:
+        if assignment.centre_id == centre_id:
+            return assignment
+    assignment = BrokerAssignment(user_id=user.id, centre_id=centre_id)
+    db.session.add(assignment)
+    db.session.commit()
+    return assignment
+
+
+def remove_broker(actor: User, *, assignment_id: int) -> None:
+    """End one broker assignment."""
+    require_admin(actor)
+    write_transaction()
+    assignment = db.session.get(BrokerAssignment, assignment_id)
+    if assignment is not None:
+        db.session.delete(assignment)
         db.session.commit()

@@ -40,6 +40,8 @@ from app.i18n import in_language_text
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+# Bookings start and end on the quarter-hour grid (suggested free slots snap to it too).
+GRID = timedelta(minutes=15)
 MAX_BOOKING = timedelta(minutes=MAX_STEP_MINUTES)
 OVERRIDE_REASON_LENGTH = 2000
 

@@ -15,13 +15,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.routing import Rule
 
-from app.accounts.models import ApiToken, ProjectMembership, User
+from app.accounts.models import ApiToken, BrokerAssignment, ProjectMembership, User
 from app.billing.models import RateCard, Statement
 from app.billing.services import RATE_FIELDS
 from app.booking.models import AuditEvent, Booking, BookingRequest, Proposal, SolveRun
 from app.calendars.models import FeedToken
 from app.catalog.models import Facility, MaintenanceWindow
 from app.extensions import db
+from app.needs.models import CampaignDraft, Need
 from app.notifications.models import Notification
 from app.usage.models import Usage
 from tests import factories
@@ -153,6 +154,21 @@ ENDPOINTS: dict[str, str] = {
     "billing.rate_cards": "administrators only",
     "billing.rate_card_update": "administrators only",
     "billing.customer_kind": "administrators only",
+    "needs.need_list": "own needs",
+    "needs.need_new": "own projects (brokers: the centres they serve)",
+    "needs.need_detail": "victim's need",
+    "needs.need_edit": "victim's need",
+    "needs.need_comment": "victim's need",
+    "needs.need_move": "victim's need",
+    "needs.draft_create": "victim's need",
+    "needs.draft_detail": "victim's need's draft",
+    "needs.broker_board": "brokers: needs of the centres they serve",
+    "needs.brokers": "administrators only",
+    "needs.broker_remove": "administrators only",
+    "needs.demand_page": "brokers and managers: counts of their centres",
+    "needs.demand_picture": "brokers and managers: counts of their centres",
+    "needs.demand_csv": "brokers and managers: counts of their centres",
+    "needs.demand_xlsx": "brokers and managers: counts of their centres",
 }
 
 
@@ -177,11 +193,14 @@ def path_values(rule: Rule, world: World) -> dict[str, Any]:
         "user_id": world.member.id,
         "facility_id": world.facility.id,
         "project_id": world.project.id,
+        "need_id": world.need.id,
+        "draft_id": world.draft.id,
+        "assignment_id": world.assignment.id,
         "change": "grant",
         "kind": "result",
         "code": "en",
-        "key": "units",
-        "name": "heatmap",
+        "key": "units" if "/demand/" not in rule.rule else "capabilities",
+        "name": "heatmap" if "/demand/" not in rule.rule else "capabilities",
         "filename": "pilotslot.css",
         # The digest is stored; the secret itself is the access, so a near miss is tried.
         "token": world.feed_secret[:-4] + "AAAA",
@@ -272,6 +291,11 @@ def form_body(world: World) -> dict[str, str]:
         "checked_out_at": world.at(0, "10:00").strftime("%Y-%m-%dT%H:%M"),
         "customer_kind": "external",
         **{name: "1" for name in RATE_FIELDS},
+        "state": "declined",
+        "body": "hijacked comment",
+        "choice": f"lc-ms:{world.unit.id}",
+        "centre_id": "0",
+        "text": "Hijacked need",
     }
 
 
@@ -282,7 +306,9 @@ def snapshot(world: World) -> dict[str, Any]:
     pending = db.session.get(BookingRequest, world.pending.id)
     proposal = db.session.get(Proposal, world.proposal.id)
     run = db.session.get(SolveRun, world.run.id)
-    assert booking and pending and proposal and run
+    need = db.session.get(Need, world.need.id)
+    draft = db.session.get(CampaignDraft, world.draft.id)
+    assert booking and pending and proposal and run and need and draft
     count = lambda model, *where: db.session.scalar(  # noqa: E731
         select(func.count()).select_from(model).where(*where)
     )
@@ -309,6 +335,9 @@ def snapshot(world: World) -> dict[str, Any]:
         "statements": count(Statement, Statement.project_id == world.project.id),
         "rate card": db.session.get(RateCard, world.unit.id) is not None,
         "customer kind": world.project.customer_kind,
+        "need": (need.state, need.title, len(need.events), len(need.drafts), draft.request_id),
+        "needs": count(Need, Need.project_id == world.project.id),
+        "brokers": count(BrokerAssignment),
     }
 
 
@@ -347,7 +376,7 @@ def _leaks(response: Any) -> list[str]:
     return [marker for marker in MARKERS if marker.encode() in data]
 
 
-@pytest.mark.parametrize("attacker", ["outsider", "other_manager"])
+@pytest.mark.parametrize("attacker", ["outsider", "other_manager", "other_broker"])
 def test_outsiders_reach_nothing_of_another_tenant(
     app: Flask, db: Any, attacker: str, login: Any
 ) -> None:
@@ -392,9 +421,15 @@ def test_sweep_would_see_the_victims_data(app: Flask, db: Any, login: Any) -> No
         "/inbox",
         "/api/v1/notifications",
         f"/statements/{world.statement.id}",
+        f"/needs/{world.need.id}",
     ):
         response = client.get(path)
         assert response.status_code == 200, path
         seen.update(_leaks(response))
-    assert {"Quokka Therapeutics", "Secret peptide route", "quokka-ci-token"} <= seen
+    assert {
+        "Quokka Therapeutics",
+        "Secret peptide route",
+        "quokka-ci-token",
+        "Quokka need: secret assay",
+    } <= seen
     assert factories.PASSWORD

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from app.accounts.models import ApiToken, Project, Training, User
+from app.accounts.models import ApiToken, BrokerAssignment, Project, Training, User
 from app.accounts.services import create_api_token
 from app.billing import services as billing
 from app.billing.models import Statement
@@ -18,6 +18,8 @@ from app.calendars import tokens
 from app.calendars.models import FeedToken
 from app.catalog.models import Equipment, Facility
 from app.extensions import db
+from app.needs import services as need_services
+from app.needs.models import CampaignDraft, Need
 from app.notifications import services as notifications
 from app.notifications.models import Notification
 from app.usage import services as usage
@@ -34,6 +36,7 @@ MARKERS = (
     "vera@quokka.test",
     "Investor demo for quokka",
     "quokka-ci-token",
+    "Quokka need: secret assay",
 )
 
 
@@ -59,6 +62,10 @@ class World:
     other_unit: Equipment
     other_project: Project
     monday: date
+    need: Need
+    draft: CampaignDraft
+    assignment: BrokerAssignment
+    other_broker: User
 
     def at(self, day: int, clock: str = "09:00") -> datetime:
         """Return local time `day` days after next Monday."""
@@ -143,6 +150,24 @@ def build_world() -> World:
         reason="quokka-lab-notes",
         booking_id=booking.id,
     )
+    broker = factories.make_user(name="Bruno Broker", email="bruno@victim-bio.test")
+    other_broker = factories.make_user(name="Otis Otherbroker", email="otis@other-ict.test")
+    assignment = BrokerAssignment(user_id=broker.id, centre_id=facility.centre_id)
+    db.session.add_all(
+        [assignment, BrokerAssignment(user_id=other_broker.id, centre_id=other_facility.centre_id)]
+    )
+    db.session.commit()
+    need = need_services.create_need(
+        member,
+        project.id,
+        need_services.NeedInput(
+            title="Quokka need: secret assay",
+            text="Quokka need: secret assay of peptides by LC-MS",
+            centre_id=facility.centre_id,
+        ),
+    )
+    need_services.comment(member, need.id, "quokka-lab-notes")
+    draft = need_services.create_draft(member, need.id, [("lc-ms", unit.id)])
     db.session.commit()
     statement = _issued_statement(unit, project, member, manager)
     return World(
@@ -166,4 +191,8 @@ def build_world() -> World:
         other_unit=other_unit,
         other_project=other_project,
         monday=monday,
+        need=need,
+        draft=draft,
+        assignment=assignment,
+        other_broker=other_broker,
     )
