@@ -7,13 +7,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from app import intervals
+from app.billing import services as billing
 from app.booking import bookings as booking_service
 from app.catalog import matching
 from app.catalog.hours import open_windows
 from app.dbtypes import utcnow
+from app.intervals import Interval
 
 if TYPE_CHECKING:
     from app.accounts.models import User
@@ -27,12 +29,10 @@ DEMANDED_PER_NEED = 3
 SLOT_MINUTES = 60
 SLOT_HORIZON = timedelta(days=60)
 
-Window = tuple[datetime, datetime]
 
-
-def unit_rate_fen(unit: Equipment) -> int:
-    """Return the unit's rate per hour in fen (the catalogue's hourly rate in yuan)."""
-    return int((Decimal(unit.hourly_rate_cny) * 100).to_integral_value())
+def unit_rate_fen(unit: Equipment, customer_kind: str) -> int:
+    """Return what an hour on the unit costs this kind of customer, in fen (its rate card)."""
+    return billing.rate_card(unit).hourly_fen(customer_kind)
 
 
 def match_text(text: str) -> list[matching.Match]:
@@ -42,7 +42,7 @@ def match_text(text: str) -> list[matching.Match]:
     return matching.current_matcher().match(text, SUGGESTIONS_PER_NEED)
 
 
-def _busy(unit: Equipment, start: datetime, end: datetime, viewer: User | None) -> list[Window]:
+def _busy(unit: Equipment, start: datetime, end: datetime, viewer: User | None) -> list[Interval]:
     """Return when the unit cannot take one more booking: closures, maintenance, and the
     times its bookings fill every place of it."""
     from app.accounts.models import User
@@ -67,21 +67,6 @@ def _busy(unit: Equipment, start: datetime, end: datetime, viewer: User | None) 
     return busy
 
 
-def _free(windows: list[Window], busy: list[Window]) -> list[Window]:
-    free: list[Window] = []
-    for start, end in windows:
-        cursor = start
-        for b_start, b_end in sorted(busy):
-            if b_end <= cursor or b_start >= end:
-                continue
-            if b_start > cursor:
-                free.append((cursor, b_start))
-            cursor = max(cursor, b_end)
-        if cursor < end:
-            free.append((cursor, end))
-    return free
-
-
 def earliest_free_slot(
     unit: Equipment, *, after: datetime | None = None, viewer: User | None = None
 ) -> datetime | None:
@@ -93,7 +78,7 @@ def earliest_free_slot(
         -(-now.timestamp() // grid.total_seconds()) * grid.total_seconds(), tz=now.tzinfo
     )
     end = start + SLOT_HORIZON
-    for free_start, free_end in _free(
+    for free_start, free_end in intervals.subtract(
         open_windows(unit, start, end), _busy(unit, start, end, viewer)
     ):
         if free_end - free_start >= timedelta(minutes=SLOT_MINUTES):
@@ -124,7 +109,13 @@ class Suggestion:
     units: list[UnitSuggestion]
 
 
-def suggest(text: str, *, city: str = "", viewer: User | None = None) -> list[Suggestion]:
+def suggest(
+    text: str,
+    *,
+    city: str = "",
+    viewer: User | None = None,
+    customer_kind: str = "incubated",
+) -> list[Suggestion]:
     """Return the need's suggested capabilities, each with its units: those in the preferred
     city first, then the matcher's order."""
     found = match_text(text)
@@ -147,7 +138,7 @@ def suggest(text: str, *, city: str = "", viewer: User | None = None) -> list[Su
                     UnitSuggestion(
                         unit,
                         match.capability,
-                        unit_rate_fen(unit),
+                        unit_rate_fen(unit, customer_kind),
                         earliest_free_slot(unit, after=now, viewer=viewer),
                         _in_city(unit, wanted),
                     )

@@ -147,7 +147,12 @@ def _render_need(
     return render_template(
         "needs/detail.html",
         need=need,
-        suggestions=suggestions.suggest(services.matching_text(need), city=need.city, viewer=user),
+        suggestions=suggestions.suggest(
+            services.matching_text(need),
+            city=need.city,
+            viewer=user,
+            customer_kind=need.project.customer_kind,
+        ),
         move_form=move_form,
         comment_form=comment_form or CommentForm(),
         can_draft=open_for_drafts and access.can_draft_for_need(user, need),

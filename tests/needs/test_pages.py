@@ -45,6 +45,25 @@ def test_a_founder_writes_a_need_and_sees_units_rates_and_slots(
     assert client.get("/needs").get_data(as_text=True).count("data-need=") == 1
 
 
+def test_suggested_rates_come_from_the_rate_card_for_the_projects_customer_kind(
+    app: Any, db: Any, people: People, login: Any
+) -> None:
+    from app.billing.models import RateCard
+
+    prober = db.session.scalar(select(Equipment).where(Equipment.slug == "sip3g-prober-1"))
+    card = db.session.get(RateCard, prober.id)
+    assert card is not None and card.incubated_fen == 400_00
+    card.external_fen = 555_00
+    people.project.customer_kind = "external"
+    db.session.commit()
+    client = login(people.founder)
+    response = _post_need(client, people)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    row = page[page.index('data-unit="sip3g-prober-1"') :]
+    row = row[: row.index("</tr>")]
+    assert "¥555.00" in row and "¥400.00" not in row
+
+
 def test_the_need_form_shows_errors_beside_the_fields(
     app: Any, db: Any, people: People, login: Any
 ) -> None:
