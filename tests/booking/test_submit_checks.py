@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from wtforms.validators import NumberRange
 
 from app.booking.models import BookingRequest
-from app.booking.requests import MAX_STEP_MINUTES, StepInput, update_request
+from app.booking.requests import MAX_STEP_MINUTES, MIN_STEP_MINUTES, StepInput, update_request
 from app.errors import ValidationError
 from tests.booking.conftest import Core
 from tests.booking.test_pages import field_error
@@ -109,5 +109,5 @@ def test_form_api_and_service_share_one_step_duration_limit(client: Any) -> None
     ]
     assert limit.max * 60 == MAX_STEP_MINUTES
     document = client.get("/api/v1/openapi.json").get_json()
-    inputs = [s for s in _duration_schemas(document) if s.get("minimum") == 1]
+    inputs = [s for s in _duration_schemas(document) if s.get("minimum") == MIN_STEP_MINUTES]
     assert inputs and all(s.get("maximum") == MAX_STEP_MINUTES for s in inputs)
