@@ -98,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
     from app.catalog.api import bp as catalog_api_bp
     from app.catalog.views import bp as catalog_bp
     from app.jobs.views import bp as jobs_bp
+    from app.needs.api import bp as needs_api_bp
     from app.needs.views import bp as needs_bp
     from app.notifications.api import bp as notifications_api_bp
     from app.notifications.views import bp as notifications_bp
@@ -119,6 +120,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_api_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(needs_bp)
+    app.register_blueprint(needs_api_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(notifications_api_bp)
     app.register_blueprint(usage_views.bp)

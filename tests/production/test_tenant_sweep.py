@@ -169,6 +169,13 @@ ENDPOINTS: dict[str, str] = {
     "needs.demand_picture": "brokers and managers: counts of their centres",
     "needs.demand_csv": "brokers and managers: counts of their centres",
     "needs.demand_xlsx": "brokers and managers: counts of their centres",
+    "needs_api.needs_list": "own needs (brokers: of the centres they serve)",
+    "needs_api.needs_create": "own projects (brokers: the centres they serve)",
+    "needs_api.needs_detail": "victim's need",
+    "needs_api.needs_update": "victim's need",
+    "needs_api.needs_comment": "victim's need",
+    "needs_api.needs_move": "victim's need",
+    "needs_api.needs_suggestions": "victim's need",
 }
 
 
@@ -237,6 +244,9 @@ def json_body(world: World) -> dict[str, Any]:
         "steps": [{"duration_minutes": 60, "capability": "lc-ms"}],
         "email": "oscar@outsider.test",
         "weight": 10,
+        "text": "Hijacked need",
+        "body": "hijacked comment",
+        "state": "declined",
     }
 
 
@@ -251,6 +261,10 @@ BODY_FIELDS = {
     "booking_api.facility_maintenance": {"equipment", "start", "end", "reason_zh", "reason_en"},
     "booking_api.equipment_training_add": {"email"},
     "booking_api.equipment_training_remove": {"email"},
+    "needs_api.needs_create": {"project_id", "title", "text"},
+    "needs_api.needs_update": {"title", "text"},
+    "needs_api.needs_comment": {"body"},
+    "needs_api.needs_move": {"state"},
 }
 
 
