@@ -71,17 +71,6 @@ class Operation:
 
 
 _OPERATIONS: list[Operation] = []
-# Paths and schemas still written out by hand (catalogue, reports, inbox, caller) until their
-# modules declare routes with schemas too.
-_WRITTEN_PATHS: dict[str, dict[str, Any]] = {}
-_WRITTEN_SCHEMAS: dict[str, Any] = {}
-
-
-def document(paths: dict[str, dict[str, Any]], schemas: dict[str, Any] | None = None) -> None:
-    """Declare paths (and component schemas) written out by hand."""
-    for path, operations in paths.items():
-        _WRITTEN_PATHS.setdefault(path, {}).update(operations)
-    _WRITTEN_SCHEMAS.update(schemas or {})
 
 
 # Flask's <int:request_id> is the document's {id}; <slug> stays {slug}.
@@ -397,9 +386,6 @@ def _document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for op in _OPERATIONS:
         paths.setdefault(op.path, {})[op.method] = _with_common_problems(_operation(op))
-    for path, operations in _WRITTEN_PATHS.items():
-        for method, operation in operations.items():
-            paths.setdefault(path, {})[method] = _with_common_problems(operation)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -414,7 +400,7 @@ def _document() -> dict[str, Any]:
         "servers": [{"url": "/api/v1"}],
         "paths": dict(sorted(paths.items())),
         "components": {
-            "schemas": {**_components()[0], **_WRITTEN_SCHEMAS},
+            "schemas": _components()[0],
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
