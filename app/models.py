@@ -40,8 +40,14 @@ from app.jobs.models import JobRun, OutboxMessage, SchedulerLease
 from app.needs.models import CampaignDraft, Need, NeedEvent
 from app.notifications.models import EmailOptOut, Notification
 from app.usage.models import Usage
+from app.vouchers.models import Claim, ClaimState, Voucher, VoucherDraw, VoucherScope
 
 __all__ = [
+    "Claim",
+    "ClaimState",
+    "Voucher",
+    "VoucherDraw",
+    "VoucherScope",
     "ApiToken",
     "AuditEvent",
     "Booking",

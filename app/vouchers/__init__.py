@@ -1,0 +1,1 @@
+"""Innovation vouchers and the centre's redemption claims."""
