@@ -188,8 +188,14 @@ def manual_booking(
     end: datetime,
     title: str,
     note: str = "",
+    override: bool = False,
+    override_reason: str = "",
 ) -> Booking:
-    """Book a unit for a project directly (a manager's decision), published and pinned."""
+    """Book a unit for a project directly (a manager's decision), published and pinned.
+
+    The booking is checked like a move: never over another booking, its changeover or
+    maintenance; outside the unit's staffed hours only with ``override`` and a reason, which
+    goes into the audit log and onto the project's pages."""
     write_transaction()
     unit = chosen_unit(equipment_id)
     access.require_manager(user, unit.facility_id)
@@ -206,6 +212,7 @@ def manual_booking(
     if not unit.is_active:
         raise ValidationError(_("This unit is retired."), field="equipment")
     start, end = _times(start, end)
+    override_reason = _override_reason(override, override_reason)
     with overlap_guard():
         lock_units([unit.id])
         lane, blocking, maintenance = find_lane(unit, start, end, project.id)
@@ -241,6 +248,16 @@ def manual_booking(
         )
         db.session.add_all([req, booking])
         db.session.flush()
+        try:
+            broken = _rules_broken_by_move(
+                booking, unit, start, end, override=override, new=True
+            )
+        except Conflict:
+            db.session.rollback()
+            raise
+        extra: dict[str, Any] = {}
+        if broken:
+            extra = {"override": True, "override_reason": override_reason, "broken": broken}
         audit.record(
             user,
             "booking.manual",
@@ -252,6 +269,7 @@ def manual_booking(
             start=start,
             end=end,
             title=title,
+            **extra,
         )
         db.session.commit()
     return booking
@@ -415,7 +433,13 @@ def _override_reason(override: bool, reason: Any) -> str:
 
 
 def _rules_broken_by_move(
-    booking: Booking, unit: Equipment, start: datetime, end: datetime, *, override: bool
+    booking: Booking,
+    unit: Equipment,
+    start: datetime,
+    end: datetime,
+    *,
+    override: bool,
+    new: bool = False,
 ) -> list[dict[str, Any]]:
     """Return the solver's rules the move breaks, when `override` allows them; raise the 409
     that lists them otherwise, or when one may never be overridden."""
@@ -425,8 +449,11 @@ def _rules_broken_by_move(
     fixed = [f for f in broken if f["code"] in placement.NEVER_OVERRIDDEN]
     if fixed or (broken and not override):
         texts = [placement.finding_text(f, tz=unit.facility.timezone) for f in broken]
+        rules = " ".join(texts)
         raise Conflict(
-            _("This move breaks the rules the solver obeys: %(rules)s", rules=" ".join(texts)),
+            _("This booking breaks the rules the solver obeys: %(rules)s", rules=rules)
+            if new
+            else _("This move breaks the rules the solver obeys: %(rules)s", rules=rules),
             violations=[
                 {"code": f["code"], "detail": t} for f, t in zip(broken, texts, strict=True)
             ],
@@ -447,7 +474,7 @@ def overrides(bookings: Iterable[Booking]) -> list[dict[str, Any]]:
     events = db.session.scalars(
         select(AuditEvent)
         .where(
-            AuditEvent.action == "booking.reschedule",
+            AuditEvent.action.in_(("booking.reschedule", "booking.manual")),
             AuditEvent.object_type == "booking",
             AuditEvent.object_id.in_(by_id),
         )
@@ -460,7 +487,8 @@ def overrides(bookings: Iterable[Booking]) -> list[dict[str, Any]]:
             continue
         booking = by_id[event.object_id]
         tz = booking.equipment.facility.timezone
-        after = details.get("after") or {}
+        # A move says where it went under "after"; a manual booking's place is its own.
+        after = details.get("after") or details
         unit = db.session.scalar(select(Equipment).where(Equipment.slug == after.get("equipment")))
         out.append(
             {

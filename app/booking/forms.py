@@ -233,6 +233,11 @@ class ManualBookingForm(FlaskForm):
         _l("End"), format=DATETIME_FORMAT, validators=[DataRequired(), SupportedDate()]
     )
     note = StringField(_l("Note"), validators=[Length(max=300)])
+    override = BooleanField(_l("Override the rules: book it although it breaks them"))
+    override_reason = TextAreaField(
+        _l("Why (the project sees this)"),
+        validators=[Optional(), Length(max=OVERRIDE_REASON_LENGTH)],
+    )
 
 
 class RescheduleForm(FlaskForm):

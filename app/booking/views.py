@@ -468,12 +468,14 @@ def maintenance_add(slug: str) -> Any:
 
 @bp.route("/manage/<slug>/bookings/new", methods=["GET", "POST"])
 @login_required
-def manual_booking(slug: str) -> str | BaseResponse:
+def manual_booking(slug: str) -> tuple[str, int] | BaseResponse:
     user, facility = _managed_facility(slug)
     form = ManualBookingForm()
     presenters.fill_unit_choices(form.equipment_id, facility)
     form.project_id.choices = presenters.all_project_choices()
     errors: list[str] = []
+    overridable = False
+    status = 200
     if form.validate_on_submit():
         try:
             booking = booking_service.manual_booking(
@@ -484,19 +486,36 @@ def manual_booking(slug: str) -> str | BaseResponse:
                 end=to_utc(form.end.data, facility.timezone),
                 title=form.title.data.strip(),
                 note=(form.note.data or "").strip(),
+                override=bool(form.override.data),
+                override_reason=form.override_reason.data or "",
             )
         except ValidationError as error:
             errors = apply_errors(
                 form, error, {"project": "project_id", "equipment": "equipment_id"}
             )
+            status = 422
         except Conflict as error:
-            form.start.errors = [*form.start.errors, error.detail]
+            violations = error.extra.get("violations")
+            if violations:
+                errors = [_("This booking breaks the rules the solver obeys:")]
+                errors += [v["detail"] for v in violations]
+                overridable = bool(error.extra.get("overridable"))
+            else:
+                form.start.errors = [*form.start.errors, error.detail]
+            status = 409
         else:
             flash(_("Booking made and published."))
             return redirect(url_for("booking.booking_detail", booking_id=booking.id))
-    return render_template(
-        "booking/manual_booking.html", facility=facility, form=form, errors=errors
+    elif request.method == "POST":
+        status = 422
+    page = render_template(
+        "booking/manual_booking.html",
+        facility=facility,
+        form=form,
+        errors=errors,
+        overridable=overridable,
     )
+    return page, status
 
 
 @bp.route("/manage/<slug>/trainings", methods=["GET", "POST"])

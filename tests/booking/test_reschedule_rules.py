@@ -212,3 +212,95 @@ def test_the_api_names_the_rules_and_takes_an_explicit_override(
     )
     assert moved.status_code == 200, moved.get_json()
     assert moved.get_json()["start"].startswith(core.at(3, "09:00").date().isoformat())
+
+
+def test_a_manual_booking_outside_staffed_hours_is_refused_unless_overridden(
+    core: Core, db: Any
+) -> None:
+    """Finding: a manager's new manual booking was checked for clashes only, so one could be
+    made at 21:00 on an attended unit that the solver would never use then."""
+    (booking,) = booked(core)
+    evening = {
+        "project_id": core.birch.id,
+        "equipment_id": booking.equipment_id,
+        "start": core.at(3, "20:00"),
+        "end": core.at(3, "22:00"),
+        "title": "Birch evening run",
+    }
+    with pytest.raises(Conflict) as caught:
+        booking_service.manual_booking(core.mia, **evening)
+    assert [v["code"] for v in caught.value.extra["violations"]] == ["outside-open-hours"]
+    assert caught.value.extra["overridable"] is True
+    assert "This booking breaks the rules" in caught.value.detail
+    assert db.session.scalar(select(Booking).where(Booking.start == core.at(3, "20:00"))) is None
+    with pytest.raises(ValidationError) as unexplained:
+        booking_service.manual_booking(core.mia, override=True, **evening)
+    assert unexplained.value.field == "override_reason"
+    made = booking_service.manual_booking(
+        core.mia, override=True, override_reason="Night shift agreed with Birch.", **evening
+    )
+    event = db.session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "booking.manual", AuditEvent.object_id == made.id
+        )
+    )
+    assert event.details["override_reason"] == "Night shift agreed with Birch."
+    assert [f["code"] for f in event.details["broken"]] == ["outside-open-hours"]
+    shown = booking_service.overrides([made])
+    assert [o["reason"] for o in shown] == ["Night shift agreed with Birch."]
+    assert shown[0]["start"] == core.at(3, "20:00")
+
+
+def test_a_manual_booking_within_staffed_hours_records_no_override(core: Core, db: Any) -> None:
+    (booking,) = booked(core)
+    made = booking_service.manual_booking(
+        core.mia,
+        project_id=core.birch.id,
+        equipment_id=booking.equipment_id,
+        start=core.at(3, "10:00"),
+        end=core.at(3, "12:00"),
+        title="Birch day run",
+    )
+    event = db.session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "booking.manual", AuditEvent.object_id == made.id
+        )
+    )
+    assert "override" not in event.details
+    assert booking_service.overrides([made]) == []
+
+
+def test_the_manual_booking_page_and_api_name_the_broken_rule(
+    core: Core, db: Any, app: Any, client: Any, login: Any
+) -> None:
+    (booking,) = booked(core)
+    unit = booking.equipment
+    login(core.mia)
+    assert client.get(f"/manage/{core.bio.slug}/bookings/new").status_code == 200
+    form = {
+        "project_id": core.birch.id,
+        "equipment_id": unit.id,
+        "title": "Birch evening run",
+        "start": core.at(3, "20:00").astimezone(ZONE).strftime("%Y-%m-%dT%H:%M"),
+        "end": core.at(3, "22:00").astimezone(ZONE).strftime("%Y-%m-%dT%H:%M"),
+    }
+    refused_page = client.post(f"/manage/{core.bio.slug}/bookings/new", data=form)
+    assert refused_page.status_code == 409
+    text = refused_page.get_data(as_text=True)
+    assert "This booking breaks the rules the solver obeys:" in text
+    assert 'id="override-section" class="open"' in text
+    api = login(core.mia, app.test_client())
+    body = {
+        "project_id": core.birch.id,
+        "equipment": unit.slug,
+        "title": "Birch evening run",
+        "start": core.at(3, "20:00").isoformat(),
+        "end": core.at(3, "22:00").isoformat(),
+    }
+    answer = api.post("/api/v1/bookings", json=body)
+    assert answer.status_code == 409, answer.get_json()
+    assert [v["code"] for v in answer.get_json()["violations"]] == ["outside-open-hours"]
+    made = api.post(
+        "/api/v1/bookings", json={**body, "override": True, "override_reason": "Agreed."}
+    )
+    assert made.status_code == 201, made.get_json()

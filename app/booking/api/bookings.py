@@ -66,6 +66,9 @@ def bookings_list(query: BookingQuery) -> BookingList:
     "/bookings",
     "POST",
     summary="Book a unit directly for a project (managers)",
+    description="Checked like a move: a clash with another booking, its changeover or "
+    "maintenance is refused (409); outside the unit's staffed hours it is refused (409, "
+    "`violations`) unless `override` is true with an `override_reason`",
     answer=Booking,
     status=201,
     answer_description="Booked",
@@ -83,6 +86,8 @@ def bookings_create(body: ManualBookingInput) -> tuple[Booking, dict[str, str]]:
         end=body.end,
         title=body.title,
         note=body.note,
+        override=body.override,
+        override_reason=body.override_reason,
     )
     return Booking.of(booking), {"Location": f"/api/v1/bookings/{booking.id}"}
 

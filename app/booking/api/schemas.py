@@ -128,6 +128,8 @@ class ManualBookingInput(Body):
     end: Moment
     title: Text
     note: Text = ""
+    override: Flag = False
+    override_reason: Annotated[Text, Field(max_length=2000)] = ""
 
 
 class RescheduleInput(Body):
