@@ -249,9 +249,7 @@ def manual_booking(
         db.session.add_all([req, booking])
         db.session.flush()
         try:
-            broken = _rules_broken_by_move(
-                booking, unit, start, end, override=override, new=True
-            )
+            broken = _rules_broken_by_move(booking, unit, start, end, override=override, new=True)
         except Conflict:
             db.session.rollback()
             raise
