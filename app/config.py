@@ -50,6 +50,25 @@ def uid_domain(value: str) -> str:
     return domain.lower()
 
 
+DEFAULT_SESSION_LIFETIME_HOURS = 14 * 24
+
+
+def session_lifetime_hours(value: str) -> float:
+    """Return the session lifetime in hours, checked: a number from 1 hour to 90 days."""
+    if not value.strip():
+        return DEFAULT_SESSION_LIFETIME_HOURS
+    try:
+        hours = float(value)
+    except ValueError:
+        hours = float("nan")
+    if not 1 <= hours <= 90 * 24:
+        raise ConfigError(
+            "PILOTSLOT_SESSION_LIFETIME_HOURS must be a number of hours from 1 to 2160, "
+            f"not {value!r}"
+        )
+    return hours
+
+
 def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask configuration from environment variables."""
     env = dict(os.environ if env is None else env)
@@ -75,6 +94,10 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
+        # A logged-in session ends this long after the login, whatever the browser keeps.
+        "SESSION_LIFETIME_HOURS": session_lifetime_hours(
+            env.get("PILOTSLOT_SESSION_LIFETIME_HOURS", "")
+        ),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": production,
         "REDIS_URL": redis_url,

@@ -387,3 +387,44 @@ def test_the_dummy_hash_has_the_parameters_of_real_ones(db) -> None:
 
     assert extract_parameters(dummy_password_hash()) == extract_parameters(hash_password("x"))
     assert not services.authenticate("nobody@example.org", "")
+
+
+def test_a_session_ends_at_its_lifetime_and_its_row_is_pruned(
+    client, make_user, login, app, db
+) -> None:
+    """Finding: a session row lived until logout, so a copied cookie opened pages forever."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select, update
+
+    from app.accounts.models import UserSession
+    from app.dbtypes import utcnow
+    from app.jobs import tasks
+
+    user, other_user = make_user(), make_user()
+    login(user)
+    fresh = login(other_user, app.test_client())
+    saved = _saved_cookie(client)
+    lifetime = timedelta(hours=app.config["SESSION_LIFETIME_HOURS"])
+    assert lifetime == timedelta(days=14)
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id)
+        .values(created_at=utcnow() - lifetime - timedelta(minutes=1))
+    )
+    db.session.commit()
+    assert _replay(app, saved).get("/api/v1/me").status_code == 401
+    assert client.get("/dashboard").headers["Location"] == "/login?next=/dashboard"
+    assert fresh.get("/api/v1/me").status_code == 200
+    tasks.prune_sessions()
+    left = db.session.scalars(select(UserSession.user_id)).all()
+    assert left == [other_user.id]
+    assert db.session.scalar(select(func.count()).select_from(UserSession)) == 1
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "abc", "1e9", "nan"])
+def test_a_session_lifetime_out_of_range_is_a_configuration_error(value) -> None:
+    from app.config import ConfigError, from_environment
+
+    with pytest.raises(ConfigError, match="PILOTSLOT_SESSION_LIFETIME_HOURS"):
+        from_environment({"PILOTSLOT_SESSION_LIFETIME_HOURS": value})

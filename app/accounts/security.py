@@ -123,9 +123,14 @@ def _load_user(user_id: str) -> User | None:
     key = session.get(SESSION_KEY)
     if is_token_request() or not user_id.isdigit() or not isinstance(key, str):
         return None
+    from app.accounts.services import session_cutoff
+
     row = db.session.scalar(
         select(UserSession)
-        .where(UserSession.key_hash == token_digest(key))
+        .where(
+            UserSession.key_hash == token_digest(key),
+            UserSession.created_at > session_cutoff(utcnow()),
+        )
         .options(joinedload(UserSession.user))
     )
     if row is None or row.user_id != int(user_id) or not row.user.active:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 
@@ -98,6 +100,21 @@ def start_session(user: User) -> str:
     db.session.add(UserSession(user_id=user.id, key_hash=token_digest(key)))
     db.session.commit()
     return key
+
+
+def session_cutoff(now: datetime) -> datetime:
+    """Return the login time before which a session has ended (the configured lifetime)."""
+    return now - timedelta(hours=current_app.config["SESSION_LIFETIME_HOURS"])
+
+
+def prune_sessions(now: datetime) -> int:
+    """Delete the rows of sessions past their lifetime; return how many went."""
+    write_transaction()
+    gone = db.session.execute(
+        delete(UserSession).where(UserSession.created_at <= session_cutoff(now))
+    ).rowcount
+    db.session.commit()
+    return int(gone or 0)
 
 
 def end_session(key: str) -> None:

@@ -125,6 +125,12 @@ def standing_jobs(config: dict[str, Any]) -> list[JobSpec]:
             CronTrigger(hour=3, minute=17, timezone=UTC),
             name="Prune old job runs",
         ),
+        JobSpec(
+            "prune-sessions",
+            _tasks("prune_sessions"),
+            CronTrigger(minute=41, timezone=UTC),
+            name="Delete ended login sessions",
+        ),
     ]
     if config.get("REGION_RESOLVE_CRON") and config.get("SOLVE_QUEUE_URL"):
         specs.append(

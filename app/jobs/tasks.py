@@ -98,6 +98,13 @@ def deliver_outbox() -> None:
     deliver_due(utcnow())
 
 
+def prune_sessions() -> None:
+    """Delete the rows of logged-in sessions past their lifetime (they open nothing already)."""
+    from app.accounts.services import prune_sessions as prune
+
+    prune(utcnow())
+
+
 def prune_job_runs() -> None:
     """Forget successful job runs after two weeks and failed ones after three months."""
     now = utcnow()
