@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request
@@ -15,7 +15,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import access, dataversion
+from app import access, dataversion, dates
 from app.accounts import security
 from app.accounts.models import Project
 from app.accounts.security import token_digest
@@ -266,6 +266,12 @@ def revoke_link(token_id: int) -> BaseResponse:
     return redirect(flask_url_for("calendars.feeds"))
 
 
+def _within_range(day: date) -> date | None:
+    """Return the day a previous/next link leads to, or None past the supported dates (the
+    link would only lead to a refusal)."""
+    return day if dates.supported(day) else None
+
+
 @bp.get("/calendars/week")
 @login_required
 def week() -> str:
@@ -278,8 +284,8 @@ def week() -> str:
         days=days,
         entries=agenda.team_agenda(user, days[0], days[-1]),
         today=today,
-        previous=days[0] - timedelta(days=7),
-        following=days[0] + timedelta(days=7),
+        previous=_within_range(days[0] - timedelta(days=7)),
+        following=_within_range(days[0] + timedelta(days=7)),
     )
 
 
@@ -296,6 +302,6 @@ def month() -> str:
         weeks=weeks,
         entries=agenda.team_agenda(user, weeks[0][0], weeks[-1][-1]),
         today=today,
-        previous=(first - timedelta(days=1)).replace(day=1),
-        following=(first + timedelta(days=32)).replace(day=1),
+        previous=_within_range((first - timedelta(days=1)).replace(day=1)),
+        following=_within_range((first + timedelta(days=32)).replace(day=1)),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from app.calendars.models import FeedToken
@@ -197,3 +198,27 @@ def test_bad_dates_are_400_naming_the_parameter(client, login, team) -> None:
 
     assert week.status_code == 400 and "YYYY-MM-DD" in week.get_data(as_text=True)
     assert month.status_code == 400 and "YYYY-MM" in month.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("path", "gone"),
+    [
+        ("/calendars/month?month=2000-01", "prev"),
+        ("/calendars/month?month=2100-12", "next"),
+        ("/calendars/week?date=2000-01-05", "prev"),
+        ("/calendars/week?date=2100-12-29", "next"),
+    ],
+)
+def test_the_calendar_offers_no_link_past_the_supported_dates(
+    client, login, team, path, gone
+) -> None:
+    """Finding: at the range's ends the previous/next link led to a 400 page."""
+    login(team.member)
+    page = client.get(path)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert f'rel="{gone}"' not in text
+    kept = "next" if gone == "prev" else "prev"
+    link = re.search(rf'<a href="([^"]+)" rel="{kept}"', text)
+    assert link is not None
+    assert client.get(link.group(1).replace("&amp;", "&")).status_code == 200
