@@ -224,7 +224,7 @@ def no_show_factor(percent: int, no_shows: int) -> float:
     """Return what a project's request weights are multiplied by: each no-show lowers them by
     `percent` of their weight, but never below a tenth of it (a project with many no-shows
     still gets time nobody else wants)."""
-    return max(NO_SHOW_WEIGHT_FLOOR, 1 - percent * no_shows / 100)
+    return round(max(NO_SHOW_WEIGHT_FLOOR, 1 - percent * no_shows / 100), 3)
 
 
 def recent_no_shows(facility: Facility, now: datetime) -> dict[int, int]:
