@@ -33,11 +33,13 @@ MAX_CAP_NOTE = 500
 class CapInput:
     """A cap as a member gives it: the amount in yuan and a month, or from and to dates."""
 
-    amount_yuan: Any
+    amount_yuan: Any = None
     month: Any = None
     period_start: Any = None
     period_end: Any = None
     note: Any = ""
+    # The API gives the amount in fen instead (then amount_yuan is None).
+    amount_fen: Any = None
 
 
 def month_period(month: date) -> tuple[date, date]:
@@ -47,8 +49,14 @@ def month_period(month: date) -> tuple[date, date]:
     return first, following - timedelta(days=1)
 
 
-def _amount(value: Any, errors: dict[str, str]) -> int | None:
-    raw = str(value if value is not None else "").strip()
+def _amount(data: CapInput, errors: dict[str, str]) -> int | None:
+    if data.amount_yuan is None and data.amount_fen is not None:
+        fen = data.amount_fen
+        if isinstance(fen, bool) or not isinstance(fen, int) or not 0 <= fen <= MAX_FEN:
+            errors["amount_fen"] = _("Enter an amount from 0 to 100,000,000 yuan.")
+            return None
+        return fen
+    raw = str(data.amount_yuan if data.amount_yuan is not None else "").strip()
     try:
         fen = fen_from_yuan(raw)
     except (ValueError, ArithmeticError):
@@ -111,7 +119,7 @@ def set_cap(user: User, project_id: Any, data: CapInput) -> SpendingCap:
     # Two members stating caps at once: the second waits here, then sees the first's period.
     db.session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
     errors: dict[str, str] = {}
-    fen = _amount(data.amount_yuan, errors)
+    fen = _amount(data, errors)
     period = _period(data, errors)
     note = data.note.strip() if isinstance(data.note, str) else ""
     if len(note) > MAX_CAP_NOTE:

@@ -59,8 +59,9 @@ class ProblemIndex:
     budgets: dict[int, ProjectBudget] = field(default_factory=dict)
     # Projects whose request weights the no-show setting lowered: project id → no-shows.
     no_shows: dict[int, int] = field(default_factory=dict)
-    # The factor their weights were multiplied by, by project id.
+    # The factor their weights were multiplied by, by project id, and the setting behind it.
     weight_factors: dict[int, float] = field(default_factory=dict)
+    no_show_percent: int | None = None
 
     def at(self, minutes: int) -> datetime:
         """Return the moment `minutes` after the horizon start."""
@@ -260,6 +261,7 @@ def _lower_weights_for_no_shows(draft: _Draft, facility: Facility, now: datetime
         return
     factors = {pid: no_show_factor(percent, n) for pid, n in counts.items()}
     draft.index.no_shows = counts
+    draft.index.no_show_percent = percent
     draft.index.weight_factors = factors
     draft.requests = [
         replace(r, weight=round(r.weight * factors[pid], 3))

@@ -173,7 +173,7 @@ def _proposal_metrics(
                 "project_id": pid,
                 "no_shows": index.no_shows[pid],
                 "factor": index.weight_factors[pid],
-                "percent": proposal.facility.no_show_penalty_percent,
+                "percent": index.no_show_percent,
             }
             for pid in sorted(index.weight_factors)
         ],
