@@ -288,6 +288,48 @@ def statement_filter(user: User, facility_column: Any, project_column: Any) -> A
     return or_(*clauses) if clauses else false()
 
 
+def can_set_caps(user: User, project_id: int) -> bool:
+    """Tell whether the user may state or remove a project's spending caps: its members and
+    administrators."""
+    return user.is_admin or is_member(user, project_id)
+
+
+def projects_booking_at(facility_ids: Any) -> Select[tuple[int]]:
+    """Return a query of the ids of projects with a request at one of these facilities."""
+    return (
+        select(BookingRequest.project_id)
+        .join(RequestStep, RequestStep.request_id == BookingRequest.id)
+        .where(RequestStep.facility_id.in_(facility_ids))
+    )
+
+
+def can_see_caps(user: User, project_id: int) -> bool:
+    """Tell whether the user may see a project's spending caps: its members, administrators,
+    and the managers of the facilities it books (has a request at)."""
+    if can_set_caps(user, project_id):
+        return True
+    if not user.facility_ids:
+        return False
+    found = db.session.scalar(
+        projects_booking_at(sorted(user.facility_ids))
+        .where(BookingRequest.project_id == project_id)
+        .limit(1)
+    )
+    return found is not None
+
+
+def caps_filter(user: User, project_column: Any) -> Any:
+    """Return the WHERE clause on a project column that `can_see_caps` is row by row."""
+    if user.is_admin:
+        return true()
+    clauses = []
+    if user.project_ids:
+        clauses.append(project_column.in_(sorted(user.project_ids)))
+    if user.facility_ids:
+        clauses.append(project_column.in_(projects_booking_at(sorted(user.facility_ids))))
+    return or_(*clauses) if clauses else false()
+
+
 # ---------------------------------------------------------------- needs and brokers
 
 # States a need's own members may still change its words in.

@@ -528,11 +528,43 @@ def load(today: date | None = None) -> LoadReport:
     load_last_month(
         today, ZONE, units, projects[BIO], projects[MET], managers["njbio-poc"], report
     )
+    _spending_cap(today, projects[BIO], people, report)
     for spec in REQUESTS:
         _request(spec, monday, units, facilities, projects, people, managers, report)
     for need in NEEDS:
         _need(need, projects, people, report)
     return report
+
+
+# The antibody startup's cap for this month and the next two: ample, so the demo's solves
+# place its requests and the proposal page shows its budget.
+DEMO_CAP_YUAN = 50_000
+
+
+def _spending_cap(
+    today: date, project: Project, people: dict[str, User], report: LoadReport
+) -> None:
+    """State the antibody startup's spending cap, once, as one of its members would."""
+    from app import access
+    from app.billing import caps
+    from app.billing.models import SpendingCap
+
+    if db.session.scalar(select(SpendingCap.id).where(SpendingCap.project_id == project.id)):
+        return
+    member = next(u for u in people.values() if access.is_member(u, project.id))
+    first = today.replace(day=1)
+    last = caps.month_period(caps.month_period(first)[1] + timedelta(days=40))[1]
+    caps.set_cap(
+        member,
+        project.id,
+        caps.CapInput(
+            amount_yuan=str(DEMO_CAP_YUAN),
+            period_start=first,
+            period_end=last,
+            note="演示：三个月的测试预算 / demo: three months of testing",
+        ),
+    )
+    report.add("spending caps")
 
 
 def _need(

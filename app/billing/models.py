@@ -8,7 +8,17 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, event, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    event,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.dbtypes import UTCDateTime, utcnow
@@ -102,6 +112,37 @@ class Charge(db.Model):
 
     def __repr__(self) -> str:
         return f"<Charge booking {self.booking_id} {self.amount_fen} fen>"
+
+
+class SpendingCap(db.Model):
+    """What a project means to spend at most in a period, stated by its members (or the
+    administrator); the solver keeps each plan within it (app.billing.budgets)."""
+
+    __tablename__ = "spending_caps"
+    __table_args__ = (
+        CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
+        CheckConstraint("period_start <= period_end", name="period_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    # Inclusive local dates, read in the time zone of the facility that solves; the periods of
+    # one project never overlap (app.billing.caps refuses it).
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+
+    project: Mapped[Project] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return (
+            f"<SpendingCap project {self.project_id} {self.period_start}..{self.period_end} "
+            f"{self.amount_fen} fen>"
+        )
 
 
 # One monthly statement per facility, project and month; notes may be many.

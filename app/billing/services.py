@@ -166,19 +166,44 @@ def _minutes(start: datetime, end: datetime) -> int:
     return max(0, int((end - start).total_seconds()) // 60)
 
 
+@dataclass(frozen=True)
+class Price:
+    """What a use of a unit costs: the billed minutes, the rates, and the amount."""
+
+    minutes: int
+    hourly_fen: int
+    surcharge_fen: int
+    amount_fen: int
+    minimum_applied: bool
+
+
+def price_of_use(unit: Equipment, customer_kind: str, minutes: int, *, attended: bool) -> Price:
+    """Price `minutes` of use of a unit: the hourly rate of the customer kind, plus the
+    assisted surcharge when attended, the changeover when the facility bills it, raised to
+    the minimum charge. The one pricing rule: charges and the solver's estimates use it."""
+    card = rate_card(unit)
+    if unit.facility.bill_changeover:
+        minutes += unit.changeover_minutes
+    hourly = card.hourly_fen(customer_kind)
+    surcharge = card.assisted_surcharge_fen if attended else 0
+    amount = fen_for_minutes(minutes, hourly + surcharge)
+    return Price(
+        minutes=minutes,
+        hourly_fen=hourly,
+        surcharge_fen=surcharge,
+        amount_fen=max(amount, card.minimum_charge_fen),
+        minimum_applied=amount < card.minimum_charge_fen,
+    )
+
+
 def price(booking: Booking, start: datetime, end: datetime, basis: str) -> Charge:
     """Return the (unsaved) charge of a booking billed from start to end on a basis."""
     unit = booking.equipment
     facility = unit.facility
     project = booking.request.project
-    card = rate_card(unit)
-    minutes = _minutes(start, end)
-    if facility.bill_changeover:
-        minutes += unit.changeover_minutes
-    hourly = card.hourly_fen(project.customer_kind)
-    surcharge = card.assisted_surcharge_fen if booking.step.attended else 0
-    amount = fen_for_minutes(minutes, hourly + surcharge)
-    minimum_applied = amount < card.minimum_charge_fen
+    found = price_of_use(
+        unit, project.customer_kind, _minutes(start, end), attended=booking.step.attended
+    )
     return Charge(
         booking_id=booking.id,
         project_id=project.id,
@@ -188,11 +213,11 @@ def price(booking: Booking, start: datetime, end: datetime, basis: str) -> Charg
         basis=basis,
         start=start,
         end=end,
-        minutes=minutes,
-        hourly_fen=hourly,
-        surcharge_fen=surcharge,
-        amount_fen=max(amount, card.minimum_charge_fen),
-        minimum_applied=minimum_applied,
+        minutes=found.minutes,
+        hourly_fen=found.hourly_fen,
+        surcharge_fen=found.surcharge_fen,
+        amount_fen=found.amount_fen,
+        minimum_applied=found.minimum_applied,
     )
 
 

@@ -16,7 +16,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from app import access
 from app.accounts import security
 from app.accounts.models import Project
+from app.billing import caps as cap_service
 from app.billing import exports, presenters, services
+from app.billing.forms import CapForm
 from app.billing.models import CustomerKind, StatementKind
 from app.billing.money import fen_from_yuan, money, yuan
 from app.catalog.models import Equipment, EquipmentStatus, Facility
@@ -204,6 +206,68 @@ def customer_kind(project_id: int) -> BaseResponse:
     services.set_customer_kind(security.user(), project_id, request.form.get("customer_kind", ""))
     flash(_("Customer kind saved."))
     return redirect(url_for("billing.rate_cards") + "#projects")
+
+
+def _caps_page(form: CapForm, status: int = 200) -> tuple[str, int]:
+    user = security.user()
+    form.project_id.choices = [(p.id, p.name) for p in access.project_choices(user)]
+    return (
+        render_template(
+            "billing/caps.html",
+            form=form,
+            caps=cap_service.list_caps(user),
+            can_set=lambda cap: access.can_set_caps(user, cap.project_id),
+        ),
+        status,
+    )
+
+
+@bp.get("/spending-caps")
+@login_required
+def caps() -> tuple[str, int]:
+    return _caps_page(CapForm(formdata=None))
+
+
+@bp.post("/spending-caps")
+@login_required
+def cap_create() -> tuple[str, int] | BaseResponse:
+    form = CapForm()
+    form.project_id.choices = [(p.id, p.name) for p in access.project_choices(security.user())]
+    if not form.validate_on_submit():
+        return _caps_page(form, 422)
+    try:
+        cap = cap_service.set_cap(
+            security.user(),
+            form.project_id.data,
+            cap_service.CapInput(
+                amount_yuan=form.amount_yuan.data,
+                month=form.month.data,
+                period_start=form.period_start.data,
+                period_end=form.period_end.data,
+                note=form.note.data,
+            ),
+        )
+    except ValidationError as error:
+        for name, message in error.errors.items():
+            getattr(form, name).errors = [message]
+        return _caps_page(form, 422)
+    flash(
+        _(
+            "Spending cap of %(amount)s yuan set for %(start)s to %(end)s.",
+            amount=money(cap.amount_fen),
+            start=cap.period_start.isoformat(),
+            end=cap.period_end.isoformat(),
+        )
+    )
+    return redirect(url_for("billing.caps"))
+
+
+@bp.post("/spending-caps/<int:cap_id>/remove")
+@login_required
+def cap_remove(cap_id: int) -> BaseResponse:
+    cap_service.remove_cap(security.user(), cap_id)
+    flash(_("Spending cap removed."))
+    return redirect(url_for("billing.caps"))
 
 
 def register(app: Flask) -> None:

@@ -310,6 +310,15 @@ class FacilitySettingsForm(FlaskForm):
     )
 
 
+class NoShowSettingsForm(FlaskForm):
+    """A facility's no-show weight setting; the service checks the range and who may."""
+
+    no_show_penalty_percent = IntegerField(
+        _l("Lower a project's weights per recent no-show by (%)"),
+        validators=[Optional()],
+    )
+
+
 class CancelForm(FlaskForm):
     reason = StringField(_l("Reason (optional)"), validators=[Length(max=500)])
 

@@ -453,7 +453,26 @@ def proposal_view(
         "items": proposal.items,
         "unplaced": proposal.unplaced,
         "published": published,
+        "budgets": [
+            {
+                **row,
+                "start": date.fromisoformat(row["period_start"]),
+                "end": date.fromisoformat(row["period_end"]),
+            }
+            for row in _with_projects(metrics.get("budgets") or [])
+        ],
+        "no_show_weights": _with_projects(metrics.get("no_show_weights") or []),
     }
+
+
+def _with_projects(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the rows, each with its project (rows whose project is gone are left out)."""
+    found = []
+    for row in rows:
+        project = db.session.get(Project, row.get("project_id"))
+        if project is not None:
+            found.append({**row, "project": project})
+    return found
 
 
 def _proposal_bars(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import scheduler
+from app.accounts.models import Project
+from app.billing import budgets
+from app.billing.budgets import ProjectBudget
 from app.booking.models import (
     Booking,
     BookingRequest,
@@ -17,13 +20,15 @@ from app.booking.models import (
     RequestStep,
 )
 from app.booking.requests import OPEN_STATUSES, allowed_units
-from app.catalog.models import Equipment, Facility, MaintenanceWindow
+from app.catalog.models import NO_SHOW_WEIGHT_DAYS, Equipment, Facility, MaintenanceWindow
 from app.extensions import db
 from app.intervals import Interval, clip
 
 GRANULARITY_MINUTES = 15
 # How far ahead a facility's solve plans.
 HORIZON_DAYS = 28
+# The no-show setting never lowers a weight below this share of it.
+NO_SHOW_WEIGHT_FLOOR = 0.1
 
 
 class Excluded(NamedTuple):
@@ -50,6 +55,13 @@ class ProblemIndex:
     step_bookings: dict[tuple[str, int], Booking] = field(default_factory=dict)
     # Requests the solver never saw because a step has no usable unit left, with the reason.
     excluded: dict[int, Excluded] = field(default_factory=dict)
+    # The budget of each project with a spending cap over the horizon, by project id.
+    budgets: dict[int, ProjectBudget] = field(default_factory=dict)
+    # Projects whose request weights the no-show setting lowered: project id → no-shows.
+    no_shows: dict[int, int] = field(default_factory=dict)
+    # The factor their weights were multiplied by, by project id, and the setting behind it.
+    weight_factors: dict[int, float] = field(default_factory=dict)
+    no_show_percent: int | None = None
 
     def at(self, minutes: int) -> datetime:
         """Return the moment `minutes` after the horizon start."""
@@ -138,6 +150,8 @@ def build_problem(
         _add_open_request(draft, req, places)
     for booked in released.values():
         _add_released_request(draft, booked)
+    _lower_weights_for_no_shows(draft, facility, now)
+    budgets = _add_costs(draft, facility)
     problem = scheduler.Problem(
         horizon=scheduler.Horizon(start, end),
         resources=tuple(
@@ -149,9 +163,112 @@ def build_problem(
         pinned=tuple(draft.pinned),
         previous=tuple(draft.previous),
         fair_share=fair_share(facility),
+        budgets=budgets,
     )
     draft.index.problem = problem
     return problem, draft.index
+
+
+def _project_id(key: str) -> int:
+    return int(key.removeprefix("p"))
+
+
+def _projects(draft: _Draft) -> dict[int, Project]:
+    ids = sorted({_project_id(r.project) for r in draft.requests})
+    if not ids:
+        return {}
+    return {p.id: p for p in db.session.scalars(select(Project).where(Project.id.in_(ids)))}
+
+
+def _add_costs(draft: _Draft, facility: Facility) -> tuple[scheduler.Budget, ...]:
+    """Give each step of a project with a spending cap its estimated cost and the project its
+    budget (app.billing.budgets states the rules). Pinned steps cost 0 here: their bookings
+    are already in what the project has committed."""
+    projects = _projects(draft)
+    pinned = {(p.request, p.step) for p in draft.pinned}
+    moving = {
+        b.id for key, b in draft.index.step_bookings.items() if key not in pinned and not b.pinned
+    }
+    found = budgets.project_budgets(
+        facility, list(projects.values()), draft.start, draft.end, moving
+    )
+    draft.index.budgets = found
+    if not found:
+        return ()
+    costed = []
+    for req in draft.requests:
+        pid = _project_id(req.project)
+        if pid not in found:
+            costed.append(req)
+            continue
+        steps = []
+        for k, step in enumerate(req.steps):
+            cost = 0
+            if (req.id, k) not in pinned:
+                row = draft.index.steps[(req.id, k)]
+                slots = -(-step.duration_minutes // GRANULARITY_MINUTES)
+                cost = budgets.step_cost_fen(
+                    [draft.index.units[u] for u in step.resources],
+                    projects[pid],
+                    slots * GRANULARITY_MINUTES,
+                    attended=row.attended,
+                )
+            steps.append(replace(step, cost_fen=cost))
+        costed.append(replace(req, steps=tuple(steps)))
+    draft.requests = costed
+    return tuple(
+        scheduler.Budget(project_key(pid), b.remaining_fen) for pid, b in sorted(found.items())
+    )
+
+
+def no_show_factor(percent: int, no_shows: int) -> float:
+    """Return what a project's request weights are multiplied by: each no-show lowers them by
+    `percent` of their weight, but never below a tenth of it (a project with many no-shows
+    still gets time nobody else wants)."""
+    return round(max(NO_SHOW_WEIGHT_FLOOR, 1 - percent * no_shows / 100), 3)
+
+
+def recent_no_shows(facility: Facility, now: datetime) -> dict[int, int]:
+    """Return each project's no-shows at the facility in the last NO_SHOW_WEIGHT_DAYS."""
+    from app.usage.models import Usage, UsageState
+
+    rows = db.session.execute(
+        select(BookingRequest.project_id, func.count(Booking.id))
+        .join(Booking, Booking.request_id == BookingRequest.id)
+        .join(Equipment, Booking.equipment_id == Equipment.id)
+        .join(Usage, Usage.booking_id == Booking.id)
+        .where(
+            Equipment.facility_id == facility.id,
+            Usage.state == UsageState.NO_SHOW.value,
+            Booking.start >= now - timedelta(days=NO_SHOW_WEIGHT_DAYS),
+            Booking.start <= now,
+        )
+        .group_by(BookingRequest.project_id)
+    )
+    return {pid: int(count) for pid, count in rows}
+
+
+def _lower_weights_for_no_shows(draft: _Draft, facility: Facility, now: datetime) -> None:
+    """With the facility's no-show setting on, multiply the weights of each project's requests
+    by its ``no_show_factor`` (rounded to the solver's precision)."""
+    percent = facility.no_show_penalty_percent
+    if percent is None:
+        return
+    counts = recent_no_shows(facility, now)
+    present = {_project_id(r.project) for r in draft.requests}
+    counts = {pid: n for pid, n in counts.items() if pid in present and n > 0}
+    if not counts:
+        return
+    factors = {pid: no_show_factor(percent, n) for pid, n in counts.items()}
+    draft.index.no_shows = counts
+    draft.index.no_show_percent = percent
+    draft.index.weight_factors = factors
+    draft.requests = [
+        replace(r, weight=round(r.weight * factors[pid], 3))
+        if (pid := _project_id(r.project)) in factors
+        else r
+        for r in draft.requests
+    ]
 
 
 def fair_share(facility: Facility) -> scheduler.FairShare | None:

@@ -39,6 +39,7 @@ from app.database import write_transaction
 from app.dbtypes import utcnow
 from app.errors import Conflict, NotFound
 from app.extensions import db
+from app.needs import services as needs
 
 if TYPE_CHECKING:
     from app.accounts.models import User
@@ -164,6 +165,18 @@ def _proposal_metrics(
         "added": len(diff["added"]),
         "moved": len(diff["moved"]),
         "dropped": len(diff["dropped"]),
+        # What the page says of the solve's inputs beyond the problem file: each capped
+        # project's budget and how it was reached, and the weights no-shows lowered.
+        "budgets": [b.as_json() for _pid, b in sorted(index.budgets.items())],
+        "no_show_weights": [
+            {
+                "project_id": pid,
+                "no_shows": index.no_shows[pid],
+                "factor": index.weight_factors[pid],
+                "percent": index.no_show_percent,
+            }
+            for pid in sorted(index.weight_factors)
+        ],
     }
 
 
@@ -259,6 +272,8 @@ def approve_proposal(user: User | None, proposal_id: int) -> list[Booking]:
         db.session.flush()
         published = _publish_items(proposal, free_items, moving, unchanged, now)
         _settle_requests(free_items, dropped, now)
+        # A need whose request is now booked is served (issue 16), in this same commit.
+        needs.serve_booked({i.request_id for i in free_items})
         proposal.status = ProposalStatus.APPROVED.value
         proposal.decided_by_id = user.id if user is not None else None
         proposal.decided_at = now

@@ -28,6 +28,7 @@ from app.booking.forms import (
     FacilitySettingsForm,
     MaintenanceForm,
     ManualBookingForm,
+    NoShowSettingsForm,
     ReleaseForm,
     RequestForm,
     RescheduleForm,
@@ -367,15 +368,19 @@ def _render_manage(
     status: int = 200,
     weight_errors: dict[int, str] | None = None,
     settings_form: FacilitySettingsForm | None = None,
+    no_show_form: NoShowSettingsForm | None = None,
 ) -> Any:
     if settings_form is None:
         settings_form = FacilitySettingsForm(prefix="settings", formdata=None, obj=facility)
+    if no_show_form is None:
+        no_show_form = NoShowSettingsForm(prefix="noshow", formdata=None, obj=facility)
     return (
         render_template(
             "booking/facility_manage.html",
             facility=facility,
             maintenance_form=form,
             settings_form=settings_form,
+            no_show_form=no_show_form,
             release_form=ReleaseForm(),
             weight_errors=weight_errors or {},
             **presenters.manage_view(user, facility),
@@ -426,6 +431,35 @@ def facility_settings(slug: str) -> Any:
                 "Fair share set: from the next solve, no project holds more than %(percent)d%% "
                 "of any unit.",
                 percent=facility.fair_share_percent,
+            )
+        )
+    return redirect(url_for("booking.facility_manage", slug=slug))
+
+
+@bp.post("/manage/<slug>/settings/no-shows")
+@login_required
+def facility_no_show_setting(slug: str) -> Any:
+    user, facility = _managed_facility(slug)
+    form = NoShowSettingsForm(prefix="noshow")
+    try:
+        if not form.validate_on_submit():
+            raise ValidationError(
+                settings.no_show_penalty_message(), field="no_show_penalty_percent"
+            )
+        settings.set_no_show_penalty(user, facility.id, form.no_show_penalty_percent.data)
+    except ValidationError as error:
+        form.no_show_penalty_percent.errors = [error.detail]
+        maintenance = MaintenanceForm(prefix="maintenance", formdata=None)
+        presenters.fill_unit_choices(maintenance.equipment_id, facility)
+        return _render_manage(user, facility, maintenance, 422, no_show_form=form)
+    if facility.no_show_penalty_percent is None:
+        flash(_("No-shows no longer change weights: the next solve uses the requests' own."))
+    else:
+        flash(
+            _(
+                "From the next solve, each no-show in the last 90 days lowers the project's "
+                "weights by %(percent)d%%.",
+                percent=facility.no_show_penalty_percent,
             )
         )
     return redirect(url_for("booking.facility_manage", slug=slug))

@@ -38,6 +38,10 @@ class Direction(enum.StrEnum):
 # the facility's setting is a whole percent in this range, or None for no limit.
 FAIR_SHARE_MIN_PERCENT = 1
 FAIR_SHARE_MAX_PERCENT = 100
+# The no-show weight setting: percent of weight per recent no-show, and what "recent" is.
+NO_SHOW_PENALTY_MIN_PERCENT = 1
+NO_SHOW_PENALTY_MAX_PERCENT = 90
+NO_SHOW_WEIGHT_DAYS = 90
 
 
 class EquipmentStatus(enum.StrEnum):
@@ -96,6 +100,10 @@ class Facility(db.Model):
     # ---- usage and billing (app/usage, app/billing)
     # A booking not checked in this long after its start is released as a no-show.
     no_show_grace_minutes: Mapped[int] = mapped_column(default=30)
+    # Each of a project's no-shows here in the last NO_SHOW_WEIGHT_DAYS lowers the solver
+    # weight of its requests by this many percent (app.booking.problems.no_show_factor);
+    # None: off.
+    no_show_penalty_percent: Mapped[int | None] = mapped_column(default=None)
     # "actual": bill checked-in-to-out time; "booked": bill the booked time.
     charge_basis: Mapped[str] = mapped_column(String(10), default="actual")
     # Whether a unit's changeover/cleaning time is added to each billed booking.

@@ -23,6 +23,8 @@ from app import dates
 from app.catalog.models import (
     FAIR_SHARE_MAX_PERCENT,
     FAIR_SHARE_MIN_PERCENT,
+    NO_SHOW_PENALTY_MAX_PERCENT,
+    NO_SHOW_PENALTY_MIN_PERCENT,
     Direction,
     EquipmentStatus,
     FacilityKind,
@@ -213,6 +215,17 @@ SCHEMA: dict[str, Any] = {
                         "x-message": N_("must be a whole number of percent, or null for no limit"),
                     },
                 },
+                "no_show_penalty_percent": {
+                    "if": {"type": "integer"},
+                    "then": {
+                        "minimum": NO_SHOW_PENALTY_MIN_PERCENT,
+                        "maximum": NO_SHOW_PENALTY_MAX_PERCENT,
+                    },
+                    "else": {
+                        "type": "null",
+                        "x-message": N_("must be a whole number of percent, or null for off"),
+                    },
+                },
                 "equipment": {"type": "array", "items": {"$ref": "#/$defs/equipment"}},
             },
         },
@@ -392,6 +405,9 @@ class FacilitySpec:
     # manager's setting on the facility page stands while the file leaves it out.
     sets_fair_share: bool = False
     fair_share_percent: int | None = None
+    # The same for the no-show weight setting (app.booking.problems.no_show_factor).
+    sets_no_show_penalty: bool = False
+    no_show_penalty_percent: int | None = None
     # Usage and billing settings.
     billing: BillingSpec = BillingSpec()
 
@@ -811,6 +827,7 @@ def _facility(
 ) -> FacilitySpec:
     contact = item.get("contact", {})
     fair_share = item.get("fair_share_percent")
+    no_show_penalty = item.get("no_show_penalty_percent")
     return FacilitySpec(
         slug=item["id"],
         centre=item["centre"],
@@ -839,6 +856,8 @@ def _facility(
         sets_fair_share="fair_share_percent" in item,
         # JSON Schema counts 50.0 as a whole number; the column holds an integer.
         fair_share_percent=None if fair_share is None else int(fair_share),
+        sets_no_show_penalty="no_show_penalty_percent" in item,
+        no_show_penalty_percent=None if no_show_penalty is None else int(no_show_penalty),
         billing=_billing(item),
     )
 

@@ -281,6 +281,8 @@ def _upsert_facility(
     }
     if spec.sets_fair_share:
         values["fair_share_percent"] = spec.fair_share_percent
+    if spec.sets_no_show_penalty:
+        values["no_show_penalty_percent"] = spec.no_show_penalty_percent
     if facility is None:
         facility = Facility(slug=spec.slug, active=True, **values)
         facility.directions = [FacilityDirection(name=name) for name in spec.directions]

@@ -101,7 +101,10 @@ class Comment(Answer):
     @classmethod
     def of(cls, event: NeedEvent) -> Comment:
         return cls(
-            id=event.id, author=event.user.name, body=event.body, created_at=event.created_at
+            id=event.id,
+            author=event.user.name if event.user else "",
+            body=event.body,
+            created_at=event.created_at,
         )
 
 

@@ -104,7 +104,8 @@ class NeedEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     need_id: Mapped[int] = mapped_column(ForeignKey("needs.id"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # None: the system did it (a request made from the need was booked).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     kind: Mapped[str] = mapped_column(String(20))
     from_state: Mapped[str | None] = mapped_column(String(20), default=None)
     to_state: Mapped[str | None] = mapped_column(String(20), default=None)
@@ -114,7 +115,7 @@ class NeedEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     need: Mapped[Need] = relationship(back_populates="events")
-    user: Mapped[User] = relationship()
+    user: Mapped[User | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<NeedEvent {self.need_id} {self.kind}>"

@@ -113,8 +113,10 @@ def _clean(data: NeedInput) -> dict[str, Any]:
     return cleaned
 
 
-def _event(need: Need, user: User, kind: EventKind, **values: Any) -> NeedEvent:
-    event = NeedEvent(need=need, user_id=user.id, kind=kind.value, **values)
+def _event(need: Need, user: User | None, kind: EventKind, **values: Any) -> NeedEvent:
+    event = NeedEvent(
+        need=need, user_id=user.id if user is not None else None, kind=kind.value, **values
+    )
     db.session.add(event)
     return event
 
@@ -196,7 +198,7 @@ def list_needs(user: User, *, state: str | None = None, own: bool = False) -> li
     return list(db.session.scalars(query))
 
 
-def _transition(need: Need, user: User, to_state: str, **values: Any) -> None:
+def _transition(need: Need, user: User | None, to_state: str, **values: Any) -> None:
     """Move the need, if TRANSITIONS allow it, and record who did it; uncommitted."""
     if to_state not in TRANSITIONS.get(need.state, ()):
         raise Conflict(
@@ -227,6 +229,26 @@ def move(user: User, need_id: int, to_state: Any, *, reason: Any = None, note: A
             need.decline_reason, need.decline_note = None, ""
     db.session.commit()
     return need
+
+
+def serve_booked(request_ids: set[int]) -> list[Need]:
+    """Move to served, by the system, each requested need one of these requests was made from;
+    in the caller's transaction (the approval that booked them). Return the needs served."""
+    if not request_ids:
+        return []
+    served = []
+    for draft in db.session.scalars(
+        select(CampaignDraft)
+        .where(CampaignDraft.request_id.in_(sorted(request_ids)))
+        .order_by(CampaignDraft.id)
+    ):
+        need = draft.need
+        if need.state == NeedState.REQUESTED:
+            _transition(
+                need, None, NeedState.SERVED.value, detail={"booked_request": draft.request_id}
+            )
+            served.append(need)
+    return served
 
 
 def comment(user: User, need_id: int, body: Any) -> NeedEvent:

@@ -154,6 +154,23 @@ def test_the_file_sets_fair_share_only_where_it_names_it(
     assert _facility("gamma-platform").fair_share_percent is None
 
 
+def test_the_file_sets_the_no_show_weight_setting_only_where_it_names_it(
+    synced: SyncReport, variant: Callable[..., Path]
+) -> None:
+    assert _facility("gamma-platform").no_show_penalty_percent is None
+    named = (
+        "    timezone: Europe/Berlin\n",
+        "    timezone: Europe/Berlin\n    no_show_penalty_percent: 25\n",
+    )
+    report = sync_catalogue(variant(named))
+    assert report.changed == [("facility gamma-platform", ["no_show_penalty_percent"])]
+    assert _facility("gamma-platform").no_show_penalty_percent == 25
+    _facility("gamma-platform").no_show_penalty_percent = 10
+    db.session.commit()
+    assert not sync_catalogue(FIXTURE).has_changes
+    assert _facility("gamma-platform").no_show_penalty_percent == 10
+
+
 def test_unit_missing_from_the_file_is_retired_not_deleted_and_comes_back(
     synced: SyncReport, variant: Callable[..., Path]
 ) -> None:
@@ -345,6 +362,20 @@ BROKEN: dict[str, tuple[tuple[str, str], str]] = {
             f"    timezone: Europe/Berlin\n    fair_share_percent: 150{MARK}\n",
         ),
         "facilities[2].fair_share_percent: must be at most 100",
+    ),
+    "no-show weight setting above 90 percent": (
+        (
+            "    timezone: Europe/Berlin\n",
+            f"    timezone: Europe/Berlin\n    no_show_penalty_percent: 95{MARK}\n",
+        ),
+        "facilities[2].no_show_penalty_percent: must be at most 90",
+    ),
+    "no-show weight setting as text": (
+        (
+            "    timezone: Europe/Berlin\n",
+            f"    timezone: Europe/Berlin\n    no_show_penalty_percent: half{MARK}\n",
+        ),
+        "no_show_penalty_percent: must be a whole number of percent, or null for off",
     ),
     "fair share of no percent": (
         (

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from werkzeug.routing import Rule
 
 from app.accounts.models import ApiToken, BrokerAssignment, ProjectMembership, User
-from app.billing.models import RateCard, Statement
+from app.billing.models import RateCard, SpendingCap, Statement
 from app.billing.services import RATE_FIELDS
 from app.booking.models import AuditEvent, Booking, BookingRequest, Proposal, SolveRun
 from app.calendars.models import FeedToken
@@ -154,6 +154,13 @@ ENDPOINTS: dict[str, str] = {
     "billing.rate_cards": "administrators only",
     "billing.rate_card_update": "administrators only",
     "billing.customer_kind": "administrators only",
+    "billing.caps": "own projects' caps and those of projects booking own facilities",
+    "billing.cap_create": "own projects",
+    "billing.cap_remove": "victim's cap",
+    "caps_api.caps_list": "own projects' caps and those of projects booking own facilities",
+    "caps_api.caps_create": "own projects",
+    "caps_api.caps_remove": "victim's cap",
+    "booking.facility_no_show_setting": "victim's facility",
     "needs.need_list": "own needs",
     "needs.need_new": "own projects (brokers: the centres they serve)",
     "needs.need_detail": "victim's need",
@@ -203,6 +210,7 @@ def path_values(rule: Rule, world: World) -> dict[str, Any]:
         "need_id": world.need.id,
         "draft_id": world.draft.id,
         "assignment_id": world.assignment.id,
+        "cap_id": world.cap.id,
         "change": "grant",
         "kind": "result",
         "code": "en",
@@ -247,6 +255,8 @@ def json_body(world: World) -> dict[str, Any]:
         "text": "Hijacked need",
         "body": "hijacked comment",
         "state": "declined",
+        "amount_fen": 100,
+        "month": world.monday.isoformat(),
     }
 
 
@@ -265,6 +275,7 @@ BODY_FIELDS = {
     "needs_api.needs_update": {"title", "text"},
     "needs_api.needs_comment": {"body"},
     "needs_api.needs_move": {"state"},
+    "caps_api.caps_create": {"project_id", "amount_fen", "month"},
 }
 
 
@@ -299,6 +310,8 @@ def form_body(world: World) -> dict[str, str]:
         "token-name": "mine",
         "weight": "10",
         "settings-fair_share_percent": "1",
+        "noshow-no_show_penalty_percent": "1",
+        "amount_yuan": "1",
         "month": "2026-01",
         "amount": "1000",
         "checked_in_at": world.at(0, "09:00").strftime("%Y-%m-%dT%H:%M"),
@@ -345,6 +358,13 @@ def snapshot(world: World) -> dict[str, Any]:
         "notice read": db.session.get(Notification, world.notice.id).read_at,  # type: ignore[union-attr]
         "audit": count(AuditEvent, AuditEvent.facility_id == world.facility.id),
         "fair share": db.session.get(Facility, world.facility.id).fair_share_percent,  # type: ignore[union-attr]
+        "no-show setting": db.session.get(Facility, world.facility.id).no_show_penalty_percent,  # type: ignore[union-attr]
+        "caps": sorted(
+            (c.amount_fen, c.period_start, c.period_end)
+            for c in db.session.scalars(
+                select(SpendingCap).where(SpendingCap.project_id == world.project.id)
+            )
+        ),
         "usage": count(Usage, Usage.booking_id == world.booking.id),
         "statements": count(Statement, Statement.project_id == world.project.id),
         "rate card": db.session.get(RateCard, world.unit.id) is not None,

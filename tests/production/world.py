@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 from app.accounts.models import ApiToken, BrokerAssignment, Project, Training, User
 from app.accounts.services import create_api_token
+from app.billing import caps
 from app.billing import services as billing
-from app.billing.models import Statement
+from app.billing.models import SpendingCap, Statement
 from app.booking import bookings, runs
 from app.booking.models import Booking, BookingRequest, Proposal, SolveRun
 from app.booking.requests import StepInput, create_request
@@ -37,6 +38,7 @@ MARKERS = (
     "Investor demo for quokka",
     "quokka-ci-token",
     "Quokka need: secret assay",
+    "quokka-budget-note",
 )
 
 
@@ -66,6 +68,7 @@ class World:
     draft: CampaignDraft
     assignment: BrokerAssignment
     other_broker: User
+    cap: SpendingCap
 
     def at(self, day: int, clock: str = "09:00") -> datetime:
         """Return local time `day` days after next Monday."""
@@ -170,6 +173,11 @@ def build_world() -> World:
     draft = need_services.create_draft(member, need.id, [("lc-ms", unit.id)])
     db.session.commit()
     statement = _issued_statement(unit, project, member, manager)
+    cap = caps.set_cap(
+        member,
+        project.id,
+        caps.CapInput("98765.43", month=monday.replace(day=1), note="quokka-budget-note"),
+    )
     return World(
         facility=facility,
         unit=unit,
@@ -195,4 +203,5 @@ def build_world() -> World:
         draft=draft,
         assignment=assignment,
         other_broker=other_broker,
+        cap=cap,
     )

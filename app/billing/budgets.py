@@ -1,0 +1,214 @@
+"""What a project may still spend in a facility's solve: its spending cap, less what it has
+committed, plus the vouchers it may spend there. The solver gets it as `budgets[]`.
+
+The rules, stated once:
+
+- **Which cap.** The caps of the project whose period (local dates in the solving facility's
+  time zone) shares a day with the solve's horizon. With several, the one with the least left
+  binds, so a plan keeps every one of them. A project without such a cap is not limited.
+- **Committed** in a cap's period: the amounts of the project's charges (at any facility)
+  whose use started in the period, plus, for each of its active (approved or pinned) bookings
+  that started or starts in the period and has no charge yet, its booked time priced by the
+  one pricing rule (`billing.services.price_of_use`). Bookings this solve may move (released
+  steps) are left out: their cost is their step's cost in the problem. Credit and debit notes
+  do not count. Left of the cap = max(0, cap − committed).
+- **Vouchers**: the balances of the project's vouchers valid on the horizon's first local day
+  whose scope covers the facility (no scope rows, or a row naming the facility or its centre;
+  a voucher scoped only to capabilities is not counted, since the budget cannot tell one
+  capability's steps from another's). A voucher pays only its share of each charge and the
+  project co-pays the rest out of its cap, so with the smallest share s (percent) among them,
+  the vouchers add min(balances, left × s / (100 − s)), rounded down (all of it when s = 100).
+- **Remaining** = left + vouchers, at most the format's limit.
+
+A step's estimated cost is its booked time (the duration rounded up to the solve's slots)
+priced by the same rule for the project's customer kind, on the dearest of its units."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from app.billing.models import Charge, SpendingCap
+from app.billing.services import price_of_use
+from app.booking.models import Booking, BookingRequest, BookingStatus
+from app.extensions import db
+from app.vouchers.models import Voucher
+
+if TYPE_CHECKING:
+    from app.accounts.models import Project
+    from app.catalog.models import Equipment, Facility
+
+# The format's largest amount (scheduler/FORMAT-EXTENSIONS.md: budgets and costs).
+MAX_BUDGET_FEN = 10**12
+
+
+@dataclass(frozen=True)
+class ProjectBudget:
+    """A project's budget in one solve, and how it was reached."""
+
+    project_id: int
+    cap_fen: int
+    period_start: date
+    period_end: date
+    committed_fen: int
+    vouchers_fen: int
+    remaining_fen: int
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the budget as plain JSON values (kept with the proposal)."""
+        values = asdict(self)
+        values["period_start"] = self.period_start.isoformat()
+        values["period_end"] = self.period_end.isoformat()
+        return values
+
+
+def local_days(start: datetime, end: datetime, tz: str) -> tuple[date, date]:
+    """Return the first and last local day of [start, end)."""
+    zone = ZoneInfo(tz)
+    return start.astimezone(zone).date(), (end - timedelta(microseconds=1)).astimezone(zone).date()
+
+
+def _bounds(first: date, last: date, tz: str) -> tuple[datetime, datetime]:
+    zone = ZoneInfo(tz)
+    return (
+        datetime.combine(first, time(0), zone),
+        datetime.combine(last + timedelta(days=1), time(0), zone),
+    )
+
+
+def committed_fen(
+    project: Project, first: date, last: date, tz: str, moving: Collection[int] = ()
+) -> int:
+    """Return what the project has committed from `first` to `last` (local, inclusive): its
+    charges there, and its uncharged active bookings there priced at their booked time,
+    leaving out the bookings in `moving`."""
+    lo, hi = _bounds(first, last, tz)
+    charged = db.session.scalar(
+        select(func.coalesce(func.sum(Charge.amount_fen), 0)).where(
+            Charge.project_id == project.id, Charge.start >= lo, Charge.start < hi
+        )
+    )
+    bookings = db.session.scalars(
+        select(Booking)
+        .join(BookingRequest, Booking.request_id == BookingRequest.id)
+        .outerjoin(Charge, Charge.booking_id == Booking.id)
+        .where(
+            BookingRequest.project_id == project.id,
+            Booking.status == BookingStatus.ACTIVE.value,
+            Booking.start >= lo,
+            Booking.start < hi,
+            Charge.id.is_(None),
+        )
+    )
+    booked = sum(
+        price_of_use(
+            b.equipment,
+            project.customer_kind,
+            max(0, int((b.end - b.start).total_seconds()) // 60),
+            attended=b.step.attended,
+        ).amount_fen
+        for b in bookings
+        if b.id not in moving
+    )
+    return int(charged or 0) + booked
+
+
+def covers(voucher: Voucher, facility: Facility) -> bool:
+    """Tell whether the voucher may be spent on any use of the facility."""
+    if not voucher.scopes:
+        return True
+    return any(
+        s.facility_id == facility.id
+        or (s.centre_id is not None and s.centre_id == facility.centre_id)
+        for s in voucher.scopes
+    )
+
+
+def spendable_vouchers_fen(project: Project, facility: Facility, day: date, left_fen: int) -> int:
+    """Return what the project's vouchers add to its budget at the facility (rule above)."""
+    vouchers = [
+        v
+        for v in db.session.scalars(
+            select(Voucher).where(
+                Voucher.project_id == project.id,
+                Voucher.valid_from <= day,
+                Voucher.valid_until >= day,
+                Voucher.balance_fen > 0,
+            )
+        )
+        if covers(v, facility)
+    ]
+    if not vouchers:
+        return 0
+    balance = sum(v.balance_fen for v in vouchers)
+    share = min(v.share_percent for v in vouchers)
+    if share >= 100:
+        return balance
+    return min(balance, left_fen * share // (100 - share))
+
+
+def project_budgets(
+    facility: Facility,
+    projects: list[Project],
+    start: datetime,
+    end: datetime,
+    moving: Collection[int] = (),
+) -> dict[int, ProjectBudget]:
+    """Return the budget of each of these projects with a cap over [start, end), by id."""
+    if not projects:
+        return {}
+    first, last = local_days(start, end, facility.timezone)
+    caps = db.session.scalars(
+        select(SpendingCap)
+        .where(
+            SpendingCap.project_id.in_(sorted(p.id for p in projects)),
+            SpendingCap.period_start <= last,
+            SpendingCap.period_end >= first,
+        )
+        .order_by(SpendingCap.period_start, SpendingCap.id)
+    )
+    by_project: dict[int, list[SpendingCap]] = {}
+    for cap in caps:
+        by_project.setdefault(cap.project_id, []).append(cap)
+    found = {}
+    for project in projects:
+        binding: tuple[int, SpendingCap, int] | None = None
+        for cap in by_project.get(project.id, []):
+            committed = committed_fen(
+                project, cap.period_start, cap.period_end, facility.timezone, moving
+            )
+            left = max(0, cap.amount_fen - committed)
+            if binding is None or left < binding[0]:
+                binding = (left, cap, committed)
+        if binding is None:
+            continue
+        left, cap, committed = binding
+        vouchers = spendable_vouchers_fen(project, facility, first, left)
+        found[project.id] = ProjectBudget(
+            project_id=project.id,
+            cap_fen=cap.amount_fen,
+            period_start=cap.period_start,
+            period_end=cap.period_end,
+            committed_fen=committed,
+            vouchers_fen=vouchers,
+            remaining_fen=min(MAX_BUDGET_FEN, left + vouchers),
+        )
+    return found
+
+
+def step_cost_fen(
+    units: list[Equipment], project: Project, minutes: int, *, attended: bool
+) -> int:
+    """Return a step's estimated cost: its booked minutes on the dearest of its units."""
+    return min(
+        MAX_BUDGET_FEN,
+        max(
+            price_of_use(u, project.customer_kind, minutes, attended=attended).amount_fen
+            for u in units
+        ),
+    )
