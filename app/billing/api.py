@@ -8,10 +8,10 @@ hourly rate: a startup needs its price before it books. Money is integer fen thr
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from flask import Blueprint, Response
-from pydantic import Field
+from pydantic import Field, StrictInt
 from sqlalchemy import select
 
 from app import openapi
@@ -40,7 +40,9 @@ CustomerKinds = Literal[tuple(k.value for k in CustomerKind)]  # type: ignore[va
 Bases = Literal[tuple(b.value for b in ChargeBasis)]  # type: ignore[valid-type]
 StatementKinds = Literal[tuple(k.value for k in StatementKind)]  # type: ignore[valid-type]
 NoteKinds = Literal["credit_note", "debit_note"]
-Fen = Int
+# Fen of a rate or a note: never negative, at most MAX_FEN (the database's integers allow more).
+Fen = Annotated[StrictInt, Field(ge=0, le=MAX_FEN)]
+PositiveFen = Annotated[StrictInt, Field(ge=1, le=MAX_FEN)]
 
 
 def route(
@@ -285,7 +287,7 @@ class NoteInput(Body):
     """Correct an issued statement by an amount, with a reason (audited)."""
 
     kind: NoteKinds
-    amount_fen: Int = Field(ge=1, le=MAX_FEN, description="positive; a credit note subtracts it")
+    amount_fen: PositiveFen = Field(description="positive; a credit note subtracts it")
     reason: Text = Field(max_length=services.MAX_NOTE_REASON, description="Required, not blank")
 
 
@@ -399,12 +401,12 @@ class RateCardList(Answer):
 class RateCardInput(Body):
     """A unit's whole rate card, in fen (administrators); the catalogue sync keeps off it."""
 
-    incubated_fen: Fen = Field(ge=0, le=MAX_FEN)
-    startup_fen: Fen = Field(ge=0, le=MAX_FEN)
-    university_fen: Fen = Field(ge=0, le=MAX_FEN)
-    external_fen: Fen = Field(ge=0, le=MAX_FEN)
-    assisted_surcharge_fen: Fen = Field(ge=0, le=MAX_FEN)
-    minimum_charge_fen: Fen = Field(ge=0, le=MAX_FEN)
+    incubated_fen: Fen
+    startup_fen: Fen
+    university_fen: Fen
+    external_fen: Fen
+    assisted_surcharge_fen: Fen
+    minimum_charge_fen: Fen
 
 
 @openapi.route(
