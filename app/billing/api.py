@@ -358,6 +358,59 @@ def statements_note(statement_id: int, body: NoteInput) -> tuple[StatementAnswer
     return StatementAnswer.of(note), {"Location": f"/api/v1/statements/{note.id}"}
 
 
+class DraftAnswer(Answer):
+    """What a project's statement of the month would hold if a manager issued it now."""
+
+    project_id: int
+    project: str
+    month: Month
+    charges: int = Field(description="lines it would have")
+    subtotal_fen: int
+    voucher_deductions_fen: int
+    payable_fen: int
+
+
+class DraftList(Answer):
+    facility: str
+    month: Month
+    drafts: list[DraftAnswer]
+
+
+class DraftQuery(Query):
+    month: Month = Field(description="YYYY-MM: the month to bill")
+
+
+@route(
+    "/facilities/<slug>/statement-drafts",
+    "GET",
+    summary="The projects with unbilled charges at one of your facilities by a month's end, "
+    "and what each statement would hold (managers)",
+    answer=DraftList,
+    answer_description="One draft per project, by project id",
+    query=DraftQuery,
+    errors=(400,),
+)
+def statement_drafts(slug: str, query: DraftQuery) -> DraftList:
+    facility = routing.facility(slug)
+    drafts = services.billable_projects(security.user(), facility, query.month)
+    return DraftList(
+        facility=facility.slug,
+        month=query.month,
+        drafts=[
+            DraftAnswer(
+                project_id=d.project.id,
+                project=d.project.name,
+                month=d.month,
+                charges=len(d.charges),
+                subtotal_fen=d.subtotal_fen,
+                voucher_deductions_fen=d.voucher_deductions_fen,
+                payable_fen=d.payable_fen,
+            )
+            for d in drafts
+        ],
+    )
+
+
 # ---------------------------------------------------------------- rate cards
 
 

@@ -327,6 +327,32 @@ def test_only_the_facilitys_managers_issue_notes(site: Site, as_user: Any, who: 
     assert _statements() == 1
 
 
+def test_a_manager_sees_what_each_projects_statement_would_hold(site: Site, as_user: Any) -> None:
+    start = _last_month_start()
+    _used(site, start, 60)
+    _used(site, start, 120, project=site.other_project, lane=1)
+    path = f"/api/v1/facilities/{site.facility.slug}/statement-drafts?month={_month(start)}"
+    response = as_user(site.manager).get(path)
+    assert response.status_code == 200, response.get_json()
+    drafts = {d["project"]: d for d in response.get_json()["drafts"]}
+    assert set(drafts) == {"Kestrel Bio", "Heron Devices"}
+    # Heron Devices is an incubated startup too: 120 min at 150.00/h.
+    assert (drafts["Kestrel Bio"]["charges"], drafts["Kestrel Bio"]["payable_fen"]) == (1, 15_000)
+    assert drafts["Heron Devices"]["subtotal_fen"] == 30_000
+    _issue(site, as_user, start)
+    after = as_user(site.manager).get(path).get_json()["drafts"]
+    assert [d["project"] for d in after] == ["Heron Devices"]
+    for who in ("member", "outsider", "other_manager"):
+        refused = as_user(getattr(site, who)).get(path)
+        assert refused.status_code == 404, who
+        assert "Heron" not in refused.get_data(as_text=True)
+    for query, field in (("", "month"), ("?month=2026-00", "month"), ("?year=2026", "year")):
+        bad = as_user(site.manager).get(
+            f"/api/v1/facilities/{site.facility.slug}/statement-drafts{query}"
+        )
+        assert bad.status_code == 400 and bad.get_json()["field"] == field, query
+
+
 # ---------------------------------------------------------------- rate cards and customer kinds
 
 

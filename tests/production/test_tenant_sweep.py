@@ -187,6 +187,7 @@ ENDPOINTS: dict[str, str] = {
     "billing_api.statements_issue": "victim's facility and project",
     "billing_api.statements_detail": "victim's statement",
     "billing_api.statements_note": "victim's statement",
+    "billing_api.statement_drafts": "victim's facility",
     "billing_api.facility_rates": "public rates (like the catalogue)",
     "billing_api.equipment_rates": "public rates (like the catalogue)",
     "billing_api.equipment_rates_update": "administrators only",
@@ -496,6 +497,7 @@ def test_no_usage_charge_or_statement_of_another_tenant_is_listed(
         f"/api/v1/statements/{world.statement.id}",
         f"/api/v1/facilities/{world.facility.slug}/day-sheet",
         f"/api/v1/facilities/{world.facility.slug}/no-shows",
+        f"/api/v1/facilities/{world.facility.slug}/statement-drafts?month={month}",
     ):
         assert client.get(path).status_code == 404, path
     # A member sees the unit's day sheet only for their own bookings on it: none here.
