@@ -115,6 +115,29 @@ def test_charges_by_month_and_billing_state_with_voucher_share(site: Site, as_us
     assert client.get("/api/v1/charges?billed=true").get_json()["charges"] == []
 
 
+def test_listing_charges_costs_the_same_queries_for_two_or_twelve(
+    site: Site, as_user: Any
+) -> None:
+    from tests.statements import recorded_statements
+
+    start = _last_month_start()
+    client = as_user(site.member)
+
+    def statements_for_list() -> tuple[int, int]:
+        with recorded_statements() as seen:
+            answer = client.get("/api/v1/charges").get_json()
+        return len(answer["charges"]), len(seen)
+
+    for day in range(2):
+        _used(site, start + timedelta(days=day), 60)
+    few = statements_for_list()
+    for day in range(2, 12):
+        _used(site, start + timedelta(days=day), 60)
+    many = statements_for_list()
+    assert (few[0], many[0]) == (2, 12)
+    assert many[1] == few[1], (few, many)
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [
