@@ -92,6 +92,7 @@ def register_blueprints(app: Flask) -> None:
     from app.admin.views import bp as admin_bp
     from app.api import bp as api_bp
     from app.billing import views as billing_views
+    from app.billing.api import bp as billing_api_bp
     from app.billing.caps_api import bp as caps_api_bp
     from app.booking.api import bp as booking_api_bp
     from app.booking.views import bp as booking_bp
@@ -106,6 +107,7 @@ def register_blueprints(app: Flask) -> None:
     from app.reports.api import bp as reports_api_bp
     from app.reports.views import bp as reports_bp
     from app.usage import views as usage_views
+    from app.usage.api import bp as usage_api_bp
     from app.web import bp as web_bp
 
     app.register_blueprint(web_bp)
@@ -127,6 +129,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(usage_views.bp)
     app.register_blueprint(billing_views.bp)
     app.register_blueprint(caps_api_bp)
+    app.register_blueprint(usage_api_bp)
+    app.register_blueprint(billing_api_bp)
     usage_views.register(app)
     billing_views.register(app)
 

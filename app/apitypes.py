@@ -135,6 +135,39 @@ Day = Annotated[
 """A calendar date written YYYY-MM-DD, from 2000-01-01 to 2100-12-31."""
 
 
+_ISO_MONTH = re.compile(r"(20\d{2}|2100)-(0[1-9]|1[0-2])")
+
+
+def _month(value: Any, info: ValidationInfo) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.replace(day=1)
+    name = info.field_name or "value"
+    if not isinstance(value, str) or not _ISO_MONTH.fullmatch(value):
+        raise _refuse(
+            _("%(name)s must be a month written YYYY-MM, from 2000-01 to 2100-12.", name=name)
+        )
+    return date(int(value[:4]), int(value[5:]), 1)
+
+
+def _iso_month(value: date) -> str:
+    return f"{value:%Y-%m}"
+
+
+Month = Annotated[
+    date,
+    PlainValidator(_month),
+    PlainSerializer(_iso_month, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^" + _ISO_MONTH.pattern + "$",
+            "description": "a calendar month written YYYY-MM, from 2000-01 to 2100-12",
+        }
+    ),
+]
+"""A calendar month written YYYY-MM (the first day of it, as a date), 2000-01 to 2100-12."""
+
+
 # ---------------------------------------------------------------- query parameters
 
 

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from app import openapi
 from app.accounts import security
-from app.apitypes import Answer, Body, Day, Int, Moment, Text
+from app.apitypes import Answer, Body, Day, Int, Moment, Month, Text
 from app.billing import caps
 from app.billing.models import SpendingCap
 from app.billing.money import MAX_FEN
@@ -31,7 +31,7 @@ class CapInput(Body):
 
     project_id: Int
     amount_fen: Int = Field(ge=0, le=MAX_FEN, description="The cap, in fen")
-    month: Day | None = Field(None, description="Any day of the month the cap covers")
+    month: Month | None = Field(None, description="The month the cap covers")
     period_start: Day | None = Field(None, description="First day (when no month is given)")
     period_end: Day | None = Field(None, description="Last day, inclusive")
     note: Text = Field("", max_length=caps.MAX_CAP_NOTE)

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from app import access
@@ -538,7 +538,13 @@ def get_statement(user: User, statement_id: int) -> Statement:
     return statement
 
 
-def list_statements(user: User, *, facility_id: int | None = None) -> list[Statement]:
+def list_statements(
+    user: User,
+    *,
+    facility_id: int | None = None,
+    project_id: int | None = None,
+    month: date | None = None,
+) -> list[Statement]:
     """Return the statements and notes the user may see, newest month first."""
     query = (
         select(Statement)
@@ -547,7 +553,67 @@ def list_statements(user: User, *, facility_id: int | None = None) -> list[State
     )
     if facility_id is not None:
         query = query.where(Statement.facility_id == facility_id)
+    if project_id is not None:
+        query = query.where(Statement.project_id == project_id)
+    if month is not None:
+        query = query.where(Statement.month == month.replace(day=1))
     return list(db.session.scalars(query))
+
+
+# Every time zone is within this of UTC: a month's charges lie inside its UTC days widened so.
+_WIDEST_OFFSET = timedelta(hours=14)
+
+
+def list_charges(
+    user: User,
+    *,
+    facility_id: int | None = None,
+    project_id: int | None = None,
+    month: date | None = None,
+    billed: bool | None = None,
+) -> list[Charge]:
+    """Return the stored charges the user may see (their projects', their facilities'), in
+    time order; a month is the facility's local calendar month the use started in."""
+    query = (
+        select(Charge, Facility.timezone)
+        .join(Facility, Facility.id == Charge.facility_id)
+        .where(access.statement_filter(user, Charge.facility_id, Charge.project_id))
+        .order_by(Charge.start, Charge.id)
+    )
+    if facility_id is not None:
+        query = query.where(Charge.facility_id == facility_id)
+    if project_id is not None:
+        query = query.where(Charge.project_id == project_id)
+    if billed is not None:
+        query = query.where(
+            Charge.statement_id.is_not(None) if billed else Charge.statement_id.is_(None)
+        )
+    if month is None:
+        return [charge for charge, _tz in db.session.execute(query)]
+    first, following = month_bounds(month, "UTC")
+    query = query.where(
+        Charge.start >= first - _WIDEST_OFFSET, Charge.start < following + _WIDEST_OFFSET
+    )
+    found = []
+    for charge, tz in db.session.execute(query):
+        start, end = month_bounds(month, tz)
+        if start <= charge.start < end:
+            found.append(charge)
+    return found
+
+
+def voucher_paid(charge_ids: list[int]) -> dict[int, int]:
+    """Return, per charge id, the fen its innovation vouchers paid (absent: none)."""
+    from app.vouchers.models import VoucherDraw
+
+    if not charge_ids:
+        return {}
+    rows = db.session.execute(
+        select(VoucherDraw.charge_id, func.sum(VoucherDraw.amount_fen))
+        .where(VoucherDraw.charge_id.in_(charge_ids))
+        .group_by(VoucherDraw.charge_id)
+    )
+    return {charge_id: int(total) for charge_id, total in rows}
 
 
 def notes_of(statement: Statement) -> list[Statement]:

@@ -39,8 +39,8 @@ def _report() -> computed.Report:
 class Column(Answer):
     key: str
     title: str
-    kind: Literal["text", "int", "hours", "percent", "number"] = Field(
-        description="percent cells are fractions (0.4 is 40 %)"
+    kind: Literal["text", "int", "hours", "percent", "number", "money"] = Field(
+        description="percent cells are fractions (0.4 is 40 %); money cells are integer fen"
     )
 
 
@@ -133,7 +133,8 @@ def _route(rule: str, summary: str, answer: type[Answer], **declared: Any) -> An
 @_route(
     "",
     "Every report table over a period: utilisation per facility, unit, capability and week; "
-    "demand; solver vs first come first served; waiting time; no-shows and cancellations "
+    "demand; solver vs first come first served; waiting time; no-shows and cancellations; "
+    "revenue, voucher use and no-show rate per month "
     "(managers: their facilities; administrators: all)",
     Report,
 )

@@ -13,8 +13,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from app.billing.money import yuan
 from app.reports.queries import ScheduleRow
-from app.reports.report import HOURS, INT, NUMBER, PERCENT, Cell, Column, Table
+from app.reports.report import HOURS, INT, MONEY, NUMBER, PERCENT, Cell, Column, Table
 
 # Excel reads a UTF-8 CSV as the local code page unless it starts with a byte order mark.
 CSV_ENCODING = "utf-8-sig"
@@ -24,7 +25,13 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # A spreadsheet whose list separator is ";" (much of Europe) opens our "," file by splitting at
 # every ";" and line break, quotes or not, so a formula can also start inside a cell there.
 _INNER_FORMULA = re.compile(r'([;\r\n][\s"]*)(?=[=+\-@])')
-NUMBER_FORMATS = {PERCENT: "0.0%", HOURS: "0.00", INT: "0", NUMBER: "0.###"}
+NUMBER_FORMATS = {
+    PERCENT: "0.0%",
+    HOURS: "0.00",
+    INT: "0",
+    NUMBER: "0.###",
+    MONEY: "#,##0.00",
+}
 
 
 def csv_value(column: Column, value: Cell) -> Cell:
@@ -33,12 +40,25 @@ def csv_value(column: Column, value: Cell) -> Cell:
         return ""
     if column.kind == PERCENT and isinstance(value, int | float):
         return round(100 * value, 1)
+    if column.kind == MONEY and isinstance(value, int):
+        return str(yuan(value))
     return value
 
 
+def _sheet_value(column: Column, value: Cell) -> object:
+    """Return a cell as written to a workbook: money as exact yuan, the rest as it is."""
+    if column.kind == MONEY and isinstance(value, int):
+        return yuan(value)
+    return defuse(value)
+
+
 def csv_title(column: Column) -> str:
-    """Return a column title, marking percentage columns since CSV has no cell formats."""
-    return f"{column.title} (%)" if column.kind == PERCENT else column.title
+    """Return a column title, marking percentage and money columns (CSV has no formats)."""
+    if column.kind == PERCENT:
+        return f"{column.title} (%)"
+    if column.kind == MONEY:
+        return f"{column.title} (CNY)"
+    return column.title
 
 
 def defuse(value: Cell) -> Cell:
@@ -97,11 +117,11 @@ def tables_xlsx(tables: Sequence[Table]) -> bytes:
     bold = Font(bold=True)
     for table in tables:
         sheet = workbook.create_sheet(sheet_title(table.sheet, taken))
-        sheet.append([defuse(c.title) for c in table.columns])
+        sheet.append([defuse(c.title if c.kind != MONEY else csv_title(c)) for c in table.columns])
         for cell in sheet[1]:
             cell.font = bold
         for row in table.rows:
-            sheet.append([defuse(v) for v in row])
+            sheet.append([_sheet_value(c, v) for c, v in zip(table.columns, row, strict=True)])
         for index, column in enumerate(table.columns, start=1):
             letter = get_column_letter(index)
             number_format = NUMBER_FORMATS.get(column.kind)

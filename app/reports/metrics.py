@@ -336,3 +336,96 @@ def solver_outcome(proposal: ProposalFact) -> SolverOutcome:
         fcfs_hours=_number(fcfs.get("accepted_hours", fcfs.get("hours"))),
         fcfs_weight=_number(fcfs.get("accepted_weight", fcfs.get("weight"))),
     )
+
+
+@dataclass(frozen=True)
+class ChargeFact:
+    """One charge of a facility: what it costs, whether it is billed, what vouchers paid."""
+
+    facility_id: int
+    start: datetime
+    amount_fen: int
+    billed: bool
+    voucher_fen: int = 0
+
+
+@dataclass(frozen=True)
+class Month:
+    """A calendar month, clipped to the period."""
+
+    label: str
+    start: datetime
+    end: datetime
+
+
+def months(period: Interval, month_starts: Sequence[datetime]) -> list[Month]:
+    """Cut the period at the given month starts (local first days at midnight, aware)."""
+    bounds = sorted(
+        {period[0], period[1], *(m for m in month_starts if period[0] < m < period[1])}
+    )
+    return [
+        Month(f"{start:%Y-%m}", start, end) for start, end in zip(bounds, bounds[1:], strict=False)
+    ]
+
+
+@dataclass(frozen=True)
+class Revenue:
+    """A facility's month: its charges in fen (billed or not, voucher-paid), and how many of
+    its bookings that started were no-shows."""
+
+    charges: int = 0
+    revenue_fen: int = 0
+    billed_fen: int = 0
+    voucher_fen: int = 0
+    started: int = 0
+    no_shows: int = 0
+
+    @property
+    def unbilled_fen(self) -> int:
+        return self.revenue_fen - self.billed_fen
+
+    @property
+    def no_show_rate(self) -> float | None:
+        return self.no_shows / self.started if self.started else None
+
+    def __add__(self, other: Revenue) -> Revenue:
+        return Revenue(
+            self.charges + other.charges,
+            self.revenue_fen + other.revenue_fen,
+            self.billed_fen + other.billed_fen,
+            self.voucher_fen + other.voucher_fen,
+            self.started + other.started,
+            self.no_shows + other.no_shows,
+        )
+
+
+def revenue(
+    charges: Iterable[ChargeFact],
+    bookings: Iterable[BookingFact],
+    months: Sequence[Month],
+    now: datetime,
+) -> dict[tuple[int, str], Revenue]:
+    """Return, per (facility, month label), its charges and its no-shows among the bookings
+    that started by `now`; each counts in the month its use started.
+
+    A booking that started is an active one, or a no-show (released, so no longer active); a
+    cancelled booking never started."""
+
+    def month_of(moment: datetime) -> str | None:
+        return next((m.label for m in months if m.start <= moment < m.end), None)
+
+    found: dict[tuple[int, str], Revenue] = defaultdict(Revenue)
+    for c in charges:
+        label = month_of(c.start)
+        if label is not None:
+            key = (c.facility_id, label)
+            found[key] = found[key] + Revenue(
+                1, c.amount_fen, c.amount_fen if c.billed else 0, c.voucher_fen
+            )
+    for b in bookings:
+        label = month_of(b.start)
+        started = b.start <= now and (b.active or b.attended is False)
+        if label is not None and started:
+            key = (b.facility_id, label)
+            found[key] = found[key] + Revenue(started=1, no_shows=int(b.attended is False))
+    return dict(found)

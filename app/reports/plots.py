@@ -172,6 +172,53 @@ def trend_svg(series: Series) -> bytes:
         return _svg(figure)
 
 
+def revenue_svg(series: Series) -> bytes:
+    """Draw per facility and month the billed and not yet billed revenue as one stacked bar,
+    with the part vouchers paid as a narrower bar inside it (amounts in yuan)."""
+    categories = series.categories
+    with _style():
+        figure = Figure(figsize=(7.5, max(1.8, 0.55 * len(categories) + 1.2)))
+        if not categories:
+            _empty(figure)
+            return _svg(figure)
+        billed, unbilled, vouchers = ([v or 0.0 for v in row] for row in series.values)
+        axes = figure.add_subplot()
+        positions = list(range(len(categories)))
+        axes.barh(positions, billed, color=ACCENT, height=0.6, label=series.labels[0])
+        axes.barh(
+            positions,
+            unbilled,
+            left=billed,
+            color="#9fd3bf",
+            height=0.6,
+            label=series.labels[1],
+        )
+        axes.barh(positions, vouchers, color="#b54708", height=0.22, label=series.labels[2])
+        totals = [b + u for b, u in zip(billed, unbilled, strict=True)]
+        for y, total in zip(positions, totals, strict=True):
+            axes.text(total, y, f" {total:,.2f}", va="center")
+        axes.set_yticks(positions, categories)
+        axes.invert_yaxis()
+        axes.set_xlim(0, max(1.0, *totals) * 1.2)
+        axes.set_xlabel(_("Revenue (CNY)"))
+        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        return _svg(figure)
+
+
+def revenue_alt(series: Series) -> str:
+    """Return the text alternative of the revenue picture: each bar's total."""
+    billed, unbilled, vouchers = series.values or ([], [], [])
+    bars = []
+    for name, b, u, v in zip(series.categories, billed, unbilled, vouchers, strict=True):
+        total, paid = format((b or 0) + (u or 0), ",.2f"), format(v or 0, ",.2f")
+        text = _(
+            "%(bar)s %(total)s CNY (vouchers %(vouchers)s)", bar=name, total=total, vouchers=paid
+        )
+        bars.append(text)
+    listed = ", ".join(bars)
+    return _("Bar chart of revenue per facility and month: %(values)s.", values=listed)
+
+
 def alt_texts(heatmap: Series, bars: Series, trend: Series) -> dict[str, str]:
     """Return a text alternative for each picture, with the figures a reader needs most."""
     values = bars.values[0] if bars.values else []

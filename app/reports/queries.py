@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select
 
 from app import access, dates, intervals
 from app.accounts.models import Project, User
+from app.billing.models import Charge
 from app.booking.models import (
     Booking,
     BookingRequest,
@@ -25,12 +26,14 @@ from app.booking.models import (
     step_equipment,
 )
 from app.catalog.models import Equipment, EquipmentStatus, Facility
+from app.dbtypes import utcnow
 from app.errors import BadRequest, NotFound
 from app.extensions import db
 from app.i18n import localised
 from app.intervals import Interval
 from app.reports import metrics
-from app.reports.metrics import BookingFact, ProposalFact, RequestFact, Unit
+from app.reports.metrics import BookingFact, ChargeFact, ProposalFact, RequestFact, Unit
+from app.vouchers.models import VoucherDraw
 
 MAX_DAYS = 366
 DEFAULT_WEEKS = 4
@@ -73,6 +76,16 @@ class Period:
         while monday <= self.last_day:
             starts.append(datetime.combine(monday, time(0), zone))
             monday += timedelta(days=7)
+        return starts
+
+    def month_starts(self) -> list[datetime]:
+        """Return the local first days of the months at midnight, from the period's first on."""
+        first = self.first_day.replace(day=1)
+        zone = ZoneInfo(self.timezone)
+        starts = []
+        while first <= self.last_day:
+            starts.append(datetime.combine(first, time(0), zone))
+            first = date(first.year + first.month // 12, first.month % 12 + 1, 1)
         return starts
 
 
@@ -127,6 +140,9 @@ class ReportData:
     requests: list[RequestFact]
     proposals: dict[int, ProposalFact]
     facility_names: dict[int, str]
+    charges: list[ChargeFact] = field(default_factory=list)
+    # When the facts were read: a booking that starts later has not started.
+    now: datetime | None = None
 
 
 def _usable_windows(unit: Equipment, period: Interval) -> tuple[Interval, ...]:
@@ -304,7 +320,36 @@ def _latest_proposals(facility_ids: Sequence[int], period: Interval) -> dict[int
     return latest
 
 
-def load(scope: Scope) -> ReportData:
+def _charges(facility_ids: Sequence[int], period: Interval) -> list[ChargeFact]:
+    """Return the facilities' charges whose use started in the period, with voucher draws."""
+    drawn = (
+        select(VoucherDraw.charge_id, func.sum(VoucherDraw.amount_fen).label("fen"))
+        .group_by(VoucherDraw.charge_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(
+            Charge.facility_id,
+            Charge.start,
+            Charge.amount_fen,
+            Charge.statement_id.is_not(None),
+            func.coalesce(drawn.c.fen, 0),
+        )
+        .outerjoin(drawn, drawn.c.charge_id == Charge.id)
+        .where(
+            Charge.facility_id.in_(facility_ids),
+            Charge.start >= period[0],
+            Charge.start < period[1],
+        )
+        .order_by(Charge.start, Charge.id)
+    )
+    return [
+        ChargeFact(facility_id, start, int(amount), bool(billed), int(voucher))
+        for facility_id, start, amount, billed, voucher in rows
+    ]
+
+
+def load(scope: Scope, *, now: datetime | None = None) -> ReportData:
     """Load the facts of every facility in the scope over its period."""
     ids = [f.id for f in scope.facilities]
     period = scope.period.interval
@@ -314,6 +359,8 @@ def load(scope: Scope) -> ReportData:
         requests=_requests(ids, period),
         proposals=_latest_proposals(ids, period),
         facility_names={f.id: localised(f) for f in scope.facilities},
+        charges=_charges(ids, period),
+        now=now or utcnow(),
     )
 
 

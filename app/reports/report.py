@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import gettext as _
 
@@ -14,6 +15,9 @@ from app.reports.metrics import Load
 from app.reports.queries import ReportData, Scope
 
 TEXT, INT, HOURS, PERCENT, NUMBER = "text", "int", "hours", "percent", "number"
+# Integer fen; shown and exported as yuan with two decimals.
+MONEY = "money"
+KINDS = (TEXT, INT, HOURS, PERCENT, NUMBER, MONEY)
 Cell = str | int | float | None
 
 
@@ -57,6 +61,7 @@ class Report:
     heatmap: Series
     facility_bars: Series
     weekly_trend: Series
+    revenue_bars: Series
 
     def table(self, key: str) -> Table:
         """Return the table with this key; KeyError if there is none."""
@@ -75,6 +80,7 @@ TABLE_KEYS = (
     "placement",
     "waiting",
     "attendance",
+    "revenue",
 )
 
 
@@ -339,6 +345,69 @@ def _attendance_table(data: ReportData, scope: Scope) -> Table:
     )
 
 
+def _revenue_table(
+    data: ReportData, scope: Scope, months: list[str], found: dict[Any, metrics.Revenue]
+) -> Table:
+    rows: list[list[Cell]] = []
+
+    def cells(r: metrics.Revenue) -> list[Cell]:
+        return [
+            r.charges,
+            r.revenue_fen,
+            r.billed_fen,
+            r.unbilled_fen,
+            r.voucher_fen,
+            r.started,
+            r.no_shows,
+            _round(r.no_show_rate, 4),
+        ]
+
+    for f in scope.facilities:
+        for month in months:
+            tally = found.get((f.id, month), metrics.Revenue())
+            rows.append([data.facility_names[f.id], month, *cells(tally)])
+    if len(scope.facilities) > 1:
+        total = sum(found.values(), metrics.Revenue())
+        rows.append([_("All facilities"), "", *cells(total)])
+    return Table(
+        "revenue",
+        _("Revenue"),
+        _("Revenue, voucher use and no-shows per facility and month"),
+        [
+            Column("facility", _("Facility")),
+            Column("month", _("Month")),
+            Column("charges", _("Charges"), INT),
+            Column("revenue", _("Revenue"), MONEY),
+            Column("billed", _("Billed"), MONEY),
+            Column("unbilled", _("Not yet billed"), MONEY),
+            Column("voucher_use", _("Paid by vouchers"), MONEY),
+            Column("bookings_started", _("Bookings started"), INT),
+            Column("no_shows", _("No-shows"), INT),
+            Column("no_show_rate", _("No-show rate"), PERCENT),
+        ],
+        rows,
+    )
+
+
+def _revenue_bars(
+    data: ReportData, scope: Scope, months: list[str], found: dict[Any, metrics.Revenue]
+) -> Series:
+    categories, billed, unbilled, vouchers = [], [], [], []
+    for f in scope.facilities:
+        for month in months:
+            r = found.get((f.id, month), metrics.Revenue())
+            categories.append(f"{data.facility_names[f.id]} · {month}")
+            # Drawn only: the figures themselves stay integer fen in the table.
+            billed.append(r.billed_fen / 100)
+            unbilled.append(r.unbilled_fen / 100)
+            vouchers.append(r.voucher_fen / 100)
+    return Series(
+        [_("Billed"), _("Not yet billed"), _("Paid by vouchers")],
+        categories,
+        [billed, unbilled, vouchers],
+    )
+
+
 def compute(scope: Scope, data: ReportData) -> Report:
     """Compute every table and picture series of a report from its facts."""
     period = scope.period.interval
@@ -351,6 +420,9 @@ def compute(scope: Scope, data: ReportData) -> Report:
         w: metrics.group_loads(data.units, weekly[w], _facility_key) for w in week_labels
     }
     facility_ids = [f.id for f in scope.facilities]
+    months = metrics.months(period, scope.period.month_starts())
+    month_labels = [m.label for m in months]
+    money = metrics.revenue(data.charges, data.bookings, months, data.now or period[1])
     return Report(
         scope=scope,
         tables=[
@@ -362,6 +434,7 @@ def compute(scope: Scope, data: ReportData) -> Report:
             _placement_table(data, scope),
             _waiting_table(data, scope),
             _attendance_table(data, scope),
+            _revenue_table(data, scope, month_labels, money),
         ],
         heatmap=Series(
             [_unit_label(data, u) for u in data.units],
@@ -381,4 +454,5 @@ def compute(scope: Scope, data: ReportData) -> Report:
                 for f in facility_ids
             ],
         ),
+        revenue_bars=_revenue_bars(data, scope, month_labels, money),
     )

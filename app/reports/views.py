@@ -26,6 +26,7 @@ PICTURES: dict[str, tuple[Callable[[Series], bytes], Callable[[Report], Series]]
     "heatmap": (plots.heatmap_svg, lambda r: r.heatmap),
     "facilities": (plots.bars_svg, lambda r: r.facility_bars),
     "trend": (plots.trend_svg, lambda r: r.weekly_trend),
+    "revenue": (plots.revenue_svg, lambda r: r.revenue_bars),
 }
 
 
@@ -74,7 +75,10 @@ def index() -> str:
         earlier=_query(report.scope, report.scope.period.shifted(-1)),
         later=_query(report.scope, report.scope.period.shifted(+1)),
         facilities=access.reportable_facilities(security.user()),
-        alt=plots.alt_texts(report.heatmap, report.facility_bars, report.weekly_trend),
+        alt={
+            **plots.alt_texts(report.heatmap, report.facility_bars, report.weekly_trend),
+            "revenue": plots.revenue_alt(report.revenue_bars),
+        },
     )
 
 

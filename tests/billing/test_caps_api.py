@@ -26,7 +26,7 @@ def test_a_member_states_lists_and_removes_a_cap(app: Flask, login: Any, site: S
     member = _client(app, login, site.member)
     created = member.post(
         "/api/v1/spending-caps",
-        json={"project_id": site.project.id, "amount_fen": 250_000, "month": "2027-03-17"},
+        json={"project_id": site.project.id, "amount_fen": 250_000, "month": "2027-03"},
     )
     assert created.status_code == 201, created.get_json()
     cap = created.get_json()
@@ -55,9 +55,14 @@ def test_a_member_states_lists_and_removes_a_cap(app: Flask, login: Any, site: S
     )
     refused = member.post(
         "/api/v1/spending-caps",
-        json={"project_id": site.project.id, "amount_fen": "100", "month": "2027-05-01"},
+        json={"project_id": site.project.id, "amount_fen": "100", "month": "2027-05"},
     )
     assert refused.status_code == 422 and refused.get_json()["field"] == "amount_fen"
+    a_day = member.post(
+        "/api/v1/spending-caps",
+        json={"project_id": site.project.id, "amount_fen": 100, "month": "2027-05-17"},
+    )
+    assert a_day.status_code == 422 and a_day.get_json()["field"] == "month"
 
     assert member.delete(f"/api/v1/spending-caps/{cap['id']}").status_code == 204
     assert _caps() == 0
@@ -69,13 +74,13 @@ def test_a_startup_neither_sees_nor_changes_another_projects_caps(
     member = _client(app, login, site.member)
     cap = member.post(
         "/api/v1/spending-caps",
-        json={"project_id": site.project.id, "amount_fen": 9_999, "month": "2027-03-01"},
+        json={"project_id": site.project.id, "amount_fen": 9_999, "month": "2027-03"},
     ).get_json()
     outsider = _client(app, login, site.outsider)
     assert outsider.get("/api/v1/spending-caps").get_json() == {"caps": []}
     taken = outsider.post(
         "/api/v1/spending-caps",
-        json={"project_id": site.project.id, "amount_fen": 1, "month": "2027-04-01"},
+        json={"project_id": site.project.id, "amount_fen": 1, "month": "2027-04"},
     )
     assert taken.status_code == 422 and taken.get_json()["field"] == "project_id"
     assert outsider.delete(f"/api/v1/spending-caps/{cap['id']}").status_code == 404

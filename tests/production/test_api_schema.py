@@ -42,6 +42,13 @@ class IsolatedWsgi:
             return self.app.wsgi_app(environ, start_response)
 
 
+def unsendable(case: Any) -> bool:
+    """Tell whether the generated query holds a parameter no request can carry: an empty list
+    or a null is left out of the URL, so the request that arrives is not the generated one (a
+    "schema-violating" extra parameter that never reaches the app)."""
+    return any(value is None or value == [] for value in (case.query or {}).values())
+
+
 # Every check runs but one: "positive data acceptance" wants every schema-valid request taken.
 # The API also refuses what no schema can say (an unknown facility slug, a window in the past,
 # a step longer than its window) with a 400/422 naming the field; that is tested per endpoint.
@@ -74,6 +81,7 @@ def test_every_operation_holds_to_its_schema_under_generated_input(app: Flask, d
         )
         @given(case=strategy)
         def check(case: Any) -> None:
+            hypothesis.assume(not unsendable(case))
             for headers in callers.values():
                 case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
 

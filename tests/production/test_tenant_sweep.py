@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from werkzeug.routing import Rule
 
 from app.accounts.models import ApiToken, BrokerAssignment, ProjectMembership, User
-from app.billing.models import RateCard, SpendingCap, Statement
+from app.billing.models import Charge, RateCard, SpendingCap, Statement
 from app.billing.services import RATE_FIELDS
 from app.booking.models import AuditEvent, Booking, BookingRequest, Proposal, SolveRun
 from app.calendars.models import FeedToken
@@ -183,6 +183,22 @@ ENDPOINTS: dict[str, str] = {
     "needs_api.needs_comment": "victim's need",
     "needs_api.needs_move": "victim's need",
     "needs_api.needs_suggestions": "victim's need",
+    "usage_api.usage_detail": "victim's booking",
+    "usage_api.usage_check_in": "victim's booking",
+    "usage_api.usage_check_out": "victim's booking",
+    "usage_api.usage_correct": "victim's booking",
+    "usage_api.day_sheet": "victim's facility (own bookings on a unit)",
+    "usage_api.no_shows": "victim's facility",
+    "billing_api.charges_list": "own projects' and own facilities' charges",
+    "billing_api.statements_list": "own statements and own facilities'",
+    "billing_api.statements_issue": "victim's facility and project",
+    "billing_api.statements_detail": "victim's statement",
+    "billing_api.statements_note": "victim's statement",
+    "billing_api.statement_drafts": "victim's facility",
+    "billing_api.facility_rates": "public rates (like the catalogue)",
+    "billing_api.equipment_rates": "public rates (like the catalogue)",
+    "billing_api.equipment_rates_update": "administrators only",
+    "billing_api.project_customer_kind": "administrators only",
 }
 
 
@@ -255,8 +271,14 @@ def json_body(world: World) -> dict[str, Any]:
         "text": "Hijacked need",
         "body": "hijacked comment",
         "state": "declined",
-        "amount_fen": 100,
-        "month": world.monday.isoformat(),
+        "facility": world.facility.slug,
+        "month": f"{world.statement.month:%Y-%m}",
+        "kind": "credit_note",
+        "amount_fen": 1_000_000,
+        "checked_in_at": world.at(0, "09:00").isoformat(),
+        "checked_out_at": world.at(0, "10:00").isoformat(),
+        "customer_kind": "external",
+        **{name: 1 for name in RATE_FIELDS},
     }
 
 
@@ -276,6 +298,13 @@ BODY_FIELDS = {
     "needs_api.needs_comment": {"body"},
     "needs_api.needs_move": {"state"},
     "caps_api.caps_create": {"project_id", "amount_fen", "month"},
+    "usage_api.usage_check_in": set(),
+    "usage_api.usage_check_out": set(),
+    "usage_api.usage_correct": {"checked_in_at", "checked_out_at", "reason"},
+    "billing_api.statements_issue": {"facility", "project_id", "month"},
+    "billing_api.statements_note": {"kind", "amount_fen", "reason"},
+    "billing_api.equipment_rates_update": set(RATE_FIELDS),
+    "billing_api.project_customer_kind": {"customer_kind"},
 }
 
 
@@ -367,12 +396,31 @@ def snapshot(world: World) -> dict[str, Any]:
         ),
         "usage": count(Usage, Usage.booking_id == world.booking.id),
         "statements": count(Statement, Statement.project_id == world.project.id),
-        "rate card": db.session.get(RateCard, world.unit.id) is not None,
+        "rate card": _rate_card(world),
+        "charges": sorted(
+            db.session.execute(
+                select(Charge.id, Charge.amount_fen, Charge.statement_id, Charge.updated_at).where(
+                    Charge.project_id == world.project.id
+                )
+            ).all()
+        ),
+        "usage rows": sorted(
+            db.session.execute(
+                select(Usage.booking_id, Usage.state, Usage.checked_in_at, Usage.corrected)
+                .join(Booking, Booking.id == Usage.booking_id)
+                .where(Booking.equipment_id == world.unit.id)
+            ).all()
+        ),
         "customer kind": world.project.customer_kind,
         "need": (need.state, need.title, len(need.events), len(need.drafts), draft.request_id),
         "needs": count(Need, Need.project_id == world.project.id),
         "brokers": count(BrokerAssignment),
     }
+
+
+def _rate_card(world: World) -> tuple[int, ...] | None:
+    card = db.session.get(RateCard, world.unit.id)
+    return None if card is None else tuple(getattr(card, name) for name in RATE_FIELDS)
 
 
 def _rules(app: Flask) -> list[Rule]:
@@ -439,6 +487,52 @@ def test_outsiders_reach_nothing_of_another_tenant(
     assert calls > 100
     after = snapshot(world)
     assert after == before
+
+
+@pytest.mark.parametrize("attacker", ["outsider", "other_manager", "other_broker"])
+def test_no_usage_charge_or_statement_of_another_tenant_is_listed(
+    app: Flask, db: Any, attacker: str, login: Any
+) -> None:
+    """Charges and usage carry ids, not names the sweep's markers would catch: look for the
+    victim's ids in every list an outsider can ask for, with the victim's own filters."""
+    world = build_world()
+    victim_charges = set(
+        db.session.scalars(select(Charge.id).where(Charge.project_id == world.project.id))
+    )
+    assert victim_charges
+    month = f"{world.statement.month:%Y-%m}"
+    filters = ("", f"?project={world.project.id}", f"?facility={world.facility.slug}")
+    client = login(getattr(world, attacker), app.test_client())
+    for query in (*filters, f"?month={month}", f"?project={world.project.id}&billed=true"):
+        answer = client.get(f"/api/v1/charges{query}").get_json()
+        assert not {c["id"] for c in answer["charges"]} & victim_charges, query
+        assert answer["total_fen"] == 0, query
+    for query in (*filters, f"?month={month}"):
+        listed = client.get(f"/api/v1/statements{query}").get_json()["statements"]
+        assert world.statement.id not in {s["id"] for s in listed}, query
+    for path in (
+        f"/api/v1/bookings/{world.booking.id}/usage",
+        f"/api/v1/statements/{world.statement.id}",
+        f"/api/v1/facilities/{world.facility.slug}/day-sheet",
+        f"/api/v1/facilities/{world.facility.slug}/no-shows",
+        f"/api/v1/facilities/{world.facility.slug}/statement-drafts?month={month}",
+    ):
+        assert client.get(path).status_code == 404, path
+    # A member sees the unit's day sheet only for their own bookings on it: none here.
+    sheet = client.get(
+        f"/api/v1/facilities/{world.facility.slug}/day-sheet"
+        f"?equipment={world.unit.slug}&day={world.monday:%Y-%m-%d}"
+    )
+    assert sheet.status_code == 404 or sheet.get_json()["rows"] == []
+
+    # The same calls show the victim its own, so finding nothing above means something.
+    for owner in (world.member, world.manager):
+        own = login(owner, app.test_client())
+        charges = own.get(f"/api/v1/charges?month={month}").get_json()["charges"]
+        assert {c["id"] for c in charges} == victim_charges
+        listed = own.get("/api/v1/statements").get_json()["statements"]
+        assert world.statement.id in {s["id"] for s in listed}
+        assert own.get(f"/api/v1/bookings/{world.booking.id}/usage").status_code == 200
 
 
 def test_sweep_would_see_the_victims_data(app: Flask, db: Any, login: Any) -> None:

@@ -14,6 +14,8 @@ ROUTES = [
     "/reports/plots/heatmap.svg",
     "/reports/plots/facilities.svg",
     "/reports/plots/trend.svg",
+    "/reports/plots/revenue.svg",
+    "/reports/export/revenue.csv",
     "/reports/export/units.csv",
     "/reports/export/report.xlsx",
     "/reports/export/schedule.csv",

@@ -56,6 +56,7 @@ def test_manager_reads_every_table_of_their_facility(client: FlaskClient, known:
         "placement",
         "waiting",
         "attendance",
+        "revenue",
     ]
     a1 = rows_by(tables["units"], "unit")["液质联用仪"]
     assert (a1["capacity_hours"], a1["booked_hours"]) == (A1_OPEN, A1_BOOKED)

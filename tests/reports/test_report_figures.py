@@ -209,6 +209,7 @@ def test_workbook_has_a_sheet_per_table_with_bold_headers(
         "Solver vs FCFS",
         "Waiting time",
         "Attendance",
+        "Revenue",
     ]
     sheet = book["Equipment units"]
     header = [c.value for c in sheet[1]]
