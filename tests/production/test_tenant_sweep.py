@@ -25,6 +25,7 @@ from app.extensions import db
 from app.needs.models import CampaignDraft, Need
 from app.notifications.models import Notification
 from app.usage.models import Usage
+from app.vouchers.models import Voucher
 from tests import factories
 from tests.production.world import MARKERS, World, build_world
 
@@ -154,6 +155,11 @@ ENDPOINTS: dict[str, str] = {
     "billing.rate_cards": "administrators only",
     "billing.rate_card_update": "administrators only",
     "billing.customer_kind": "administrators only",
+    "vouchers.voucher_list": "own projects' vouchers",
+    "vouchers.voucher_detail": "victim's voucher",
+    "vouchers.voucher_new": "administrators only",
+    "vouchers.voucher_create": "administrators only",
+    "vouchers.voucher_update": "administrators only (victim's voucher)",
     "needs.need_list": "own needs",
     "needs.need_new": "own projects (brokers: the centres they serve)",
     "needs.need_detail": "victim's need",
@@ -196,6 +202,7 @@ def path_values(rule: Rule, world: World) -> dict[str, Any]:
         "run_id": world.run.id,
         "notification_id": world.notice.id,
         "statement_id": world.statement.id,
+        "voucher_id": world.voucher.id,
         "equipment_id": world.unit.id,
         "user_id": world.member.id,
         "facility_id": world.facility.id,
@@ -310,6 +317,13 @@ def form_body(world: World) -> dict[str, str]:
         "choice": f"lc-ms:{world.unit.id}",
         "centre_id": "0",
         "text": "Hijacked need",
+        "issuer": "Hijack bureau",
+        "number": "HIJACK-1",
+        "valid_from": "2020-01-01",
+        "valid_until": "2099-12-31",
+        "share_percent": "100",
+        "note": "hijacked",
+        "scopes_shown": "1",
     }
 
 
@@ -322,7 +336,8 @@ def snapshot(world: World) -> dict[str, Any]:
     run = db.session.get(SolveRun, world.run.id)
     need = db.session.get(Need, world.need.id)
     draft = db.session.get(CampaignDraft, world.draft.id)
-    assert booking and pending and proposal and run and need and draft
+    voucher = db.session.get(Voucher, world.voucher.id)
+    assert booking and pending and proposal and run and need and draft and voucher
     count = lambda model, *where: db.session.scalar(  # noqa: E731
         select(func.count()).select_from(model).where(*where)
     )
@@ -352,6 +367,9 @@ def snapshot(world: World) -> dict[str, Any]:
         "need": (need.state, need.title, len(need.events), len(need.drafts), draft.request_id),
         "needs": count(Need, Need.project_id == world.project.id),
         "brokers": count(BrokerAssignment),
+        "voucher": (voucher.issuer, voucher.number, voucher.amount_fen, voucher.balance_fen),
+        "voucher terms": (voucher.valid_until, voucher.note, voucher.share_percent),
+        "vouchers": count(Voucher),
     }
 
 
@@ -436,6 +454,8 @@ def test_sweep_would_see_the_victims_data(app: Flask, db: Any, login: Any) -> No
         "/api/v1/notifications",
         f"/statements/{world.statement.id}",
         f"/needs/{world.need.id}",
+        f"/vouchers/{world.voucher.id}",
+        "/vouchers",
     ):
         response = client.get(path)
         assert response.status_code == 200, path
@@ -445,5 +465,6 @@ def test_sweep_would_see_the_victims_data(app: Flask, db: Any, login: Any) -> No
         "Secret peptide route",
         "quokka-ci-token",
         "Quokka need: secret assay",
+        "QUOKKA-KJQ-7",
     } <= seen
     assert factories.PASSWORD
