@@ -255,12 +255,13 @@ def update_voucher(user: User, voucher_id: int, values: Mapping[str, Any]) -> Vo
     if voucher is None:
         raise NotFound(_("No such voucher."))
     before = form_values(voucher)
-    merged = {**before, **{k: v for k, v in values.items() if k in FIELDS}}
+    merged = {**before, **{k: v for k, v in values.items() if k in (*FIELDS, "project_id")}}
     clean = validate(merged, voucher_id=voucher.id)
     old = validate(before, voucher_id=voucher.id)
     if is_drawn(voucher):
         errors = {}
         for field, key in (
+            ("project_id", "project_id"),
             ("issuer", "issuer"),
             ("number", "number"),
             ("amount", "amount_fen"),

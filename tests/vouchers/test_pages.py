@@ -118,6 +118,8 @@ def test_a_drawn_voucher_keeps_its_terms_but_may_be_extended(
     response = client.post(f"/vouchers/{voucher.id}", data={"amount": "5000"})
     assert response.status_code == 422
     assert "only its note and a later end of validity" in response.get_data(as_text=True)
+    moved = {"project_id": str(site.other_project.id)}
+    assert client.post(f"/vouchers/{voucher.id}", data=moved).status_code == 422
     shorter = client.post(f"/vouchers/{voucher.id}", data={"valid_until": "2027-03-31"})
     assert shorter.status_code == 422
     assert "can only be extended" in _field(shorter.get_data(as_text=True), "valid_until")
@@ -197,8 +199,8 @@ def test_the_statement_shows_each_vouchers_deduction_in_both_languages(
     site: Site, client: Any, login: Any
 ) -> None:
     statement = _issued_with_voucher(site)
-    # 225.00 + 150.00; the voucher paid half of the first (112.50), then its last 0.00... no:
-    # half of 225.00 is 112.50 > 100.00, so it paid 100.00 and the second charge nothing.
+    # 225.00 + 150.00: half of the first (112.50) is more than the voucher's 100.00, so it
+    # paid 100.00 and nothing of the second.
     assert (statement.subtotal_fen, statement.voucher_deductions_fen) == (37_500, 10_000)
     login(site.member)
     for path in ("", "/print"):
