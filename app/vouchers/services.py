@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from sqlalchemy import exists, func, or_, select, update
 
-from app import access
+from app import access, dates
 from app.accounts.models import Project, User
 from app.billing.models import Charge, Statement
 from app.billing.money import MAX_FEN, fen_from_yuan, yuan
@@ -139,8 +139,12 @@ def validate(values: Mapping[str, Any], *, voucher_id: int | None = None) -> dic
     valid_from, valid_until = _date(values.get("valid_from")), _date(values.get("valid_until"))
     if valid_from is None:
         errors["valid_from"] = _("Enter the first valid day as YYYY-MM-DD.")
+    elif not dates.supported(valid_from):
+        errors["valid_from"] = dates.range_message()
     if valid_until is None:
         errors["valid_until"] = _("Enter the last valid day as YYYY-MM-DD.")
+    elif not dates.supported(valid_until):
+        errors["valid_until"] = dates.range_message()
     elif valid_from is not None and valid_until < valid_from:
         errors["valid_until"] = _("The last valid day cannot come before the first.")
     clean["valid_from"], clean["valid_until"] = valid_from, valid_until

@@ -160,6 +160,10 @@ ENDPOINTS: dict[str, str] = {
     "vouchers.voucher_new": "administrators only",
     "vouchers.voucher_create": "administrators only",
     "vouchers.voucher_update": "administrators only (victim's voucher)",
+    "vouchers_api.vouchers_list": "own projects' vouchers",
+    "vouchers_api.vouchers_create": "administrators only",
+    "vouchers_api.vouchers_detail": "victim's voucher",
+    "vouchers_api.vouchers_update": "administrators only (victim's voucher)",
     "needs.need_list": "own needs",
     "needs.need_new": "own projects (brokers: the centres they serve)",
     "needs.need_detail": "victim's need",
@@ -254,6 +258,12 @@ def json_body(world: World) -> dict[str, Any]:
         "text": "Hijacked need",
         "body": "hijacked comment",
         "state": "declined",
+        "issuer": "Hijack bureau",
+        "number": "HIJACK-1",
+        "amount_fen": 100,
+        "valid_from": "2020-01-01",
+        "valid_until": "2099-12-31",
+        "note": "hijacked",
     }
 
 
@@ -272,6 +282,15 @@ BODY_FIELDS = {
     "needs_api.needs_update": {"title", "text"},
     "needs_api.needs_comment": {"body"},
     "needs_api.needs_move": {"state"},
+    "vouchers_api.vouchers_create": {
+        "project_id",
+        "issuer",
+        "number",
+        "amount_fen",
+        "valid_from",
+        "valid_until",
+    },
+    "vouchers_api.vouchers_update": {"valid_until", "note"},
 }
 
 
@@ -456,6 +475,7 @@ def test_sweep_would_see_the_victims_data(app: Flask, db: Any, login: Any) -> No
         f"/needs/{world.need.id}",
         f"/vouchers/{world.voucher.id}",
         "/vouchers",
+        f"/api/v1/vouchers/{world.voucher.id}",
     ):
         response = client.get(path)
         assert response.status_code == 200, path
