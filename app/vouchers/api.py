@@ -42,8 +42,8 @@ class VoucherInput(Body):
     valid_from: Day
     valid_until: Day = Field(description="Inclusive, in the facility's local calendar")
     share_percent: Int = Field(100, ge=1, le=100, description="The share of each charge it pays")
-    centre_ids: list[Int] = Field(default_factory=list, max_length=100)
-    facility_ids: list[Int] = Field(default_factory=list, max_length=100)
+    centres: list[Int] = Field(default_factory=list, max_length=100, description="Centre ids")
+    facilities: list[Int] = Field(default_factory=list, max_length=100, description="Facility ids")
     capabilities: list[Text] = Field(
         default_factory=list, max_length=100, description="Capability slugs"
     )
@@ -58,8 +58,8 @@ class VoucherInput(Body):
             "valid_from": self.valid_from.isoformat(),
             "valid_until": self.valid_until.isoformat(),
             "share_percent": str(self.share_percent),
-            "centres": [str(i) for i in self.centre_ids],
-            "facilities": [str(i) for i in self.facility_ids],
+            "centres": [str(i) for i in self.centres],
+            "facilities": [str(i) for i in self.facilities],
             "capabilities": list(self.capabilities),
             "note": self.note,
         }
@@ -124,8 +124,8 @@ class VoucherAnswer(Answer):
     share_percent: int
     valid_from: Day
     valid_until: Day
-    centre_ids: list[int]
-    facility_ids: list[int]
+    centres: list[int]
+    facilities: list[int]
     capabilities: list[str]
     note: str
     draws: list[DrawAnswer]
@@ -144,8 +144,8 @@ class VoucherAnswer(Answer):
             share_percent=voucher.share_percent,
             valid_from=voucher.valid_from,
             valid_until=voucher.valid_until,
-            centre_ids=[s.centre_id for s in scopes if s.centre_id is not None],
-            facility_ids=[s.facility_id for s in scopes if s.facility_id is not None],
+            centres=[s.centre_id for s in scopes if s.centre_id is not None],
+            facilities=[s.facility_id for s in scopes if s.facility_id is not None],
             capabilities=[s.capability_slug for s in scopes if s.capability_slug],
             note=voucher.note,
             draws=[DrawAnswer.of(d) for d in services.draws_of(voucher)],

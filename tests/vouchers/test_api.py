@@ -29,7 +29,7 @@ def _body(site: Site, **overrides: Any) -> dict[str, Any]:
         "valid_from": "2027-01-01",
         "valid_until": "2027-12-31",
         "share_percent": 50,
-        "facility_ids": [site.facility.id],
+        "facilities": [site.facility.id],
         **overrides,
     }
 
@@ -41,7 +41,7 @@ def test_the_administrator_records_and_extends_a_voucher(
     response = client.post("/api/v1/vouchers", json=_body(site))
     assert response.status_code == 201, response.get_json()
     created = response.get_json()
-    assert (created["balance_fen"], created["facility_ids"], created["draws"]) == (
+    assert (created["balance_fen"], created["facilities"], created["draws"]) == (
         200_000,
         [site.facility.id],
         [],
@@ -63,7 +63,7 @@ def test_bad_bodies_are_refused_naming_the_field(app: Flask, site: Site, login: 
         ({"share_percent": 0}, "share_percent"),
         ({"amount_fen": 0}, "amount_fen"),
         ({"valid_until": "2026-12-31"}, "valid_until"),
-        ({"facility_ids": [999_999]}, "facilities"),
+        ({"facilities": [999_999]}, "facilities"),
         ({"capabilities": ["nope"]}, "capabilities"),
         ({"issuer": " "}, "issuer"),
     ):
