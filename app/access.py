@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from app.billing.models import Statement
     from app.booking.models import Proposal, SolveRun
+    from app.vouchers.models import Voucher
 
 
 # ---------------------------------------------------------------- people
@@ -328,6 +329,27 @@ def caps_filter(user: User, project_column: Any) -> Any:
     if user.facility_ids:
         clauses.append(project_column.in_(projects_booking_at(sorted(user.facility_ids))))
     return or_(*clauses) if clauses else false()
+
+
+# ---------------------------------------------------------------- vouchers
+
+
+def can_manage_vouchers(user: User) -> bool:
+    """Tell whether the user may record and edit innovation vouchers: administrators."""
+    return user.is_admin
+
+
+def can_see_voucher(user: User, voucher: Voucher) -> bool:
+    """Tell whether the user may see a voucher and its draws: its project's members and
+    administrators (read-only for members)."""
+    return user.is_admin or voucher.project_id in user.project_ids
+
+
+def voucher_filter(user: User, project_column: Any) -> Any:
+    """Return the WHERE clause that keeps only the vouchers the user may see."""
+    if user.is_admin:
+        return true()
+    return own_projects(user, project_column)
 
 
 # ---------------------------------------------------------------- needs and brokers

@@ -33,6 +33,7 @@ _ENTRIES: list[tuple[str, Any, str]] = [
     ("reports.index", _l("Reports"), "manager"),
     ("billing.statement_list", _l("Statements"), "user"),
     ("billing.caps", _l("Spending caps"), "user"),
+    ("vouchers.voucher_list", _l("Vouchers"), "member"),
     ("admin.index", _l("Administration"), "admin"),
     ("api.docs", _l("API"), "all"),
 ]

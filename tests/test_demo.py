@@ -39,6 +39,7 @@ def test_demo_loads_once_and_a_second_load_changes_nothing(catalogue: None, db: 
     assert first.created["accounts"] == len(demo.PEOPLE)
     assert (first.created["checked-out bookings"], first.created["no-shows"]) == (4, 2)
     assert first.created["statements"] == 1
+    assert first.created["vouchers"] == 1
     assert first.created["needs"] == len(demo.NEEDS)
     assert first.created["broker roles"] == 3
     before = _row_counts(db)
@@ -82,3 +83,21 @@ def test_first_come_first_served_turns_away_about_a_fifth_of_the_weight(
         requested += sum(weights.values())
         turned_away += lost
     assert 0.15 <= turned_away / requested <= 0.3
+
+
+def test_demo_statement_deducts_the_district_voucher_which_is_partly_spent(
+    catalogue: None, db: Any
+) -> None:
+    from app.billing.demo import VOUCHER_ISSUER
+    from app.billing.models import Statement
+    from app.vouchers.models import Voucher
+    from app.vouchers.services import statement_deductions
+
+    demo.load()
+    voucher = db.session.scalar(select(Voucher).where(Voucher.issuer == VOUCHER_ISSUER))
+    statement = db.session.scalar(select(Statement))
+    assert voucher is not None and statement is not None
+    assert 0 < voucher.balance_fen < voucher.amount_fen
+    assert statement.voucher_deductions_fen == voucher.amount_fen - voucher.balance_fen
+    assert statement.payable_fen == statement.subtotal_fen - statement.voucher_deductions_fen
+    assert [d.voucher.id for d in statement_deductions(statement)] == [voucher.id]

@@ -1,5 +1,6 @@
 """Demo data for usage and billing: last month's bookings of the LC-MS, checked in and out, two
-no-shows, and the month's statement for the antibody startup, issued."""
+no-shows, an innovation voucher of the Jiangbei New Area that pays part of the antibody
+startup's charges, and the month's statement for that startup, issued with the deduction."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from app.booking.models import BookingRequest
 from app.catalog.models import Equipment
 from app.extensions import db
 from app.usage import services as usage
+from app.vouchers.models import Voucher, VoucherScope
 
 UNIT = "njbio-lcms-1"
 USED_TITLE = "Last month's titre assays"
@@ -24,6 +26,10 @@ MISSED_TITLE = "Last month's serum panel"
 # and out 10 minutes early.
 USED = ((0, "10:00", 2), (1, "10:00", 3), (2, "14:00", 2), (7, "10:00", 4))
 MISSED = ((3, "10:00", 2), (8, "14:00", 2))
+# The district bureau's voucher: 5,000.00 CNY, half of each charge at the unit's facility.
+VOUCHER_ISSUER = "南京市江北新区科技创新局"
+VOUCHER_AMOUNT_FEN = 500_000
+VOUCHER_SHARE = 50
 
 
 class Report(Protocol):
@@ -50,6 +56,22 @@ def load_last_month(
         return
     unit = units[UNIT]
     monday = _first_monday_of_last_month(today)
+    db.session.add(
+        Voucher(
+            project_id=used_by.id,
+            issuer=VOUCHER_ISSUER,
+            number=f"JBXQ-KJCXQ-{monday.year}-0137",
+            amount_fen=VOUCHER_AMOUNT_FEN,
+            balance_fen=VOUCHER_AMOUNT_FEN,
+            share_percent=VOUCHER_SHARE,
+            valid_from=monday.replace(day=1),
+            valid_until=date(monday.year + 1, monday.month, 1) - timedelta(days=1),
+            note=f"江北新区{monday.year}年度科技创新券（第二批）",
+            scopes=[VoucherScope(facility_id=unit.facility_id)],
+        )
+    )
+    db.session.commit()
+    report.add("vouchers")
 
     def at(day: int, clock: str) -> datetime:
         hour, minute = map(int, clock.split(":"))

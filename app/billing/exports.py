@@ -10,7 +10,13 @@ from openpyxl.styles import Font
 
 from app.billing.models import Statement
 from app.billing.money import yuan
-from app.billing.presenters import customer_kind_label, kind_label, line_rows, period_label
+from app.billing.presenters import (
+    customer_kind_label,
+    deduction_rows,
+    kind_label,
+    line_rows,
+    period_label,
+)
 from app.i18n import local_time, localised
 from app.reports.exports import defuse
 
@@ -70,11 +76,13 @@ def statement_xlsx(statement: Statement, *, reference: Statement | None = None) 
         sheet.cell(row=sheet.max_row, column=6).number_format = MONEY_FORMAT
         sheet.cell(row=sheet.max_row, column=7).number_format = MONEY_FORMAT
     sheet.append([])
-    for label, fen in (
-        (_("Subtotal"), statement.subtotal_fen),
+    totals = [(_("Subtotal"), statement.subtotal_fen)]
+    totals += [(defuse(d.label), -d.amount_fen) for d in deduction_rows(statement)]
+    totals += [
         (_("Voucher deductions"), -statement.voucher_deductions_fen),
         (_("Amount payable"), statement.payable_fen),
-    ):
+    ]
+    for label, fen in totals:
         sheet.append([label, None, None, None, None, None, yuan(fen)])
         sheet.cell(row=sheet.max_row, column=1).font = bold
         sheet.cell(row=sheet.max_row, column=7).number_format = MONEY_FORMAT

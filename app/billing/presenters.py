@@ -13,6 +13,7 @@ from app.billing.models import CustomerKind, Statement, StatementKind
 from app.booking.models import Booking
 from app.extensions import db
 from app.i18n import local_time, localised, month_name
+from app.vouchers.services import statement_deductions
 
 CUSTOMER_KINDS = {
     CustomerKind.INCUBATED.value: _l("Incubated startup of the centre"),
@@ -80,3 +81,24 @@ def line_rows(statement: Statement) -> list[LineRow]:
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class DeductionRow:
+    label: str
+    amount_fen: int
+
+
+def deduction_rows(statement: Statement) -> list[DeductionRow]:
+    """Return what each voucher paid of the statement, named by issuer and number."""
+    return [
+        DeductionRow(
+            _(
+                "Voucher %(issuer)s No. %(number)s",
+                issuer=d.voucher.issuer,
+                number=d.voucher.number,
+            ),
+            d.amount_fen,
+        )
+        for d in statement_deductions(statement)
+    ]

@@ -31,6 +31,7 @@ from app.database import write_transaction
 from app.dbtypes import utcnow
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
+from app.vouchers import services as vouchers
 
 if TYPE_CHECKING:
     from app.usage.models import Usage
@@ -248,7 +249,8 @@ def require_unbilled(booking: Booking) -> None:
 
 
 def record_charge(booking: Booking, usage: Usage | None) -> Charge | None:
-    """Write (or rewrite) the booking's charge in the caller's transaction."""
+    """Write (or rewrite) the booking's charge in the caller's transaction, and draw it from
+    the project's vouchers (app.vouchers.services states the rule)."""
     require_unbilled(booking)
     fresh = charge_for(booking, usage)
     charge = _existing(booking)
@@ -256,6 +258,8 @@ def record_charge(booking: Booking, usage: Usage | None) -> Charge | None:
         return charge
     if charge is None:
         db.session.add(fresh)
+        db.session.flush()
+        vouchers.draw_charge(fresh)
         return fresh
     for name in (
         "customer_kind",
@@ -269,6 +273,8 @@ def record_charge(booking: Booking, usage: Usage | None) -> Charge | None:
         "minimum_applied",
     ):
         setattr(charge, name, getattr(fresh, name))
+    db.session.flush()
+    vouchers.redraw_charge(charge)
     return charge
 
 
@@ -324,8 +330,13 @@ class Draft:
 
     @property
     def voucher_deductions_fen(self) -> int:
-        # Innovation vouchers are not recorded yet: nothing is deducted.
-        return 0
+        # What the recorded charges drew; a booked-basis charge still to be written draws when
+        # the statement is issued, so a draft may show less than the issued statement.
+        return sum(d.amount_fen for d in self.deductions)
+
+    @property
+    def deductions(self) -> list[vouchers.Deduction]:
+        return vouchers.deductions_for(c.id for c in self.charges if c.id is not None)
 
     @property
     def payable_fen(self) -> int:
@@ -433,10 +444,11 @@ def issue_statement(
     number = f"{found.facility.slug.upper()}-{found.month:%Y%m}-P{found.project.id}"
     if db.session.scalar(select(Statement.id).where(Statement.number == number)):
         raise Conflict(_("This month's statement is already issued."))
-    for charge in found.charges:
-        if charge.id is None:
-            db.session.add(charge)
+    written = [c for c in found.charges if c.id is None]
+    db.session.add_all(written)
     db.session.flush()
+    for charge in written:
+        vouchers.draw_charge(charge)
     statement = Statement(
         number=number,
         kind=StatementKind.STATEMENT.value,

@@ -96,6 +96,7 @@ def _statement_context(statement_id: int) -> dict[str, object]:
     return {
         "statement": statement,
         "rows": presenters.line_rows(statement),
+        "deductions": presenters.deduction_rows(statement),
         "notes": services.notes_of(statement),
         "reference": statement.reference,
         "can_note": access.can_issue_statements(user, statement.facility_id)

@@ -25,6 +25,7 @@ from app.extensions import db
 from app.needs.models import CampaignDraft, Need
 from app.notifications.models import Notification
 from app.usage.models import Usage
+from app.vouchers.models import Voucher
 from tests import factories
 from tests.production.world import MARKERS, World, build_world
 
@@ -161,6 +162,15 @@ ENDPOINTS: dict[str, str] = {
     "caps_api.caps_create": "own projects",
     "caps_api.caps_remove": "victim's cap",
     "booking.facility_no_show_setting": "victim's facility",
+    "vouchers.voucher_list": "own projects' vouchers",
+    "vouchers.voucher_detail": "victim's voucher",
+    "vouchers.voucher_new": "administrators only",
+    "vouchers.voucher_create": "administrators only",
+    "vouchers.voucher_update": "administrators only (victim's voucher)",
+    "vouchers_api.vouchers_list": "own projects' vouchers",
+    "vouchers_api.vouchers_create": "administrators only",
+    "vouchers_api.vouchers_detail": "victim's voucher",
+    "vouchers_api.vouchers_update": "administrators only (victim's voucher)",
     "needs.need_list": "own needs",
     "needs.need_new": "own projects (brokers: the centres they serve)",
     "needs.need_detail": "victim's need",
@@ -219,6 +229,7 @@ def path_values(rule: Rule, world: World) -> dict[str, Any]:
         "run_id": world.run.id,
         "notification_id": world.notice.id,
         "statement_id": world.statement.id,
+        "voucher_id": world.voucher.id,
         "equipment_id": world.unit.id,
         "user_id": world.member.id,
         "facility_id": world.facility.id,
@@ -279,6 +290,11 @@ def json_body(world: World) -> dict[str, Any]:
         "checked_out_at": world.at(0, "10:00").isoformat(),
         "customer_kind": "external",
         **{name: 1 for name in RATE_FIELDS},
+        "issuer": "Hijack bureau",
+        "number": "HIJACK-1",
+        "valid_from": "2020-01-01",
+        "valid_until": "2099-12-31",
+        "note": "hijacked",
     }
 
 
@@ -305,6 +321,15 @@ BODY_FIELDS = {
     "billing_api.statements_note": {"kind", "amount_fen", "reason"},
     "billing_api.equipment_rates_update": set(RATE_FIELDS),
     "billing_api.project_customer_kind": {"customer_kind"},
+    "vouchers_api.vouchers_create": {
+        "project_id",
+        "issuer",
+        "number",
+        "amount_fen",
+        "valid_from",
+        "valid_until",
+    },
+    "vouchers_api.vouchers_update": {"valid_until", "note"},
 }
 
 
@@ -352,6 +377,13 @@ def form_body(world: World) -> dict[str, str]:
         "choice": f"lc-ms:{world.unit.id}",
         "centre_id": "0",
         "text": "Hijacked need",
+        "issuer": "Hijack bureau",
+        "number": "HIJACK-1",
+        "valid_from": "2020-01-01",
+        "valid_until": "2099-12-31",
+        "share_percent": "100",
+        "note": "hijacked",
+        "scopes_shown": "1",
     }
 
 
@@ -364,7 +396,8 @@ def snapshot(world: World) -> dict[str, Any]:
     run = db.session.get(SolveRun, world.run.id)
     need = db.session.get(Need, world.need.id)
     draft = db.session.get(CampaignDraft, world.draft.id)
-    assert booking and pending and proposal and run and need and draft
+    voucher = db.session.get(Voucher, world.voucher.id)
+    assert booking and pending and proposal and run and need and draft and voucher
     count = lambda model, *where: db.session.scalar(  # noqa: E731
         select(func.count()).select_from(model).where(*where)
     )
@@ -415,6 +448,9 @@ def snapshot(world: World) -> dict[str, Any]:
         "need": (need.state, need.title, len(need.events), len(need.drafts), draft.request_id),
         "needs": count(Need, Need.project_id == world.project.id),
         "brokers": count(BrokerAssignment),
+        "voucher": (voucher.issuer, voucher.number, voucher.amount_fen, voucher.balance_fen),
+        "voucher terms": (voucher.valid_until, voucher.note, voucher.share_percent),
+        "vouchers": count(Voucher),
     }
 
 
@@ -550,6 +586,9 @@ def test_sweep_would_see_the_victims_data(app: Flask, db: Any, login: Any) -> No
         "/api/v1/notifications",
         f"/statements/{world.statement.id}",
         f"/needs/{world.need.id}",
+        f"/vouchers/{world.voucher.id}",
+        "/vouchers",
+        f"/api/v1/vouchers/{world.voucher.id}",
     ):
         response = client.get(path)
         assert response.status_code == 200, path
@@ -559,5 +598,6 @@ def test_sweep_would_see_the_victims_data(app: Flask, db: Any, login: Any) -> No
         "Secret peptide route",
         "quokka-ci-token",
         "Quokka need: secret assay",
+        "QUOKKA-KJQ-7",
     } <= seen
     assert factories.PASSWORD

@@ -24,6 +24,7 @@ from app.needs.models import CampaignDraft, Need
 from app.notifications import services as notifications
 from app.notifications.models import Notification
 from app.usage import services as usage
+from app.vouchers.models import Voucher
 from tests import factories
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -39,6 +40,7 @@ MARKERS = (
     "quokka-ci-token",
     "Quokka need: secret assay",
     "quokka-budget-note",
+    "QUOKKA-KJQ-7",
 )
 
 
@@ -58,6 +60,7 @@ class World:
     feed_secret: str
     notice: Notification
     statement: Statement
+    voucher: Voucher
     outsider: User
     other_manager: User
     other_facility: Facility
@@ -172,6 +175,18 @@ def build_world() -> World:
     need_services.comment(member, need.id, "quokka-lab-notes")
     draft = need_services.create_draft(member, need.id, [("lc-ms", unit.id)])
     db.session.commit()
+    voucher = Voucher(
+        project_id=project.id,
+        issuer="苏州工业园区科技创新局",
+        number="QUOKKA-KJQ-7",
+        amount_fen=100_000,
+        balance_fen=100_000,
+        share_percent=50,
+        valid_from=today - timedelta(days=400),
+        valid_until=today + timedelta(days=400),
+    )
+    db.session.add(voucher)
+    db.session.commit()
     statement = _issued_statement(unit, project, member, manager)
     cap = caps.set_cap(
         member,
@@ -193,6 +208,7 @@ def build_world() -> World:
         feed_secret=feed_secret,
         notice=notice,
         statement=statement,
+        voucher=voucher,
         outsider=outsider,
         other_manager=other_manager,
         other_facility=other_facility,
