@@ -105,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
     from app.reports.api import bp as reports_api_bp
     from app.reports.views import bp as reports_bp
     from app.usage import views as usage_views
+    from app.vouchers import claim_views
     from app.web import bp as web_bp
 
     app.register_blueprint(web_bp)
@@ -125,8 +126,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_api_bp)
     app.register_blueprint(usage_views.bp)
     app.register_blueprint(billing_views.bp)
+    app.register_blueprint(claim_views.bp)
     usage_views.register(app)
     billing_views.register(app)
+    claim_views.register(app)
 
 
 def register_signals() -> None:

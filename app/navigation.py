@@ -32,6 +32,7 @@ _ENTRIES: list[tuple[str, Any, str]] = [
     ("booking.manage_home", _l("Manage"), "manager"),
     ("reports.index", _l("Reports"), "manager"),
     ("billing.statement_list", _l("Statements"), "user"),
+    ("claims.claim_list", _l("Voucher claims"), "admin"),
     ("admin.index", _l("Administration"), "admin"),
     ("api.docs", _l("API"), "all"),
 ]
