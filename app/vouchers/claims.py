@@ -250,9 +250,11 @@ def submit_claim(user: User, claim_id: int, *, now: datetime | None = None) -> C
         raise Conflict(_("A claim without voucher-paid charges cannot be submitted."))
     if total != claim.total_fen:
         raise Conflict(_("The claim's lines changed since it was prepared; refresh it first."))
+    # All three in one UPDATE: the lock admits no later change to who submitted it, when.
+    by = user.id
     claim.state = ClaimState.SUBMITTED.value
     claim.submitted_at = now or utcnow()
-    claim.submitted_by_id = user.id
+    claim.submitted_by_id = by
     audit.record(user, "claim.submit", "claim", claim.id, total_fen=claim.total_fen)
     db.session.commit()
     return claim
@@ -265,9 +267,10 @@ def mark_paid(user: User, claim_id: int, *, now: datetime | None = None) -> Clai
         raise Conflict(_("A claim is marked paid only after it is submitted."))
     if claim.state == ClaimState.PAID.value:
         raise Conflict(_("This claim is already marked paid."))
+    by = user.id
     claim.state = ClaimState.PAID.value
     claim.paid_at = now or utcnow()
-    claim.paid_by_id = user.id
+    claim.paid_by_id = by
     audit.record(user, "claim.paid", "claim", claim.id, total_fen=claim.total_fen)
     db.session.commit()
     return claim
