@@ -238,3 +238,19 @@ def test_the_demo_claim_is_last_months_draft_when_vouchers_paid_then(cs: ClaimSi
     assert claims.prepare_demo_claim(today, cs.admin, BUREAU) is None
     assert claims.prepare_demo_claim(today, cs.admin, OTHER_BUREAU) is not None
     assert db.session.scalar(select(db.func.count(Claim.id))) == 2
+
+
+def test_a_draw_taken_by_another_claim_meanwhile_is_not_claimed_twice(
+    cs: ClaimSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cs.draw(cs.use(factories.at("2027-03-01 01:00"), 60), 1_000)
+    cs.bill(MARCH)
+    first = _claim(cs)
+    taken = list(first.draws)
+    # The second claim read the draws as free just before the first took them.
+    monkeypatch.setattr(claims, "claimable_draws", lambda *_args: taken)
+    with pytest.raises(Conflict, match="meanwhile"):
+        _claim(cs, date(2027, 2, 1), date(2027, 2, 28))
+    assert db.session.scalar(select(db.func.count(Claim.id))) == 1
+    db.session.refresh(taken[0])
+    assert taken[0].claim_id == first.id

@@ -25,6 +25,7 @@ from app.extensions import db
 from app.needs.models import CampaignDraft, Need
 from app.notifications.models import Notification
 from app.usage.models import Usage
+from app.vouchers.models import Claim, VoucherDraw
 from tests import factories
 from tests.production.world import MARKERS, World, build_world
 
@@ -154,6 +155,14 @@ ENDPOINTS: dict[str, str] = {
     "billing.rate_cards": "administrators only",
     "billing.rate_card_update": "administrators only",
     "billing.customer_kind": "administrators only",
+    "claims.claim_list": "administrators only",
+    "claims.claim_prepare": "administrators only",
+    "claims.claim_detail": "administrators only",
+    "claims.claim_print": "administrators only",
+    "claims.claim_xlsx": "administrators only",
+    "claims.claim_refresh": "administrators only",
+    "claims.claim_submit": "administrators only",
+    "claims.claim_paid": "administrators only",
     "needs.need_list": "own needs",
     "needs.need_new": "own projects (brokers: the centres they serve)",
     "needs.need_detail": "victim's need",
@@ -196,6 +205,7 @@ def path_values(rule: Rule, world: World) -> dict[str, Any]:
         "run_id": world.run.id,
         "notification_id": world.notice.id,
         "statement_id": world.statement.id,
+        "claim_id": world.claim.id,
         "equipment_id": world.unit.id,
         "user_id": world.member.id,
         "facility_id": world.facility.id,
@@ -310,6 +320,10 @@ def form_body(world: World) -> dict[str, str]:
         "choice": f"lc-ms:{world.unit.id}",
         "centre_id": "0",
         "text": "Hijacked need",
+        "issuer": world.claim.issuer,
+        "period_start": world.claim.period_start.isoformat(),
+        "period_end": world.claim.period_end.isoformat(),
+        "confirmed": "yes",
     }
 
 
@@ -352,6 +366,10 @@ def snapshot(world: World) -> dict[str, Any]:
         "need": (need.state, need.title, len(need.events), len(need.drafts), draft.request_id),
         "needs": count(Need, Need.project_id == world.project.id),
         "brokers": count(BrokerAssignment),
+        "claims": db.session.execute(
+            select(Claim.id, Claim.state, Claim.total_fen, Claim.submitted_at)
+        ).all(),
+        "claimed draws": count(VoucherDraw, VoucherDraw.claim_id.is_not(None)),
     }
 
 
@@ -446,4 +464,11 @@ def test_sweep_would_see_the_victims_data(app: Flask, db: Any, login: Any) -> No
         "quokka-ci-token",
         "Quokka need: secret assay",
     } <= seen
+    # The claim holds them too: an outsider's 404 on it means something.
+    admin = db.session.scalar(select(User).where(User.is_admin.is_(True)))
+    login(admin, client)
+    for path in (f"/claims/{world.claim.id}", f"/claims/{world.claim.id}.xlsx"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert {"Quokka Therapeutics", "Secret peptide route"} <= set(_leaks(response))
     assert factories.PASSWORD

@@ -23,6 +23,8 @@ from app.needs.models import CampaignDraft, Need
 from app.notifications import services as notifications
 from app.notifications.models import Notification
 from app.usage import services as usage
+from app.vouchers import claims
+from app.vouchers.models import Claim, Voucher, VoucherDraw
 from tests import factories
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -56,6 +58,7 @@ class World:
     feed_secret: str
     notice: Notification
     statement: Statement
+    claim: Claim
     outsider: User
     other_manager: User
     other_facility: Facility
@@ -83,6 +86,32 @@ def _issued_statement(unit: Equipment, project: Project, member: User, manager: 
     usage.check_in(manager, past.id, now=start)
     usage.check_out(manager, past.id, now=start + timedelta(minutes=100))
     return billing.issue_statement(manager, unit.facility_id, project.id, start.date())
+
+
+def _draft_claim(statement: Statement) -> Claim:
+    """Let a voucher pay half the statement's charge and prepare the issuer's claim for it."""
+    line = statement.lines[0]
+    assert line.charge_id is not None
+    voucher = Voucher(
+        project_id=statement.project_id,
+        issuer="Quokka district bureau",
+        number="QV-0001",
+        amount_fen=10_000_000,
+        balance_fen=10_000_000 - line.amount_fen // 2,
+        valid_from=statement.month - timedelta(days=60),
+        valid_until=statement.month + timedelta(days=300),
+    )
+    db.session.add(voucher)
+    db.session.flush()
+    db.session.add(
+        VoucherDraw(
+            voucher_id=voucher.id, charge_id=line.charge_id, amount_fen=line.amount_fen // 2
+        )
+    )
+    db.session.commit()
+    admin = factories.make_user(name="Claims Admin", is_admin=True)
+    month_end = (statement.month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return claims.prepare_claim(admin, voucher.issuer, statement.month, month_end)
 
 
 def build_world() -> World:
@@ -170,6 +199,7 @@ def build_world() -> World:
     draft = need_services.create_draft(member, need.id, [("lc-ms", unit.id)])
     db.session.commit()
     statement = _issued_statement(unit, project, member, manager)
+    claim = _draft_claim(statement)
     return World(
         facility=facility,
         unit=unit,
@@ -185,6 +215,7 @@ def build_world() -> World:
         feed_secret=feed_secret,
         notice=notice,
         statement=statement,
+        claim=claim,
         outsider=outsider,
         other_manager=other_manager,
         other_facility=other_facility,
