@@ -106,6 +106,7 @@ def register_blueprints(app: Flask) -> None:
     from app.reports.views import bp as reports_bp
     from app.usage import views as usage_views
     from app.vouchers import claim_views
+    from app.vouchers.claims_api import bp as claims_api_bp
     from app.web import bp as web_bp
 
     app.register_blueprint(web_bp)
@@ -127,6 +128,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(usage_views.bp)
     app.register_blueprint(billing_views.bp)
     app.register_blueprint(claim_views.bp)
+    app.register_blueprint(claims_api_bp)
     usage_views.register(app)
     billing_views.register(app)
     claim_views.register(app)

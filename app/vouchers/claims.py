@@ -18,7 +18,7 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app import access
+from app import access, dates
 from app.accounts.models import User
 from app.billing.models import Charge
 from app.booking import audit
@@ -29,11 +29,8 @@ from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.vouchers.models import Claim, ClaimState, Voucher, VoucherDraw
 
-# The longest period one claim may cover (a year, leap day included), and the calendar the
-# dates may be in.
+# The longest period one claim may cover: a year, leap day included.
 MAX_CLAIM_DAYS = 366
-EARLIEST_DATE = date(2000, 1, 1)
-LATEST_DATE = date(2100, 12, 31)
 LOCKED_STATES = (ClaimState.SUBMITTED.value, ClaimState.PAID.value)
 
 
@@ -88,8 +85,8 @@ def _period(period_start: date | None, period_end: date | None) -> tuple[date, d
     for name, value in (("period_start", period_start), ("period_end", period_end)):
         if value is None:
             errors[name] = _("Enter a date written YYYY-MM-DD.")
-        elif not EARLIEST_DATE <= value <= LATEST_DATE:
-            errors[name] = _("Enter a date from 2000 to 2100.")
+        elif not dates.supported(value):
+            errors[name] = dates.range_message()
     if not errors:
         assert period_start is not None and period_end is not None
         if period_end < period_start:
@@ -143,7 +140,7 @@ def prepare_claim(
                 start=overlapping.period_start.isoformat(),
                 end=overlapping.period_end.isoformat(),
             ),
-            field="period",
+            field="period_start",
         )
     draws = claimable_draws(issuer, start, end)
     if not draws:
@@ -152,7 +149,7 @@ def prepare_claim(
                 "Nothing to claim: no voucher of this issuer paid for a charge on an issued "
                 "statement in this period."
             ),
-            field="period",
+            field="period_start",
         )
     claim = Claim(
         number=claim_number(issuer, start, end),
@@ -169,7 +166,7 @@ def prepare_claim(
     except IntegrityError as error:
         db.session.rollback()
         raise Conflict(
-            _("A claim to this issuer for this period exists already."), field="period"
+            _("A claim to this issuer for this period exists already."), field="period_start"
         ) from error
     _attach(claim, draws)
     audit.record(

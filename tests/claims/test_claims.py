@@ -86,7 +86,7 @@ def test_a_draw_is_claimed_once(cs: ClaimSite) -> None:
     # The same month again, or a period that overlaps it, is refused.
     with pytest.raises(Conflict) as repeat:
         _claim(cs)
-    assert repeat.value.field == "period" and claim.number in repeat.value.detail
+    assert repeat.value.field == "period_start" and claim.number in repeat.value.detail
     with pytest.raises(Conflict):
         _claim(cs, date(2027, 3, 15), date(2027, 4, 15))
     # A refresh adds nothing new, and the total stays.
@@ -139,7 +139,7 @@ def test_an_empty_period_is_refused(cs: ClaimSite) -> None:
     cs.bill(MARCH)
     with pytest.raises(Conflict, match="Nothing to claim") as error:
         _claim(cs, APRIL, APRIL_30)
-    assert error.value.field == "period"
+    assert error.value.field == "period_start"
     # An issuer with vouchers but no billed draws: nothing either.
     make_voucher(cs.site.project, "无券区科技局")
     with pytest.raises(Conflict, match="Nothing to claim"):

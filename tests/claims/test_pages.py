@@ -112,7 +112,9 @@ def test_the_prepare_form_shows_errors_beside_the_fields(
         "/claims",
         data={"issuer": BUREAU, "period_start": "2027-03-01", "period_end": "2027-03-31"},
     )
-    assert response.status_code == 409 and 'id="period-error"' in response.get_data(as_text=True)
+    assert response.status_code == 409 and 'id="period-start-error"' in response.get_data(
+        as_text=True
+    )
     assert db.session.scalar(select(db.func.count(Claim.id))) == 1
 
 

@@ -163,6 +163,12 @@ ENDPOINTS: dict[str, str] = {
     "claims.claim_refresh": "administrators only",
     "claims.claim_submit": "administrators only",
     "claims.claim_paid": "administrators only",
+    "claims_api.claims_list": "administrators only",
+    "claims_api.claims_create": "administrators only",
+    "claims_api.claims_detail": "administrators only",
+    "claims_api.claims_refresh": "administrators only",
+    "claims_api.claims_submit": "administrators only",
+    "claims_api.claims_paid": "administrators only",
     "needs.need_list": "own needs",
     "needs.need_new": "own projects (brokers: the centres they serve)",
     "needs.need_detail": "victim's need",
@@ -257,6 +263,9 @@ def json_body(world: World) -> dict[str, Any]:
         "text": "Hijacked need",
         "body": "hijacked comment",
         "state": "declined",
+        "issuer": world.claim.issuer,
+        "period_start": world.claim.period_start.isoformat(),
+        "period_end": world.claim.period_end.isoformat(),
     }
 
 
@@ -275,6 +284,7 @@ BODY_FIELDS = {
     "needs_api.needs_update": {"title", "text"},
     "needs_api.needs_comment": {"body"},
     "needs_api.needs_move": {"state"},
+    "claims_api.claims_create": {"issuer", "period_start", "period_end"},
 }
 
 
