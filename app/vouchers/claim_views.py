@@ -4,9 +4,20 @@ handlers around app.vouchers.claims."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
@@ -36,7 +47,8 @@ def _date(text: str | None) -> date | None:
 
 
 def _last_month() -> tuple[date, date]:
-    last = date.today().replace(day=1) - timedelta(days=1)
+    today = datetime.now(ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])).date()
+    last = today.replace(day=1) - timedelta(days=1)
     return last.replace(day=1), last
 
 
