@@ -41,6 +41,14 @@ class ClaimSite:
         usage.check_out(self.site.manager, booking.id, now=start + timedelta(minutes=minutes))
         charge = db.session.scalar(select(Charge).where(Charge.booking_id == booking.id))
         assert charge is not None
+        # Each case places its own draws with the amounts it needs: any the draw-down made
+        # at check-out go back to their vouchers.
+        for made in db.session.scalars(
+            select(VoucherDraw).where(VoucherDraw.charge_id == charge.id)
+        ).all():
+            made.voucher.balance_fen += made.amount_fen
+            db.session.delete(made)
+        db.session.commit()
         return charge
 
     def bill(self, month: date, project: Any = None) -> Statement:
