@@ -108,8 +108,10 @@ def register_blueprints(app: Flask) -> None:
     from app.reports.views import bp as reports_bp
     from app.usage import views as usage_views
     from app.usage.api import bp as usage_api_bp
+    from app.vouchers import claim_views
     from app.vouchers import views as voucher_views
     from app.vouchers.api import bp as vouchers_api_bp
+    from app.vouchers.claims_api import bp as claims_api_bp
     from app.web import bp as web_bp
 
     app.register_blueprint(web_bp)
@@ -135,8 +137,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(billing_api_bp)
     app.register_blueprint(voucher_views.bp)
     app.register_blueprint(vouchers_api_bp)
+    app.register_blueprint(claim_views.bp)
+    app.register_blueprint(claims_api_bp)
     usage_views.register(app)
     billing_views.register(app)
+    claim_views.register(app)
 
 
 def register_signals() -> None:

@@ -266,6 +266,12 @@ def can_edit_rates(user: User) -> bool:
     return user.is_admin
 
 
+def can_manage_claims(user: User) -> bool:
+    """Tell whether the user may see, prepare, submit and mark paid the centre's voucher
+    claims: administrators only (a claim spans every facility and project)."""
+    return user.is_admin
+
+
 def can_issue_statements(user: User, facility: Facility | int) -> bool:
     """Tell whether the user may issue statements and notes for the facility."""
     return can_manage(user, facility)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from app.accounts.models import BrokerAssignment, Project, ProjectMembership, Training, User
 from app.accounts.security import hash_password
-from app.billing.demo import load_last_month
+from app.billing.demo import VOUCHER_ISSUER, load_last_month
 from app.booking import bookings as booking_service
 from app.booking import maintenance
 from app.booking import requests as request_service
@@ -24,6 +24,7 @@ from app.booking.requests import StepInput
 from app.catalog.models import Centre, Equipment, Facility, MaintenanceWindow
 from app.errors import NotFound
 from app.extensions import db
+from app.vouchers.claims import prepare_demo_claim
 
 DEMO_PASSWORD = "pilotslot-demo"
 ADMIN_PASSWORD = "pilotslot-admin"
@@ -528,6 +529,8 @@ def load(today: date | None = None) -> LoadReport:
     load_last_month(
         today, ZONE, units, projects[BIO], projects[MET], managers["njbio-poc"], report
     )
+    if prepare_demo_claim(today, people["admin@pilotslot.example"], VOUCHER_ISSUER):
+        report.add("voucher claims")
     _spending_cap(today, projects[BIO], people, report)
     for spec in REQUESTS:
         _request(spec, monday, units, facilities, projects, people, managers, report)

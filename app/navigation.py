@@ -34,6 +34,7 @@ _ENTRIES: list[tuple[str, Any, str]] = [
     ("billing.statement_list", _l("Statements"), "user"),
     ("billing.caps", _l("Spending caps"), "user"),
     ("vouchers.voucher_list", _l("Vouchers"), "member"),
+    ("claims.claim_list", _l("Voucher claims"), "admin"),
     ("admin.index", _l("Administration"), "admin"),
     ("api.docs", _l("API"), "all"),
 ]

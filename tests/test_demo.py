@@ -40,6 +40,7 @@ def test_demo_loads_once_and_a_second_load_changes_nothing(catalogue: None, db: 
     assert (first.created["checked-out bookings"], first.created["no-shows"]) == (4, 2)
     assert first.created["statements"] == 1
     assert first.created["vouchers"] == 1
+    assert first.created["voucher claims"] == 1
     assert first.created["needs"] == len(demo.NEEDS)
     assert first.created["broker roles"] == 3
     before = _row_counts(db)
@@ -101,3 +102,19 @@ def test_demo_statement_deducts_the_district_voucher_which_is_partly_spent(
     assert statement.voucher_deductions_fen == voucher.amount_fen - voucher.balance_fen
     assert statement.payable_fen == statement.subtotal_fen - statement.voucher_deductions_fen
     assert [d.voucher.id for d in statement_deductions(statement)] == [voucher.id]
+
+
+def test_demo_claim_to_the_district_bureau_lists_the_voucher_paid_charges(
+    catalogue: None, db: Any
+) -> None:
+    from app.billing.demo import VOUCHER_ISSUER
+    from app.vouchers.models import Claim, ClaimState, Voucher
+
+    demo.load()
+    voucher = db.session.scalar(select(Voucher).where(Voucher.issuer == VOUCHER_ISSUER))
+    claim = db.session.scalar(select(Claim).where(Claim.issuer == VOUCHER_ISSUER))
+    assert voucher is not None and claim is not None
+    assert claim.state == ClaimState.DRAFT.value
+    assert claim.total_fen == voucher.amount_fen - voucher.balance_fen > 0
+    assert {d.voucher_id for d in claim.draws} == {voucher.id}
+    assert sum(d.amount_fen for d in claim.draws) == claim.total_fen

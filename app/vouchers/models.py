@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -161,3 +162,159 @@ class Claim(db.Model):
 
     def __repr__(self) -> str:
         return f"<Claim {self.number} {self.state} {self.total_fen} fen>"
+
+
+# ---------------------------------------------------------------- the claim's lock
+#
+# The database itself keeps a submitted or paid claim as it was sent to the bureau: its issuer,
+# period, number and total never change, its voucher draws are neither changed, removed nor
+# added to, and its state only moves on from submitted to paid. A claim starts as a draft, is
+# submitted with the total of its draws, and a draw is on one claim only (it never moves from
+# one claim to another). The services in app.vouchers.claims say why first, in the reader's
+# language; these triggers hold for every writer, raw SQL included. On PostgreSQL a draw's
+# trigger reads its claim FOR SHARE, so a claim being submitted and a draw joining it
+# concurrently wait for each other instead of both passing.
+CLAIM_LOCKED_MESSAGE = "a submitted or paid claim and its voucher draws never change"
+CLAIM_ORDER_MESSAGE = "a claim starts as a draft and is paid only after it is submitted"
+CLAIM_TOTAL_MESSAGE = "a claim is submitted with the total of its voucher draws"
+ONE_CLAIM_MESSAGE = "a voucher draw is on one claim only"
+_LOCKED = "('submitted', 'paid')"
+_CLAIM_KEPT = (
+    "id",
+    "number",
+    "issuer",
+    "period_start",
+    "period_end",
+    "total_fen",
+    "created_at",
+    "created_by_id",
+    "submitted_at",
+    "submitted_by_id",
+)
+_SQLITE_KEPT = " AND ".join(f"NEW.{c} IS OLD.{c}" for c in _CLAIM_KEPT)
+_POSTGRES_NEW = ", ".join(f"NEW.{c}" for c in _CLAIM_KEPT)
+_POSTGRES_OLD = ", ".join(f"OLD.{c}" for c in _CLAIM_KEPT)
+_SQLITE_DRAWS_SUM = (
+    "(SELECT COALESCE(SUM(amount_fen), 0) FROM voucher_draws WHERE claim_id = OLD.id)"
+)
+
+
+def _sqlite_state(column: str) -> str:
+    return f"(SELECT state FROM claims WHERE id = {column})"
+
+
+CLAIM_TRIGGERS = {
+    "sqlite": [
+        "CREATE TRIGGER claims_start_as_draft BEFORE INSERT ON claims "
+        "WHEN NEW.state <> 'draft' "
+        f"BEGIN SELECT RAISE(ABORT, '{CLAIM_ORDER_MESSAGE}'); END",
+        "CREATE TRIGGER claims_state_order BEFORE UPDATE ON claims "
+        "WHEN OLD.state = 'draft' AND NEW.state NOT IN ('draft', 'submitted') "
+        f"BEGIN SELECT RAISE(ABORT, '{CLAIM_ORDER_MESSAGE}'); END",
+        "CREATE TRIGGER claims_submitted_total BEFORE UPDATE ON claims "
+        "WHEN OLD.state = 'draft' AND NEW.state = 'submitted' "
+        f"AND NEW.total_fen IS NOT {_SQLITE_DRAWS_SUM} "
+        f"BEGIN SELECT RAISE(ABORT, '{CLAIM_TOTAL_MESSAGE}'); END",
+        "CREATE TRIGGER claims_locked BEFORE UPDATE ON claims "
+        f"WHEN OLD.state IN {_LOCKED} AND NOT (OLD.state = 'submitted' AND NEW.state = 'paid' "
+        f"AND {_SQLITE_KEPT}) "
+        f"BEGIN SELECT RAISE(ABORT, '{CLAIM_LOCKED_MESSAGE}'); END",
+        "CREATE TRIGGER voucher_draws_one_claim BEFORE UPDATE ON voucher_draws "
+        "WHEN OLD.claim_id IS NOT NULL AND NEW.claim_id IS NOT NULL "
+        "AND NEW.claim_id <> OLD.claim_id "
+        f"BEGIN SELECT RAISE(ABORT, '{ONE_CLAIM_MESSAGE}'); END",
+        "CREATE TRIGGER voucher_draws_claim_locked_update BEFORE UPDATE ON voucher_draws "
+        f"WHEN {_sqlite_state('OLD.claim_id')} IN {_LOCKED} "
+        f"OR (NEW.claim_id IS NOT OLD.claim_id AND {_sqlite_state('NEW.claim_id')} IN {_LOCKED}) "
+        f"BEGIN SELECT RAISE(ABORT, '{CLAIM_LOCKED_MESSAGE}'); END",
+        "CREATE TRIGGER voucher_draws_claim_locked_delete BEFORE DELETE ON voucher_draws "
+        f"WHEN {_sqlite_state('OLD.claim_id')} IN {_LOCKED} "
+        f"BEGIN SELECT RAISE(ABORT, '{CLAIM_LOCKED_MESSAGE}'); END",
+        "CREATE TRIGGER voucher_draws_claim_locked_insert BEFORE INSERT ON voucher_draws "
+        f"WHEN {_sqlite_state('NEW.claim_id')} IN {_LOCKED} "
+        f"BEGIN SELECT RAISE(ABORT, '{CLAIM_LOCKED_MESSAGE}'); END",
+    ],
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION refuse_locked_claim_change() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN "
+        "IF TG_OP = 'INSERT' THEN "
+        "  IF NEW.state <> 'draft' THEN "
+        f"    RAISE EXCEPTION '{CLAIM_ORDER_MESSAGE}' "
+        "USING ERRCODE = 'integrity_constraint_violation'; "
+        "  END IF; "
+        "  RETURN NEW; "
+        "END IF; "
+        "IF OLD.state = 'draft' THEN "
+        "  IF NEW.state NOT IN ('draft', 'submitted') THEN "
+        f"    RAISE EXCEPTION '{CLAIM_ORDER_MESSAGE}' "
+        "USING ERRCODE = 'integrity_constraint_violation'; "
+        "  END IF; "
+        "  IF NEW.state = 'submitted' AND NEW.total_fen IS DISTINCT FROM "
+        "(SELECT COALESCE(SUM(amount_fen), 0) FROM voucher_draws WHERE claim_id = OLD.id) THEN "
+        f"    RAISE EXCEPTION '{CLAIM_TOTAL_MESSAGE}' "
+        "USING ERRCODE = 'integrity_constraint_violation'; "
+        "  END IF; "
+        "  RETURN NEW; "
+        "END IF; "
+        "IF OLD.state = 'submitted' AND NEW.state = 'paid' "
+        f"AND ({_POSTGRES_NEW}) IS NOT DISTINCT FROM ({_POSTGRES_OLD}) THEN "
+        "  RETURN NEW; "
+        "END IF; "
+        f"RAISE EXCEPTION '{CLAIM_LOCKED_MESSAGE}' "
+        "USING ERRCODE = 'integrity_constraint_violation'; "
+        "END $$",
+        "CREATE TRIGGER claims_locked BEFORE INSERT OR UPDATE ON claims "
+        "FOR EACH ROW EXECUTE FUNCTION refuse_locked_claim_change()",
+        "CREATE OR REPLACE FUNCTION refuse_locked_draw_change() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ DECLARE claim_state text; BEGIN "
+        "IF TG_OP <> 'INSERT' AND OLD.claim_id IS NOT NULL THEN "
+        "  SELECT state INTO claim_state FROM claims WHERE id = OLD.claim_id FOR SHARE; "
+        f"  IF claim_state IN {_LOCKED} THEN "
+        f"    RAISE EXCEPTION '{CLAIM_LOCKED_MESSAGE}' "
+        "USING ERRCODE = 'integrity_constraint_violation'; "
+        "  END IF; "
+        "END IF; "
+        "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; "
+        "IF TG_OP = 'UPDATE' THEN "
+        "  IF OLD.claim_id IS NOT NULL AND NEW.claim_id IS NOT NULL "
+        "AND NEW.claim_id <> OLD.claim_id THEN "
+        f"    RAISE EXCEPTION '{ONE_CLAIM_MESSAGE}' "
+        "USING ERRCODE = 'integrity_constraint_violation'; "
+        "  END IF; "
+        "  IF NEW.claim_id IS NOT DISTINCT FROM OLD.claim_id THEN RETURN NEW; END IF; "
+        "END IF; "
+        "IF NEW.claim_id IS NOT NULL THEN "
+        "  SELECT state INTO claim_state FROM claims WHERE id = NEW.claim_id FOR SHARE; "
+        f"  IF claim_state IN {_LOCKED} THEN "
+        f"    RAISE EXCEPTION '{CLAIM_LOCKED_MESSAGE}' "
+        "USING ERRCODE = 'integrity_constraint_violation'; "
+        "  END IF; "
+        "END IF; "
+        "RETURN NEW; "
+        "END $$",
+        "CREATE TRIGGER voucher_draws_claim_locked BEFORE INSERT OR UPDATE OR DELETE "
+        "ON voucher_draws FOR EACH ROW EXECUTE FUNCTION refuse_locked_draw_change()",
+    ],
+}
+CLAIM_TRIGGER_NAMES = {
+    "sqlite": [
+        ("claims_start_as_draft", "claims"),
+        ("claims_state_order", "claims"),
+        ("claims_submitted_total", "claims"),
+        ("claims_locked", "claims"),
+        ("voucher_draws_one_claim", "voucher_draws"),
+        ("voucher_draws_claim_locked_update", "voucher_draws"),
+        ("voucher_draws_claim_locked_delete", "voucher_draws"),
+        ("voucher_draws_claim_locked_insert", "voucher_draws"),
+    ],
+    "postgresql": [("claims_locked", "claims"), ("voucher_draws_claim_locked", "voucher_draws")],
+}
+
+
+def _create_claim_triggers(target: Any, connection: Any, **_: Any) -> None:
+    for statement in CLAIM_TRIGGERS.get(connection.dialect.name, []):
+        connection.exec_driver_sql(statement)
+
+
+# After voucher_draws, which create_all makes after the claims it refers to.
+event.listen(VoucherDraw.__table__, "after_create", _create_claim_triggers)

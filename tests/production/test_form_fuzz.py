@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 
 from app.booking import bookings
 from app.booking.requests import StepInput, create_request
+from app.extensions import db
+from app.vouchers.models import Voucher
 from tests import factories
 
 EXAMPLES_PER_FORM = 20
@@ -187,6 +189,19 @@ def build(app: Flask) -> tuple[dict[str, Any], dict[str, str]]:
             StepInput(duration_minutes=60, capability="lc-ms", min_lag_minutes=30),
         ],
     )
+    # An issuer to choose, so the claim form is on its page.
+    db.session.add(
+        Voucher(
+            project_id=project.id,
+            issuer="Generated bureau",
+            number="GV-1",
+            amount_fen=100_000,
+            balance_fen=100_000,
+            valid_from=today,
+            valid_until=today + timedelta(days=90),
+        )
+    )
+    db.session.commit()
     local = "%Y-%m-%dT%H:%M"
     valid = {
         "earliest_start": at(1).strftime(local),
@@ -202,6 +217,8 @@ def build(app: Flask) -> tuple[dict[str, Any], dict[str, str]]:
         "password": "a long enough password",
         "new": "a long enough password",
         "current": factories.PASSWORD,
+        "period_start": (today - timedelta(days=30)).isoformat(),
+        "period_end": today.isoformat(),
     }
     people = {
         "member": (
@@ -229,7 +246,7 @@ def build(app: Flask) -> tuple[dict[str, Any], dict[str, str]]:
                 "/reports/",
             ],
         ),
-        "admin": (admin, ["/admin/"]),
+        "admin": (admin, ["/admin/", "/claims"]),
     }
     return people, valid
 

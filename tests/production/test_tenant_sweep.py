@@ -25,7 +25,7 @@ from app.extensions import db
 from app.needs.models import CampaignDraft, Need
 from app.notifications.models import Notification
 from app.usage.models import Usage
-from app.vouchers.models import Voucher
+from app.vouchers.models import Claim, Voucher, VoucherDraw
 from tests import factories
 from tests.production.world import MARKERS, World, build_world
 
@@ -171,6 +171,20 @@ ENDPOINTS: dict[str, str] = {
     "vouchers_api.vouchers_create": "administrators only",
     "vouchers_api.vouchers_detail": "victim's voucher",
     "vouchers_api.vouchers_update": "administrators only (victim's voucher)",
+    "claims.claim_list": "administrators only",
+    "claims.claim_prepare": "administrators only",
+    "claims.claim_detail": "administrators only",
+    "claims.claim_print": "administrators only",
+    "claims.claim_xlsx": "administrators only",
+    "claims.claim_refresh": "administrators only",
+    "claims.claim_submit": "administrators only",
+    "claims.claim_paid": "administrators only",
+    "claims_api.claims_list": "administrators only",
+    "claims_api.claims_create": "administrators only",
+    "claims_api.claims_detail": "administrators only",
+    "claims_api.claims_refresh": "administrators only",
+    "claims_api.claims_submit": "administrators only",
+    "claims_api.claims_paid": "administrators only",
     "needs.need_list": "own needs",
     "needs.need_new": "own projects (brokers: the centres they serve)",
     "needs.need_detail": "victim's need",
@@ -230,6 +244,7 @@ def path_values(rule: Rule, world: World) -> dict[str, Any]:
         "notification_id": world.notice.id,
         "statement_id": world.statement.id,
         "voucher_id": world.voucher.id,
+        "claim_id": world.claim.id,
         "equipment_id": world.unit.id,
         "user_id": world.member.id,
         "facility_id": world.facility.id,
@@ -295,6 +310,8 @@ def json_body(world: World) -> dict[str, Any]:
         "valid_from": "2020-01-01",
         "valid_until": "2099-12-31",
         "note": "hijacked",
+        "period_start": world.claim.period_start.isoformat(),
+        "period_end": world.claim.period_end.isoformat(),
     }
 
 
@@ -330,6 +347,7 @@ BODY_FIELDS = {
         "valid_until",
     },
     "vouchers_api.vouchers_update": {"valid_until", "note"},
+    "claims_api.claims_create": {"issuer", "period_start", "period_end"},
 }
 
 
@@ -384,6 +402,9 @@ def form_body(world: World) -> dict[str, str]:
         "share_percent": "100",
         "note": "hijacked",
         "scopes_shown": "1",
+        "period_start": world.claim.period_start.isoformat(),
+        "period_end": world.claim.period_end.isoformat(),
+        "confirmed": "yes",
     }
 
 
@@ -451,6 +472,10 @@ def snapshot(world: World) -> dict[str, Any]:
         "voucher": (voucher.issuer, voucher.number, voucher.amount_fen, voucher.balance_fen),
         "voucher terms": (voucher.valid_until, voucher.note, voucher.share_percent),
         "vouchers": count(Voucher),
+        "claims": db.session.execute(
+            select(Claim.id, Claim.state, Claim.total_fen, Claim.submitted_at)
+        ).all(),
+        "claimed draws": count(VoucherDraw, VoucherDraw.claim_id.is_not(None)),
     }
 
 
@@ -600,4 +625,11 @@ def test_sweep_would_see_the_victims_data(app: Flask, db: Any, login: Any) -> No
         "Quokka need: secret assay",
         "QUOKKA-KJQ-7",
     } <= seen
+    # The claim holds them too: an outsider's 404 on it means something.
+    admin = db.session.scalar(select(User).where(User.is_admin.is_(True)))
+    login(admin, client)
+    for path in (f"/claims/{world.claim.id}", f"/claims/{world.claim.id}.xlsx"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert {"Quokka Therapeutics", "Secret peptide route"} <= set(_leaks(response))
     assert factories.PASSWORD

@@ -24,7 +24,8 @@ from app.needs.models import CampaignDraft, Need
 from app.notifications import services as notifications
 from app.notifications.models import Notification
 from app.usage import services as usage
-from app.vouchers.models import Voucher
+from app.vouchers import claims
+from app.vouchers.models import Claim, Voucher
 from tests import factories
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -61,6 +62,7 @@ class World:
     notice: Notification
     statement: Statement
     voucher: Voucher
+    claim: Claim
     outsider: User
     other_manager: User
     other_facility: Facility
@@ -89,6 +91,13 @@ def _issued_statement(unit: Equipment, project: Project, member: User, manager: 
     usage.check_in(manager, past.id, now=start)
     usage.check_out(manager, past.id, now=start + timedelta(minutes=100))
     return billing.issue_statement(manager, unit.facility_id, project.id, start.date())
+
+
+def _draft_claim(statement: Statement, issuer: str) -> Claim:
+    """Prepare the issuer's claim of the statement's month (the voucher drew at check-out)."""
+    admin = factories.make_user(name="Claims Admin", is_admin=True)
+    month_end = (statement.month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return claims.prepare_claim(admin, issuer, statement.month, month_end)
 
 
 def build_world() -> World:
@@ -193,6 +202,7 @@ def build_world() -> World:
         project.id,
         caps.CapInput("98765.43", month=monday.replace(day=1), note="quokka-budget-note"),
     )
+    claim = _draft_claim(statement, voucher.issuer)
     return World(
         facility=facility,
         unit=unit,
@@ -209,6 +219,7 @@ def build_world() -> World:
         notice=notice,
         statement=statement,
         voucher=voucher,
+        claim=claim,
         outsider=outsider,
         other_manager=other_manager,
         other_facility=other_facility,
