@@ -155,7 +155,16 @@ def _forget(conn: Connection) -> None:
 
 def current(scope: str = ALL) -> str | None:
     """Return the scope's current token; None when no write has recorded one yet."""
-    return db.session.scalar(select(DataVersion.token).where(DataVersion.scope == scope))
+    query = select(DataVersion.token).where(DataVersion.scope == scope)
+    session = db.session()
+    if session.in_transaction() or db.engine.dialect.name != "postgresql":
+        return session.scalar(query)
+    # Nothing read yet in this request: one statement outside a transaction spares the BEGIN
+    # and the closing ROLLBACK, two of the four round trips of a read answered from a cache.
+    # Whatever the request reads afterwards starts later, so it is at least as new as the
+    # token (READ COMMITTED); on SQLite a later read transaction could keep an older snapshot.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        return conn.scalar(query)
 
 
 class VersionedCache:

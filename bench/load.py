@@ -3,6 +3,7 @@
     python -m bench.load                      # 32 clients for 60 s
     python -m bench.load --seconds 20 --clients 8
     python -m bench.load --separately --seconds 20 --clients 16   # one kind at a time
+    python -m bench.load --compare main --kinds baseline,catalogue,availability --rounds 2
 
 It creates a database of its own on the server of --database-url, migrates it, syncs
 facilities.yaml, loads the demo data, adds API and feed tokens, starts gunicorn (2 workers) on a
@@ -14,8 +15,11 @@ to the baseline kind (/healthz) measured in the same run, then checks that every
 submission is stored exactly once and nothing else was stored. The database is dropped at the
 end. With --separately each kind runs alone for --seconds against the same server, so the
 gunicorn and PostgreSQL CPU time measured over its phase, divided by its calls, is that kind's
-own cost per call. The exit status is 1 when a target is missed: p95 < 100 ms for reads, no
-5xx, no lost or duplicated write."""
+own cost per call. With --compare REF a second gunicorn serves the code of git ref REF (its
+tree exported to a temporary directory, run with this virtualenv) on the same database, and
+each kind's phase runs against both servers back to back, in alternating order over --rounds
+rounds, so the two codes are measured under the same neighbours' load. The exit status is 1
+when a target is missed: p95 < 100 ms for reads, no 5xx, no lost or duplicated write."""
 
 from __future__ import annotations
 
@@ -219,12 +223,17 @@ def prepare(database_url: str) -> Fixtures:
     return fixtures
 
 
-def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
-    """Start gunicorn and wait until /healthz answers 200."""
+def start_server(
+    env: dict[str, str], port: int, workers: int, root: Path = ROOT
+) -> subprocess.Popen[bytes]:
+    """Start gunicorn on the code in `root` and wait until /healthz answers 200."""
     server = subprocess.Popen(
         [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"],
-        cwd=ROOT,
-        env=dict(env, BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=str(workers)),
+        cwd=root,
+        # PYTHONPATH first: the virtualenv's editable install points at this worktree.
+        env=dict(
+            env, BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=str(workers), PYTHONPATH=str(root)
+        ),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -629,6 +638,19 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         help="run each kind alone for --seconds, to measure its CPU time per call",
     )
     parser.add_argument(
+        "--kinds",
+        default=",".join(PHASES),
+        help="with --separately or --compare: the phases to run, comma-separated",
+    )
+    parser.add_argument(
+        "--compare",
+        metavar="REF",
+        help="also serve git ref REF and measure each kind's CPU per call on both, side by side",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="with --compare: rounds of every kind on both"
+    )
+    parser.add_argument(
         "--database-url",
         default=os.environ.get(
             "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -638,7 +660,15 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in PHASES]
+    if unknown or not kinds:
+        parser.error(f"--kinds takes some of: {', '.join(PHASES)}")
+    args.kinds = kinds
+    if args.compare:
+        args.separately = True
+    return args
 
 
 def _server_env(
@@ -665,6 +695,8 @@ def _measure(args: argparse.Namespace, env: dict[str, str], database_url: str, t
     """Start gunicorn, drive the clients, stop it, check the writes; return whether every
     target was met."""
     fixtures = prepare(database_url)
+    if args.compare:
+        return compare(args, env, database_url, tag, fixtures)
     port = free_port()
     server = start_server(env, port, args.workers)
     try:
@@ -676,7 +708,8 @@ def _measure(args: argparse.Namespace, env: dict[str, str], database_url: str, t
         load_before = os.getloadavg()[0]
         if args.separately:
             tally = Tally()
-            for kind, (mix_kind, conditional) in PHASES.items():
+            for kind in args.kinds:
+                mix_kind, conditional = PHASES[kind]
                 if conditional:
                     fixtures.etags = feed_etags(port, fixtures.feed_tokens)
                 phase = measured_run(
@@ -686,7 +719,7 @@ def _measure(args: argparse.Namespace, env: dict[str, str], database_url: str, t
                 tally.absorb(phase)
                 tally.phase_cpu[kind] = (phase.server_cpu, phase.database_cpu)
                 print(f"  {kind}: {sum(len(v) for v in phase.latencies.values())} calls")
-            elapsed = args.seconds * len(PHASES)
+            elapsed = args.seconds * len(args.kinds)
         else:
             tally = measured_run(server.pid, database_url, port, fixtures, args, tag, MIX, True)
             elapsed = args.seconds
@@ -723,6 +756,121 @@ def measured_run(
     tally.server_cpu = cpu_used(server_before, server_cpu(server_pid))
     tally.database_cpu = cpu_used(database_before, database_cpu(database_url))
     return tally
+
+
+def export_tree(ref: str) -> Path:
+    """Write the files of git ref `ref` to a temporary directory and return it.
+
+    Compiled translations are not in git: this worktree's are copied in."""
+    target = Path(tempfile.mkdtemp(prefix="pilotslot-bench-ref-"))
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", ref], cwd=ROOT, check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    for compiled in (ROOT / "app" / "translations").rglob("*.mo"):
+        copy = target / compiled.relative_to(ROOT)
+        if not copy.exists():
+            shutil.copyfile(compiled, copy)
+    return target
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def compare(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    database_url: str,
+    tag: str,
+    fixtures: Fixtures,
+) -> bool:
+    """Serve REF and this tree side by side, run each kind on both (alternating which goes
+    first), and print gunicorn and PostgreSQL CPU per call of each kind on each."""
+    dirty = "+" if _git("status", "--porcelain", "--untracked-files=no") else ""
+    labels = {
+        "before": f"{args.compare} ({_git('rev-parse', '--short', args.compare)})",
+        "after": f"this tree ({_git('rev-parse', '--short', 'HEAD')}{dirty})",
+    }
+    tree = export_tree(args.compare)
+    servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+    # Per (code, kind): calls, gunicorn CPU seconds, PostgreSQL CPU seconds.
+    totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    everything = Tally()
+    try:
+        for code, root in (("before", tree), ("after", ROOT)):
+            port = free_port()
+            servers[code] = (start_server(env, port, args.workers, root), port)
+        print(
+            f"before: {labels['before']}; after: {labels['after']}; {args.workers} gunicorn "
+            f"workers each; {args.clients} clients, {args.seconds:.0f} s per phase, "
+            f"{args.rounds} round(s)"
+        )
+        load_before = os.getloadavg()
+        for round_number in range(args.rounds):
+            for index, kind in enumerate(args.kinds):
+                mix_kind, conditional = PHASES[kind]
+                order = (
+                    ["before", "after"] if (round_number + index) % 2 == 0 else ["after", "before"]
+                )
+                for code in order:
+                    server, port = servers[code]
+                    fixtures.etags = feed_etags(port, fixtures.feed_tokens) if conditional else {}
+                    phase = measured_run(
+                        server.pid,
+                        database_url,
+                        port,
+                        fixtures,
+                        args,
+                        tag,
+                        {mix_kind: 1},
+                        conditional,
+                    )
+                    fixtures.etags = {}
+                    everything.absorb(phase)
+                    calls = sum(len(v) for v in phase.latencies.values())
+                    total = totals[(code, kind)]
+                    total[0] += calls
+                    total[1] += phase.server_cpu
+                    total[2] += phase.database_cpu
+                    print(
+                        f"  round {round_number + 1}, {kind}, {code}: {calls} calls, gunicorn "
+                        f"{phase.server_cpu * 1000 / max(1, calls):.2f} ms/call, "
+                        f"load {os.getloadavg()[0]:.2f}"
+                    )
+        load_after = os.getloadavg()
+    finally:
+        for server, _port in servers.values():
+            stop_server(server)
+        shutil.rmtree(tree, ignore_errors=True)
+    print(
+        "\nload average (1, 5, 15 min) at the start: "
+        + ", ".join(f"{x:.2f}" for x in load_before)
+        + "; at the end: "
+        + ", ".join(f"{x:.2f}" for x in load_after)
+        + f" ({os.cpu_count()} CPUs)"
+    )
+    print("gunicorn CPU ms per call (PostgreSQL CPU ms per call in brackets):\n")
+    print("| code | " + " | ".join(args.kinds) + " |")
+    print("|---|" + "---:|" * len(args.kinds))
+    for code in ("before", "after"):
+        cells = []
+        for kind in args.kinds:
+            calls, server_seconds, database_seconds = totals[(code, kind)]
+            per = 1000 / max(1.0, calls)
+            cells.append(f"{server_seconds * per:.2f} ({database_seconds * per:.2f})")
+        print(f"| {labels[code]} | " + " | ".join(cells) + " |")
+    errors = sum(
+        n for codes in everything.statuses.values() for status, n in codes.items() if status >= 500
+    )
+    writes = check_writes(database_url, tag, everything.created)
+    print(f"\n5xx: {errors}; connection failures: {len(everything.failures)}")
+    for failure in everything.failures[:10]:
+        print(f"  {failure}")
+    print("writes: " + ", ".join(f"{k} {v}" for k, v in writes.items()))
+    return errors == 0 and writes["lost"] == 0 and writes["duplicated"] == 0
 
 
 def feed_etags(port: int, tokens: list[str]) -> dict[str, str]:

@@ -140,16 +140,22 @@ def _load_user(user_id: str) -> User | None:
 
 @login_manager.request_loader
 def _load_user_from_bearer(req: object) -> User | None:
-    from app.accounts.models import ApiToken
+    from app.accounts.models import ApiToken, User
 
     if not is_token_request():
         return None
     header = request.headers.get("Authorization", "")
     digest = token_digest(header.removeprefix("Bearer ").strip())
-    token = db.session.scalar(
-        select(ApiToken)
-        .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
-        .options(joinedload(ApiToken.user))
+    # The user's memberships come in the same statement: nearly every API call asks whether
+    # the caller belongs to a project, and a second round trip per call is not free.
+    token = (
+        db.session.scalars(
+            select(ApiToken)
+            .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
+            .options(joinedload(ApiToken.user).joinedload(User.memberships))
+        )
+        .unique()
+        .one_or_none()
     )
     if token is None or not token.user.active:
         return None

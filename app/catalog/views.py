@@ -3,14 +3,21 @@ the capabilities and units that fit a need described in words."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
 
-from app import access
+from flask import Blueprint, render_template, request
+from flask_babel import get_locale
+from markupsafe import Markup
+
+from app import access, dataversion
 from app.accounts import security
 from app.catalog import labels, matching, queries
 from app.catalog.hours import weekly_table
 from app.catalog.models import Direction, FacilityKind
 from app.dbtypes import utcnow
+from app.i18n import localised
 
 bp = Blueprint("catalog", __name__)
 
@@ -42,14 +49,28 @@ def facility_list() -> str:
     )
 
 
-@bp.get("/facilities/<slug>")
-def facility_detail(slug: str) -> str:
+@dataclass(frozen=True)
+class FacilityPage:
+    """A facility page's title and content, as every visitor in one language sees them."""
+
+    title: str
+    body: Markup
+    timezone: str
+    # The facility's local day the closures were picked for: a closure that has ended must
+    # leave the page the next day, whether or not anything was written meanwhile.
+    day: date
+
+
+def _local_day(timezone: str) -> date:
+    return utcnow().astimezone(ZoneInfo(timezone)).date()
+
+
+def _render_facility(slug: str, show_retired: bool) -> FacilityPage:
     facility = queries.get_facility(slug)
     now = utcnow()
-    show_retired = request.args.get("retired") == "1"
     units = [u for u in facility.equipment if show_retired or u.is_active]
-    return render_template(
-        "catalog/facility_detail.html",
+    body = render_template(
+        "catalog/_facility_detail.html",
         facility=facility,
         units=units,
         show_retired=show_retired,
@@ -57,6 +78,27 @@ def facility_detail(slug: str) -> str:
         hours=weekly_table(facility.opening_hours),
         closures=queries.upcoming_closures(facility, now),
     )
+    return FacilityPage(
+        title=localised(facility),
+        body=Markup(body),
+        timezone=facility.timezone,
+        day=_local_day(facility.timezone),
+    )
+
+
+@bp.get("/facilities/<slug>")
+def facility_detail(slug: str) -> str:
+    show_retired = request.args.get("retired") == "1"
+    # The content depends only on the catalogue, the language and the link prefix; the page
+    # around it (the user's menu, the CSRF token, flashed messages) is rendered every time.
+    key = (slug, show_retired, str(get_locale()), request.script_root)
+    pages = dataversion.cache("facility-pages")
+    token = dataversion.current(dataversion.CATALOGUE)
+    page: FacilityPage | None = pages.get(token, key)
+    if page is None or page.day != _local_day(page.timezone):
+        page = _render_facility(slug, show_retired)
+        pages.put(token, key, page)
+    return render_template("catalog/facility_detail.html", page=page)
 
 
 @bp.get("/equipment/<slug>")
