@@ -4,6 +4,7 @@
     python -m bench.queue --work-limit 40 --requests 40
     python -m bench.queue --time-limit 3       # wall-clock solves (see below)
     python -m bench.queue --postgres postgresql://postgres@db:5432 --redis-url redis://r:6379/0
+    python -m bench.queue --sqlite             # a SQLite file in a temporary folder
 
 Creates a new PostgreSQL database of its own (like `.ci/run`), migrates it to the head, and
 drops it again at the end; Redis gets a queue of its own (a random name that prefixes every
@@ -228,6 +229,9 @@ def main(argv: list[str] | None = None) -> None:
         default="postgresql://postgres@127.0.0.1:5432",
         help="a PostgreSQL server (no database name) where the bench may create a database",
     )
+    parser.add_argument(
+        "--sqlite", action="store_true", help="a SQLite file instead (what `make run` uses)"
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument("--work-limit", type=float, default=None, help="default 40")
@@ -249,9 +253,10 @@ def main(argv: list[str] | None = None) -> None:
     server = args.postgres.rstrip("/")
     database = f"pilotslot_bench_{time.strftime('%Y%m%d%H%M%S')}_{os.getpid()}"
     name = f"pilotslot-bench-{uuid.uuid4().hex[:8]}"
+    url = f"sqlite:///{folder / 'bench.sqlite'}" if args.sqlite else f"{server}/{database}"
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=f"{server}/{database}",
+        DATABASE_URL=url,
         PILOTSLOT_INSTANCE_DIR=str(folder),
         PILOTSLOT_SOLVE_QUEUE_URL=args.redis_url,
         PILOTSLOT_SOLVE_QUEUE=name,
@@ -260,7 +265,8 @@ def main(argv: list[str] | None = None) -> None:
     client = redis.Redis.from_url(args.redis_url)
     client.ping()
     queue = Queue(name, connection=client)
-    _psql(server, f"CREATE DATABASE {database}")
+    if not args.sqlite:
+        _psql(server, f"CREATE DATABASE {database}")
     times: dict[int, tuple[float, list[Job]]] = {}
     try:
         os.environ.update(env)
@@ -293,7 +299,8 @@ def main(argv: list[str] | None = None) -> None:
         for member in client.smembers("rq:workers"):
             if name.encode() in member:
                 client.srem("rq:workers", member)
-        _psql(server, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        if not args.sqlite:
+            _psql(server, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
     budget_text = (
         f"work limit {args.work_limit:g}"
         if args.work_limit is not None
@@ -302,7 +309,8 @@ def main(argv: list[str] | None = None) -> None:
     one, two = times[1][0], times[2][0]
     print(
         f"\n{BATCH} facility solves ({args.requests} requests on one unit, {budget_text} each)"
-        f" on {os.cpu_count()} cores; load average before {load_before}, after {_load()}"
+        f" on {'SQLite' if args.sqlite else 'PostgreSQL'}, {os.cpu_count()} cores;"
+        f" load average before {load_before}, after {_load()}"
     )
     print(f"one worker:  {one:6.1f} s")
     print(f"two workers: {two:6.1f} s")
