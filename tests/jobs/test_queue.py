@@ -82,7 +82,7 @@ def queue_name(app: Flask) -> Iterator[str]:
 @pytest.fixture
 def workers(
     app: Flask, queue_name: str, tmp_path: Path
-) -> Iterator[Callable[[str], subprocess.Popen[bytes]]]:
+) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     """Start `flask worker` processes on the test database and queue; stop them after."""
     env = dict(os.environ)
     env.update(
@@ -98,13 +98,13 @@ def workers(
     )
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(name: str) -> subprocess.Popen[bytes]:
+    def start(name: str, **settings: str) -> subprocess.Popen[bytes]:
         with (tmp_path / f"{name}.log").open("wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "flask", "--app", "app", "worker"]
                 + ["--name", f"{queue_name}-{name}"],
                 cwd=ROOT,
-                env=env,
+                env={**env, **settings},
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -263,7 +263,12 @@ def _retries(db: Any, run_id: int) -> list[AuditEvent]:
 
 
 def test_a_work_horse_killed_mid_solve_is_retried_once_and_the_retry_completes(
-    app: Flask, db: Any, queue_name: str, workers: Callable[[str], Any]
+    app: Flask,
+    db: Any,
+    queue_name: str,
+    workers: Callable[[str], Any],
+    client: Any,
+    login: Any,
 ) -> None:
     _postgresql_only(db)
     manager = factories.make_user()
@@ -290,6 +295,9 @@ def test_a_work_horse_killed_mid_solve_is_retried_once_and_the_retry_completes(
     assert db.session.scalar(select(func.count(Booking.id))) == 0
     jobs = Queue(queue_name, connection=redis.Redis.from_url(REDIS_URL))
     assert jobs.count == 0
+    login(manager)
+    page = client.get(f"/runs/{run.id}").get_data(as_text=True)
+    assert 'id="run-attempt"' in page and "second attempt" in page
 
 
 def test_a_run_whose_work_horse_dies_twice_is_failed_with_the_reason(
@@ -359,8 +367,39 @@ def test_a_run_whose_worker_host_dies_goes_back_on_the_queue_for_another_worker(
     assert done.attempt == 2 and f"{queue_name}-heir" not in done.worker
 
 
+def test_a_nightly_re_solve_whose_work_horse_dies_is_queued_once_more(
+    app: Flask, db: Any, queue_name: str, workers: Callable[..., Any]
+) -> None:
+    _postgresql_only(db)
+    facility = _facility_with_requests(60)
+    # Wall-clock night solves of 10 s: long enough to be killed mid-search.
+    workers("only", PILOTSLOT_SOLVER_WORK_LIMIT="", PILOTSLOT_SOLVER_TIME_LIMIT="10")
+    night = solve_queue.tonight()
+    assert solve_queue.resolve_region(night)["queued"] == [facility.id]
+
+    def searching() -> SolveRun | None:
+        db.session.commit()
+        db.session.expire_all()
+        run = db.session.scalar(select(SolveRun))
+        return run if run is not None and run.progress else None
+
+    first = wait_for(searching, timeout=90, what="the nightly solve to search")
+    os.kill(int(first.worker.rsplit(":", 1)[1]), signal.SIGKILL)
+
+    def settled() -> dict[str, list[dict[str, Any]]] | None:
+        summary = solve_queue.night_summary(night)
+        return summary if summary["solved"] or summary["failed"] or summary["skipped"] else None
+
+    summary = wait_for(settled, timeout=120, what="the night's second attempt")
+    assert [e["facility"] for e in summary["solved"]] == [facility.slug], summary
+    dead = _run(db, first.id)
+    assert dead.status == RunStatus.FAILED.value and "queued again" in dead.error
+    [solved] = db.session.scalars(select(SolveRun).where(SolveRun.id != first.id)).all()
+    assert solved.status == RunStatus.SUCCEEDED.value and summary["solved"][0]["run"] == solved.id
+
+
 def test_a_stale_run_goes_back_on_the_queue_once_then_fails(
-    app: Flask, db: Any, queue_name: str
+    app: Flask, db: Any, queue_name: str, client: Any, login: Any
 ) -> None:
     manager = factories.make_user()
     facility = _facility_with_requests(2, manager=manager)
@@ -387,6 +426,8 @@ def test_a_stale_run_goes_back_on_the_queue_once_then_fails(
     [job] = queue.jobs
     assert job.args == (run.id,) and job.id.endswith(f"run-{run.id}-attempt-2")
     assert run_service.mark_interrupted_runs(later) == 0, "its new job waits for a worker"
+    login(manager)
+    assert 'id="run-attempt"' in client.get(f"/runs/{run.id}").get_data(as_text=True)
 
     claim_and_lose()
     assert run_service.mark_interrupted_runs(utcnow() + timedelta(minutes=2)) == 1
