@@ -155,6 +155,8 @@ class SolveRun(db.Model):
     error: Mapped[str] = mapped_column(Text, default="")
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     worker: Mapped[str] = mapped_column(String(100), default="")
+    # 1, or 2 once a worker died mid-solve and the run went back on the queue (queue.py).
+    attempt: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -7,6 +7,11 @@ progress, heartbeats and a manager's Stop go through it, so any web host shows a
 run. A queue that cannot be reached refuses the solve at once (503) and marks its run failed,
 so no run waits for a job that does not exist.
 
+A run whose worker died mid-solve (its work horse killed, or its whole host gone and its
+heartbeat stale) goes back on the queue once, as its second attempt; if that one dies too, the
+run is failed with the reason. A dead attempt never published anything: a run publishes only
+when it succeeds.
+
 The nightly re-solve fans out as one job per facility; a Redis hash per night both claims each
 facility once (HSETNX) and keeps the night's summary: solved, skipped or failed."""
 
@@ -27,11 +32,13 @@ from flask import Flask, current_app
 from flask_babel import gettext as _
 from rq import Queue, Worker
 from rq.job import Job, JobStatus
+from rq.utils import now as rq_now
 from sqlalchemy import select, update
 
 from app.booking import audit
 from app.booking.models import RunStatus, SolveRun
 from app.catalog.models import Facility
+from app.database import write_transaction
 from app.dbtypes import utcnow
 from app.errors import ServiceUnavailable
 from app.extensions import db
@@ -44,6 +51,7 @@ NIGHT_SUMMARY_DAYS = 14
 WAITING = (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
 UNFINISHED = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
 STATES = ("solved", "skipped", "failed", "queued", "running")
+MAX_ATTEMPTS = 2
 
 
 class QueueUnavailable(ServiceUnavailable):
@@ -90,21 +98,29 @@ def _job_timeout(time_limit: float) -> int:
 # ---------------------------------------------------------------- a run's job
 
 
+def run_job_id(run: SolveRun) -> str:
+    """Name the job of the run's current attempt (the first attempt's name has no number)."""
+    if run.attempt <= 1:
+        return _job_id("run", run.id)
+    return _job_id("run", run.id, "attempt", run.attempt)
+
+
 def enqueue_run(run: SolveRun) -> None:
     """Put a queued run on the solve queue; if the queue is down, fail the run and say so."""
     try:
         solve_queue().enqueue(
             "app.booking.queue.run_job",
             run.id,
-            job_id=_job_id("run", run.id),
+            job_id=run_job_id(run),
             job_timeout=_job_timeout(run.time_limit_seconds),
             result_ttl=3600,
             failure_ttl=7 * 86400,
-            meta={"run_id": run.id},
-            description=f"solve run {run.id} of facility {run.facility_id}",
+            meta={"run_id": run.id, "attempt": run.attempt},
+            description=f"solve run {run.id} of facility {run.facility_id}, attempt {run.attempt}",
         )
     except redis.RedisError as error:
         unavailable = _unreachable(error)
+        write_transaction()
         run.status = RunStatus.FAILED.value
         run.error = unavailable.detail
         run.finished_at = utcnow()
@@ -134,7 +150,7 @@ def not_waiting(runs: Iterable[SolveRun]) -> list[SolveRun]:
     if not queued or not configured():
         return runs
     try:
-        jobs = Job.fetch_many([_job_id("run", r.id) for r in queued], connection=connection())
+        jobs = Job.fetch_many([run_job_id(r) for r in queued], connection=connection())
         waiting = {
             r.id
             for r, job in zip(queued, jobs, strict=True)
@@ -144,6 +160,94 @@ def not_waiting(runs: Iterable[SolveRun]) -> list[SolveRun]:
         log.warning("solve queue unreachable; queued runs are left waiting: %s", error)
         return [r for r in runs if r.status != RunStatus.QUEUED.value]
     return [r for r in runs if r.id not in waiting]
+
+
+def has_run_job(run: SolveRun) -> bool:
+    """Tell whether the run was put on the queue as a job of its own (not solved inside the
+    scheduler or a nightly job), so that it can go back on the queue."""
+    if not configured():
+        return False
+    try:
+        return bool(Job.exists(run_job_id(run), connection=connection()))
+    except redis.RedisError as error:
+        log.warning("solve queue unreachable; run %s cannot be retried: %s", run.id, error)
+        return False
+
+
+def retry_or_fail(run_id: int, why: str) -> bool:
+    """Put a run whose worker died back on the queue for its second attempt, or fail it.
+
+    `why` says how the worker ended. Nothing of the dead attempt was published, and the retry
+    builds its problem from the rows again. A run that was already retried, or that a manager
+    asked to stop, is failed with the reason. Returns whether the run went back on the queue."""
+    write_transaction()
+    run = db.session.get(SolveRun, run_id)
+    if run is None or run.status not in UNFINISHED:
+        db.session.rollback()
+        return False
+    attempt = run.attempt
+    if attempt < MAX_ATTEMPTS and not run.cancel_requested:
+        retried = db.session.execute(
+            update(SolveRun)
+            .where(
+                SolveRun.id == run_id,
+                SolveRun.status.in_(UNFINISHED),
+                SolveRun.attempt == attempt,
+            )
+            .values(
+                status=RunStatus.QUEUED.value,
+                attempt=attempt + 1,
+                worker="",
+                started_at=None,
+                # A fresh heartbeat: the stale-run sweep counts from the requeue.
+                heartbeat_at=utcnow(),
+                progress={},
+                problem_json=None,
+                result_json=None,
+            )
+        )
+        if retried.rowcount != 1:
+            db.session.rollback()
+            return False
+        audit.record(
+            None,
+            "solve.retry",
+            "solve_run",
+            run_id,
+            facility_id=run.facility_id,
+            attempt=attempt + 1,
+            why=why,
+        )
+        db.session.commit()
+        db.session.refresh(run)
+        log.warning("solve run %s: its worker died (%s); queued again", run_id, why)
+        try:
+            enqueue_run(run)
+        except QueueUnavailable:
+            pass
+        return True
+    reason = (
+        _(
+            "The solver's worker ended twice before the solve finished (%(why)s); nothing was "
+            "published. Start the solve again.",
+            why=why,
+        )
+        if attempt >= MAX_ATTEMPTS
+        else _(
+            "The solver's worker ended before the solve finished (%(why)s); nothing was "
+            "published. Start the solve again.",
+            why=why,
+        )
+    )
+    failed = db.session.execute(
+        update(SolveRun)
+        .where(SolveRun.id == run_id, SolveRun.status.in_(UNFINISHED))
+        .values(status=RunStatus.FAILED.value, error=reason, finished_at=utcnow())
+    )
+    if failed.rowcount == 1:
+        audit.record(None, "solve.fail", "solve_run", run_id, facility_id=run.facility_id)
+    db.session.commit()
+    return False
 
 
 # ---------------------------------------------------------------- the nightly re-solve
@@ -157,6 +261,23 @@ def tonight(now: datetime | None = None) -> str:
 
 def _night_key(night: str) -> str:
     return f"{current_app.config['SOLVE_QUEUE_NAME']}:night:{night}"
+
+
+def _enqueue_night_job(queue: Queue, facility_id: int, night: str, attempt: int = 1) -> None:
+    parts: list[object] = ["night", night, facility_id]
+    if attempt > 1:
+        parts += ["attempt", attempt]
+    queue.enqueue(
+        "app.booking.queue.night_job",
+        facility_id,
+        night,
+        job_id=_job_id(*parts),
+        job_timeout=_job_timeout(_night_time_limit()),
+        result_ttl=86400,
+        failure_ttl=7 * 86400,
+        meta={"night": night, "facility_id": facility_id, "attempt": attempt},
+        description=f"re-solve of facility {facility_id} for {night}, attempt {attempt}",
+    )
 
 
 def enqueue_night(facility_ids: Iterable[int], night: str) -> dict[str, list[int]]:
@@ -175,17 +296,7 @@ def enqueue_night(facility_ids: Iterable[int], night: str) -> dict[str, list[int
                 already.append(facility_id)
                 continue
             try:
-                queue.enqueue(
-                    "app.booking.queue.night_job",
-                    facility_id,
-                    night,
-                    job_id=_job_id("night", night, facility_id),
-                    job_timeout=_job_timeout(_night_time_limit()),
-                    result_ttl=86400,
-                    failure_ttl=7 * 86400,
-                    meta={"night": night, "facility_id": facility_id},
-                    description=f"re-solve of facility {facility_id} for {night}",
-                )
+                _enqueue_night_job(queue, facility_id, night)
             except redis.RedisError:
                 client.hdel(key, str(facility_id))
                 raise
@@ -282,10 +393,11 @@ class _fresh_context:
         self.context.pop()
 
 
-def fail_runs_of_job(job: Job, worker_tag: str, reason: str) -> int:
+def fail_runs_of_job(job: Job, worker_tag: str, reason: str, *, record_night: bool = True) -> int:
     """Mark the runs a failed job left unfinished failed; nothing of them was published.
 
     A solve's job names its run; a nightly job's run is the one its work horse claimed."""
+    write_transaction()
     write = (SolveRun.worker == worker_tag) & SolveRun.status.in_(UNFINISHED)
     run_id = job.meta.get("run_id")
     if run_id is not None:
@@ -300,7 +412,7 @@ def fail_runs_of_job(job: Job, worker_tag: str, reason: str) -> int:
         audit.record(None, "solve.fail", "solve_run", run.id, facility_id=run.facility_id)
     db.session.commit()
     night = job.meta.get("night")
-    if night is not None:
+    if night is not None and record_night:
         try:
             field = str(job.meta["facility_id"])
             entry = json.loads(connection().hget(_night_key(night), field) or "{}")
@@ -311,16 +423,34 @@ def fail_runs_of_job(job: Job, worker_tag: str, reason: str) -> int:
     return len(failed)
 
 
+def _retry_night(job: Job, why: str) -> None:
+    """Queue a nightly re-solve whose work horse died once more, as its second attempt."""
+    attempt = int(job.meta.get("attempt", 1))
+    night, facility_id = job.meta["night"], job.meta["facility_id"]
+    try:
+        _record(night, facility_id, "queued", attempt=attempt + 1, detail=why)
+        _enqueue_night_job(solve_queue(), facility_id, night, attempt + 1)
+    except redis.RedisError:
+        log.exception("could not queue the nightly re-solve of facility %s again", facility_id)
+        try:
+            _record(night, facility_id, "failed", detail=why)
+        except redis.RedisError:
+            pass
+
+
 class SolveWorker(Worker):
     """RQ's forking worker, with the app's database in mind.
 
     Each job runs in a work horse forked for it: a solve's memory goes back to the system when
     it ends, a crash in the solver's native code takes only the horse, and a manager's Stop can
     end the horse mid-search. The horse drops the database pool it inherited (without closing
-    the parent's connections) and opens its own; when a horse dies before finishing, the
-    worker marks its run failed so the page says so at once."""
+    the parent's connections) and opens its own. When a horse dies before finishing (killed,
+    out of memory), the worker puts its run back on the queue once (`retry_or_fail`), and marks
+    it failed the second time, so the page says so at once. A job that raised, or that outlived
+    its timeout, fails without a retry: it would do the same again."""
 
     horse_tag = ""
+    died_job_id = ""
 
     def fork_work_horse(self, job: Job, queue: Queue) -> None:
         super().fork_work_horse(job, queue)
@@ -330,6 +460,16 @@ class SolveWorker(Worker):
         db.engine.dispose(close=False)
         super().main_work_horse(job, queue)
 
+    def handle_work_horse_killed(self, job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
+        super().handle_work_horse_killed(job, retpid, ret_val, rusage)
+        # The worker itself ends a horse that outlived its job's timeout: no retry for that.
+        overran = (
+            job.timeout not in (None, -1)
+            and job.started_at is not None
+            and (rq_now() - job.started_at).total_seconds() > float(job.timeout or 0)
+        )
+        self.died_job_id = "" if overran else job.id
+
     def handle_job_failure(
         self,
         job: Job,
@@ -338,15 +478,35 @@ class SolveWorker(Worker):
         exc_string: str = "",
     ) -> None:
         super().handle_job_failure(job, queue, started_job_registry, exc_string)
+        died = not self.is_horse and self.died_job_id == job.id
+        self.died_job_id = ""
         tag = _worker_tag() if self.is_horse else self.horse_tag
+        why = (exc_string.strip().splitlines() or ["?"])[-1][:200]
         with _fresh_context():
-            reason = _(
-                "The solver's worker ended before the solve finished (%(why)s); nothing was "
-                "published. Start the solve again.",
-                why=(exc_string.strip().splitlines() or ["?"])[-1][:200],
-            )
             try:
+                if died and job.meta.get("run_id") is not None:
+                    retry_or_fail(int(job.meta["run_id"]), why)
+                    return
+                if (
+                    died
+                    and job.meta.get("night") is not None
+                    and int(job.meta.get("attempt", 1)) < MAX_ATTEMPTS
+                ):
+                    reason = _(
+                        "The solver's worker ended before the solve finished (%(why)s); nothing "
+                        "was published, and the nightly re-solve was queued again.",
+                        why=why,
+                    )
+                    # The dead run first: while it looks unfinished the retry would skip.
+                    fail_runs_of_job(job, tag, reason, record_night=False)
+                    _retry_night(job, why)
+                    return
+                reason = _(
+                    "The solver's worker ended before the solve finished (%(why)s); nothing was "
+                    "published. Start the solve again.",
+                    why=why,
+                )
                 fail_runs_of_job(job, tag, reason)
             except Exception:
-                log.exception("could not mark the runs of job %s failed", job.id)
+                log.exception("could not retry or fail the runs of job %s", job.id)
                 db.session.rollback()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 import click
@@ -33,6 +34,9 @@ def worker_command(burst: bool, name: str | None) -> None:
         client.ping()
     except redis.RedisError as error:
         raise click.ClickException(f"the solve queue is not reachable: {error}") from error
+    # Load OR-Tools (and the pandas it imports) once here: every work horse forked from this
+    # process then has it, instead of spending about a second of each solve's time limit on it.
+    importlib.import_module("scheduler.cpsat.search")
     worker = solve_queue.SolveWorker(
         [solve_queue.solve_queue(client)], connection=client, name=name
     )

@@ -375,6 +375,7 @@ def _run_to_its_end(
     except Exception as error:
         log.exception("solve run %s failed", run_id)
         db.session.rollback()
+        write_transaction()
         run = db.session.get(SolveRun, run_id)
         assert run is not None
         run.status = RunStatus.FAILED.value
@@ -411,7 +412,11 @@ def _execute(
 ) -> None:
     facility = run.facility
     problem, index = build_problem(facility, now=utcnow(), previous=latest_proposal(facility))
-    run.problem_json = scheduler.dump_problem(problem)
+    problem_json = scheduler.dump_problem(problem)
+    # End the reads before writing: on SQLite a read transaction that then writes fails at
+    # once ("database is locked") if any other process (another worker's progress) wrote since.
+    write_transaction()
+    run.problem_json = problem_json
     time_limit = run.time_limit_seconds
     db.session.commit()
     cancelled_reason = _("Cancelled by a manager; the plan was not kept.")
@@ -460,7 +465,10 @@ def _execute(
 
 
 def mark_interrupted_runs(now: datetime, stale_after_seconds: float = 60) -> int:
-    """Fail runs whose worker stopped sending heartbeats (killed, machine restarted)."""
+    """Retry or fail runs whose worker stopped sending heartbeats (killed, machine restarted).
+
+    A running run that was a job of its own on the queue goes back on it once
+    (`queue.retry_or_fail`); other runs are failed. Returns how many runs were handled."""
     write_transaction()
     limit = now - timedelta(seconds=stale_after_seconds)
     runs = solve_queue.not_waiting(
@@ -471,6 +479,10 @@ def mark_interrupted_runs(now: datetime, stale_after_seconds: float = 60) -> int
             )
         )
     )
+    lost = [
+        r.id for r in runs if r.status == RunStatus.RUNNING.value and solve_queue.has_run_job(r)
+    ]
+    runs = [r for r in runs if r.id not in lost]
     for run in runs:
         never_started = run.status == RunStatus.QUEUED.value
         run.status = RunStatus.FAILED.value
@@ -485,4 +497,8 @@ def mark_interrupted_runs(now: datetime, stale_after_seconds: float = 60) -> int
         )
         audit.record(None, "solve.interrupted", "solve_run", run.id, facility_id=run.facility_id)
     db.session.commit()
-    return len(runs)
+    for run_id in lost:
+        solve_queue.retry_or_fail(
+            run_id, _("its worker stopped answering: the host ended or restarted")
+        )
+    return len(runs) + len(lost)

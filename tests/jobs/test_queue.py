@@ -19,6 +19,7 @@ import pytest
 import redis
 from flask import Flask
 from rq import Queue, Worker
+from rq.job import JobStatus
 from sqlalchemy import func, select
 
 from app import create_app
@@ -26,6 +27,7 @@ from app.accounts.services import create_api_token
 from app.booking import queue as solve_queue
 from app.booking import runs as run_service
 from app.booking.models import (
+    AuditEvent,
     Booking,
     BookingRequest,
     Proposal,
@@ -80,7 +82,7 @@ def queue_name(app: Flask) -> Iterator[str]:
 @pytest.fixture
 def workers(
     app: Flask, queue_name: str, tmp_path: Path
-) -> Iterator[Callable[[str], subprocess.Popen[bytes]]]:
+) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     """Start `flask worker` processes on the test database and queue; stop them after."""
     env = dict(os.environ)
     env.update(
@@ -96,13 +98,13 @@ def workers(
     )
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(name: str) -> subprocess.Popen[bytes]:
+    def start(name: str, **settings: str) -> subprocess.Popen[bytes]:
         with (tmp_path / f"{name}.log").open("wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "flask", "--app", "app", "worker"]
                 + ["--name", f"{queue_name}-{name}"],
                 cwd=ROOT,
-                env=env,
+                env={**env, **settings},
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -239,7 +241,66 @@ def test_twelve_facilities_queued_at_once_are_each_solved_once_by_two_workers(
     assert {e["run"] for e in summary["solved"]} == {r.id for r in runs}
 
 
-def test_a_work_horse_killed_mid_solve_fails_its_run_and_the_worker_goes_on(
+def _horse_of(db: Any, run_id: int, *, attempt: int) -> int:
+    """Wait until the run's given attempt is searching; return its work horse's pid."""
+
+    def check() -> SolveRun | None:
+        run = _searching(db, run_id)()
+        return run if run is not None and run.attempt == attempt else None
+
+    found = wait_for(check, timeout=90, what=f"attempt {attempt} of the run to search")
+    return int(found.worker.rsplit(":", 1)[1])
+
+
+def _retries(db: Any, run_id: int) -> list[AuditEvent]:
+    return list(
+        db.session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "solve.retry", AuditEvent.object_id == run_id
+            )
+        )
+    )
+
+
+def test_a_work_horse_killed_mid_solve_is_retried_once_and_the_retry_completes(
+    app: Flask,
+    db: Any,
+    queue_name: str,
+    workers: Callable[[str], Any],
+    client: Any,
+    login: Any,
+) -> None:
+    _postgresql_only(db)
+    manager = factories.make_user()
+    busy = _facility_with_requests(60, manager=manager)
+    workers("only")
+    run = run_service.start_solve(manager, busy.id, time_limit=10)
+    first = _horse_of(db, run.id, attempt=1)
+    os.kill(first, signal.SIGKILL)
+
+    second = _horse_of(db, run.id, attempt=2)
+    assert second != first
+    assert _run(db, run.id).problem_json is not None, "the retry builds its problem again"
+    done = wait_for(
+        lambda: (r := _run(db, run.id)).status not in run_service.UNFINISHED and r,
+        timeout=120,
+        what="the second attempt to finish",
+    )
+    assert done.status == RunStatus.SUCCEEDED.value, done.error
+    assert done.attempt == 2 and done.worker.endswith(f":{second}")
+    [retry] = _retries(db, run.id)
+    assert "signal 9" in retry.details["why"] and retry.details["attempt"] == 2
+    # One plan, the second attempt's, and only as a draft for the manager.
+    assert [p.run_id for p in db.session.scalars(select(Proposal))] == [run.id]
+    assert db.session.scalar(select(func.count(Booking.id))) == 0
+    jobs = Queue(queue_name, connection=redis.Redis.from_url(REDIS_URL))
+    assert jobs.count == 0
+    login(manager)
+    page = client.get(f"/runs/{run.id}").get_data(as_text=True)
+    assert 'id="run-attempt"' in page and "second attempt" in page
+
+
+def test_a_run_whose_work_horse_dies_twice_is_failed_with_the_reason(
     app: Flask, db: Any, queue_name: str, workers: Callable[[str], Any]
 ) -> None:
     _postgresql_only(db)
@@ -247,38 +308,40 @@ def test_a_work_horse_killed_mid_solve_fails_its_run_and_the_worker_goes_on(
     busy = _facility_with_requests(60, manager=manager)
     workers("only")
     run = run_service.start_solve(manager, busy.id, time_limit=600)
-    found = wait_for(_searching(db, run.id), timeout=60, what="the worker to start searching")
-    horse = int(found.worker.rsplit(":", 1)[1])
-    os.kill(horse, signal.SIGKILL)
+    os.kill(_horse_of(db, run.id, attempt=1), signal.SIGKILL)
+    os.kill(_horse_of(db, run.id, attempt=2), signal.SIGKILL)
 
     failed = wait_for(
-        lambda: (r := _run(db, run.id)).status != RunStatus.RUNNING.value and r,
-        timeout=20,
-        what="the worker to mark the run failed",
+        lambda: (r := _run(db, run.id)).status not in run_service.UNFINISHED and r,
+        timeout=30,
+        what="the worker to fail the run",
     )
-    assert failed.status == RunStatus.FAILED.value
-    assert "nothing was published" in failed.error and "signal 9" in failed.error
+    assert failed.status == RunStatus.FAILED.value and failed.attempt == 2
+    assert "ended twice" in failed.error and "signal 9" in failed.error
+    assert "nothing was published" in failed.error
+    assert len(_retries(db, run.id)) == 1
     _nothing_published(db)
+    jobs = Queue(queue_name, connection=redis.Redis.from_url(REDIS_URL))
+    assert jobs.count == 0, "no third attempt"
 
     again = run_service.start_solve(manager, busy.id, time_limit=2)
     done = wait_for(
         lambda: (r := _run(db, again.id)).status not in run_service.UNFINISHED and r,
-        timeout=60,
+        timeout=90,
         what="the same worker to solve the next run",
     )
     assert done.status == RunStatus.SUCCEEDED.value, done.error
 
 
-def test_a_worker_host_that_dies_leaves_a_failed_run_and_nothing_published(
+def test_a_run_whose_worker_host_dies_goes_back_on_the_queue_for_another_worker(
     app: Flask, db: Any, queue_name: str, workers: Callable[[str], Any]
 ) -> None:
     _postgresql_only(db)
     manager = factories.make_user()
     busy = _facility_with_requests(60, manager=manager)
     worker = workers("doomed")
-    run = run_service.start_solve(manager, busy.id, time_limit=600)
-    found = wait_for(_searching(db, run.id), timeout=60, what="the worker to start searching")
-    horse = int(found.worker.rsplit(":", 1)[1])
+    run = run_service.start_solve(manager, busy.id, time_limit=10)
+    horse = _horse_of(db, run.id, attempt=1)
     # The whole host goes: the worker and its work horse (a process group of its own).
     worker.send_signal(signal.SIGKILL)
     os.kill(horse, signal.SIGKILL)
@@ -287,8 +350,90 @@ def test_a_worker_host_that_dies_leaves_a_failed_run_and_nothing_published(
 
     assert run_service.mark_interrupted_runs(utcnow()) == 0
     assert run_service.mark_interrupted_runs(utcnow() + timedelta(seconds=61)) == 1
+    queued = _run(db, run.id)
+    assert queued.status == RunStatus.QUEUED.value and queued.attempt == 2
+    assert queued.worker == "" and queued.started_at is None
+    _nothing_published(db)
+    # Waiting for a worker now: the sweep leaves it be.
+    assert run_service.mark_interrupted_runs(utcnow() + timedelta(seconds=61)) == 0
+
+    workers("heir")
+    done = wait_for(
+        lambda: (r := _run(db, run.id)).status not in run_service.UNFINISHED and r,
+        timeout=120,
+        what="another worker to finish the run",
+    )
+    assert done.status == RunStatus.SUCCEEDED.value, done.error
+    assert done.attempt == 2 and f"{queue_name}-heir" not in done.worker
+
+
+def test_a_nightly_re_solve_whose_work_horse_dies_is_queued_once_more(
+    app: Flask, db: Any, queue_name: str, workers: Callable[..., Any]
+) -> None:
+    _postgresql_only(db)
+    facility = _facility_with_requests(60)
+    # Wall-clock night solves of 10 s: long enough to be killed mid-search.
+    workers("only", PILOTSLOT_SOLVER_WORK_LIMIT="", PILOTSLOT_SOLVER_TIME_LIMIT="10")
+    night = solve_queue.tonight()
+    assert solve_queue.resolve_region(night)["queued"] == [facility.id]
+
+    def searching() -> SolveRun | None:
+        db.session.commit()
+        db.session.expire_all()
+        run = db.session.scalar(select(SolveRun))
+        return run if run is not None and run.progress else None
+
+    first = wait_for(searching, timeout=90, what="the nightly solve to search")
+    os.kill(int(first.worker.rsplit(":", 1)[1]), signal.SIGKILL)
+
+    def settled() -> dict[str, list[dict[str, Any]]] | None:
+        summary = solve_queue.night_summary(night)
+        return summary if summary["solved"] or summary["failed"] or summary["skipped"] else None
+
+    summary = wait_for(settled, timeout=120, what="the night's second attempt")
+    assert [e["facility"] for e in summary["solved"]] == [facility.slug], summary
+    dead = _run(db, first.id)
+    assert dead.status == RunStatus.FAILED.value and "queued again" in dead.error
+    [solved] = db.session.scalars(select(SolveRun).where(SolveRun.id != first.id)).all()
+    assert solved.status == RunStatus.SUCCEEDED.value and summary["solved"][0]["run"] == solved.id
+
+
+def test_a_stale_run_goes_back_on_the_queue_once_then_fails(
+    app: Flask, db: Any, queue_name: str, client: Any, login: Any
+) -> None:
+    manager = factories.make_user()
+    facility = _facility_with_requests(2, manager=manager)
+    run = run_service.start_solve(manager, facility.id, time_limit=5)
+    queue = Queue(queue_name, connection=redis.Redis.from_url(REDIS_URL))
+
+    def claim_and_lose() -> None:
+        # A worker took the job and its host went: the job left the queue (but is kept, as
+        # started), and the run beats no more.
+        [job] = queue.jobs
+        queue.remove(job)
+        job.set_status(JobStatus.STARTED)
+        run_row = _run(db, run.id)
+        run_row.status = RunStatus.RUNNING.value
+        run_row.worker = "gone-host:1"
+        run_row.started_at = run_row.heartbeat_at = utcnow()
+        db.session.commit()
+
+    claim_and_lose()
+    later = utcnow() + timedelta(minutes=2)
+    assert run_service.mark_interrupted_runs(later) == 1
+    retried = _run(db, run.id)
+    assert retried.status == RunStatus.QUEUED.value and retried.attempt == 2
+    [job] = queue.jobs
+    assert job.args == (run.id,) and job.id.endswith(f"run-{run.id}-attempt-2")
+    assert run_service.mark_interrupted_runs(later) == 0, "its new job waits for a worker"
+    login(manager)
+    assert 'id="run-attempt"' in client.get(f"/runs/{run.id}").get_data(as_text=True)
+
+    claim_and_lose()
+    assert run_service.mark_interrupted_runs(utcnow() + timedelta(minutes=2)) == 1
     failed = _run(db, run.id)
-    assert failed.status == RunStatus.FAILED.value and "stopped answering" in failed.error
+    assert failed.status == RunStatus.FAILED.value and "ended twice" in failed.error
+    assert queue.count == 0
     _nothing_published(db)
 
 
