@@ -160,9 +160,16 @@ def empty_tables() -> None:
     else:
         # Parents first, with foreign keys checked only at commit: a trigger that refuses to
         # remove a row of a locked parent (a submitted claim's voucher draws) finds no parent.
+        # A locked claim itself is never deleted, so that trigger steps aside meanwhile (the
+        # same transaction puts it back; PostgreSQL's TRUNCATE fires no row triggers).
+        from app.vouchers.models import CLAIM_DELETE_TRIGGERS
+
         db.session.execute(text("PRAGMA defer_foreign_keys = ON"))
+        db.session.execute(text("DROP TRIGGER IF EXISTS claims_locked_delete"))
         for table in tables:
             db.session.execute(table.delete())
+        for statement in CLAIM_DELETE_TRIGGERS["sqlite"]:
+            db.session.execute(text(statement))
     db.session.commit()
 
 

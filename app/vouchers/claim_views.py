@@ -1,5 +1,5 @@
 """Voucher claim pages (administrators): the list with the form that prepares one, a claim's
-page, printable page and workbook, and its refresh, submit and mark-paid buttons. Thin
+page, printable page and workbook, and its refresh, discard, submit and mark-paid buttons. Thin
 handlers around app.vouchers.claims."""
 
 from __future__ import annotations
@@ -177,6 +177,33 @@ def claim_paid(claim_id: int) -> str | BaseResponse:
     return redirect(url_for("claims.claim_detail", claim_id=claim.id))
 
 
+def discard_question(claim: Claim) -> str:
+    """Say what discarding a draft claim does."""
+    return _(
+        "Discard draft claim %(number)s to %(issuer)s (%(total)s CNY)? Its voucher-paid charges "
+        "go back to unclaimed; a claim for the period can be prepared again.",
+        number=claim.number,
+        issuer=claim.issuer,
+        total=money(claim.total_fen),
+    )
+
+
+@bp.post("/claims/<int:claim_id>/discard")
+@login_required
+def claim_discard(claim_id: int) -> str | BaseResponse:
+    claim = claims.get_claim(security.user(), claim_id)
+    if not confirm.confirmed():
+        return confirm.confirmation_page(
+            title=_("Discard claim %(number)s?", number=claim.number),
+            message=discard_question(claim),
+            action=_("Discard draft"),
+            back=url_for("claims.claim_detail", claim_id=claim.id),
+        )
+    number = claims.discard_claim(security.user(), claim.id)
+    flash(_("Draft claim %(number)s discarded; its charges are unclaimed again.", number=number))
+    return redirect(url_for("claims.claim_list"))
+
+
 def register(app: Flask) -> None:
     """Give templates the labels of claims and the questions their buttons ask."""
     app.jinja_env.globals.update(
@@ -184,5 +211,6 @@ def register(app: Flask) -> None:
         claim_period=claim_presenters.period_label,
         claim_submit_question=submit_question,
         claim_paid_question=paid_question,
+        claim_discard_question=discard_question,
         ClaimState=ClaimState,
     )

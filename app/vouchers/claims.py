@@ -1,9 +1,9 @@
 """The centre's redemption claims: per voucher issuer and period, the voucher-paid charges the
 centre asks the issuing bureau to reimburse. Each service owns its transaction.
 
-A claim is prepared as a draft, refreshed while it is one, submitted (which locks it) and then
-marked paid. The database holds the lock and the one-claim-per-draw rule too (the triggers in
-app.vouchers.models); the services say why first, in the reader's language."""
+A claim is prepared as a draft, refreshed or discarded while it is one, submitted (which locks
+it) and then marked paid. The database holds the lock and the one-claim-per-draw rule too (the
+triggers in app.vouchers.models); the services say why first, in the reader's language."""
 
 from __future__ import annotations
 
@@ -271,6 +271,45 @@ def mark_paid(user: User, claim_id: int, *, now: datetime | None = None) -> Clai
     audit.record(user, "claim.paid", "claim", claim.id, total_fen=claim.total_fen)
     db.session.commit()
     return claim
+
+
+def discard_claim(user: User, claim_id: int) -> str:
+    """Discard a draft claim: its draws go back to unclaimed and the claim is deleted.
+
+    Returns the discarded claim's number. The row is deleted rather than kept as discarded:
+    a claim's number is its issuer and period, so the same period can be prepared again, and
+    nothing was sent to the bureau under it. A submitted or paid claim is never discarded."""
+    claim = _locked_claim(user, claim_id)
+    if claim.state != ClaimState.DRAFT.value:
+        raise Conflict(
+            _(
+                "Claim %(number)s is submitted to its issuer: only a draft claim is discarded.",
+                number=claim.number,
+            )
+        )
+    number = claim.number
+    released: Any = db.session.execute(
+        update(VoucherDraw)
+        .where(VoucherDraw.claim_id == claim.id)
+        .values(claim_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    audit.record(
+        user,
+        "claim.discard",
+        "claim",
+        claim.id,
+        number=number,
+        issuer=claim.issuer,
+        period_start=claim.period_start.isoformat(),
+        period_end=claim.period_end.isoformat(),
+        draws=released.rowcount,
+        total_fen=claim.total_fen,
+    )
+    db.session.expire(claim, ["draws"])
+    db.session.delete(claim)
+    db.session.commit()
+    return number
 
 
 def get_claim(user: User, claim_id: int) -> Claim:

@@ -1,5 +1,5 @@
 """Voucher claims in the JSON API (administrators): list and read them, prepare one for an
-issuer and period, refresh a draft, mark it submitted and then paid. Handlers load and
+issuer and period, refresh or discard a draft, mark it submitted and then paid. Handlers load and
 serialise; the rules, access included, live in app/vouchers/claims.py."""
 
 from __future__ import annotations
@@ -169,3 +169,17 @@ def claims_submit(claim_id: int) -> ClaimAnswer:
 )
 def claims_paid(claim_id: int) -> ClaimAnswer:
     return ClaimAnswer.of(claims.mark_paid(security.user(), claim_id))
+
+
+@route(
+    "/claims/<int:claim_id>",
+    "DELETE",
+    summary="Discard a draft claim; its voucher-paid charges go back to unclaimed",
+    description="A submitted or paid claim is never discarded: 409 says so.",
+    status=204,
+    answer_description="Discarded",
+    errors=(409,),
+)
+def claims_discard(claim_id: int) -> Response:
+    claims.discard_claim(security.user(), claim_id)
+    return Response(status=204)

@@ -306,13 +306,42 @@ CLAIM_TRIGGER_NAMES = {
         ("voucher_draws_claim_locked_update", "voucher_draws"),
         ("voucher_draws_claim_locked_delete", "voucher_draws"),
         ("voucher_draws_claim_locked_insert", "voucher_draws"),
+        ("claims_locked_delete", "claims"),
     ],
-    "postgresql": [("claims_locked", "claims"), ("voucher_draws_claim_locked", "voucher_draws")],
+    "postgresql": [
+        ("claims_locked", "claims"),
+        ("voucher_draws_claim_locked", "voucher_draws"),
+        ("claims_locked_delete", "claims"),
+    ],
+}
+
+
+# A draft claim may be discarded (deleted, its draws released first); a submitted or paid one
+# is never deleted, whatever deletes it.
+CLAIM_DELETE_TRIGGERS = {
+    "sqlite": [
+        "CREATE TRIGGER claims_locked_delete BEFORE DELETE ON claims "
+        f"WHEN OLD.state IN {_LOCKED} "
+        f"BEGIN SELECT RAISE(ABORT, '{CLAIM_LOCKED_MESSAGE}'); END",
+    ],
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION refuse_locked_claim_delete() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF OLD.state IN {_LOCKED} THEN "
+        f"  RAISE EXCEPTION '{CLAIM_LOCKED_MESSAGE}' "
+        "USING ERRCODE = 'integrity_constraint_violation'; "
+        "END IF; "
+        "RETURN OLD; "
+        "END $$",
+        "CREATE TRIGGER claims_locked_delete BEFORE DELETE ON claims "
+        "FOR EACH ROW EXECUTE FUNCTION refuse_locked_claim_delete()",
+    ],
 }
 
 
 def _create_claim_triggers(target: Any, connection: Any, **_: Any) -> None:
-    for statement in CLAIM_TRIGGERS.get(connection.dialect.name, []):
+    dialect = connection.dialect.name
+    for statement in CLAIM_TRIGGERS.get(dialect, []) + CLAIM_DELETE_TRIGGERS.get(dialect, []):
         connection.exec_driver_sql(statement)
 
 

@@ -93,6 +93,7 @@ def test_everyone_but_administrators_gets_404(
         ("POST", f"/api/v1/claims/{claim['id']}/refresh", None),
         ("POST", f"/api/v1/claims/{claim['id']}/submit", None),
         ("POST", f"/api/v1/claims/{claim['id']}/paid", None),
+        ("DELETE", f"/api/v1/claims/{claim['id']}", None),
     ]:
         response = client.open(path, method=method, json=body)
         assert response.status_code == 404, (method, path)

@@ -166,6 +166,8 @@ ROUTES = [
     ("post", "/claims/{id}/submit", {"confirmed": "yes"}),
     ("post", "/claims/{id}/submit", {}),
     ("post", "/claims/{id}/paid", {"confirmed": "yes"}),
+    ("post", "/claims/{id}/discard", {"confirmed": "yes"}),
+    ("post", "/claims/{id}/discard", {}),
 ]
 
 
