@@ -153,4 +153,6 @@ def one_table(key: str, query: ReportQuery) -> ReportTable:
     if key not in TABLE_KEYS:
         raise NotFound(_("No such report table."))
     report = _report()
+    if not report.has(key):
+        raise NotFound(_("No such report table."))
     return ReportTable(**Envelope.fields(report), table=ReportTableData.of(report.table(key)))

@@ -429,3 +429,54 @@ def revenue(
             key = (b.facility_id, label)
             found[key] = found[key] + Revenue(started=1, no_shows=int(b.attended is False))
     return dict(found)
+
+
+@dataclass(frozen=True)
+class ClaimDrawFact:
+    """One voucher draw: its issuer, the month its charge's use started (local to the
+    facility), what it paid, and the state of the claim it is on (None: not yet claimed)."""
+
+    issuer: str
+    month: str
+    amount_fen: int
+    claim_state: str | None
+
+
+@dataclass(frozen=True)
+class ClaimUse:
+    """An issuer's month of voucher draws in fen, split by where they stand in redemption."""
+
+    draws: int = 0
+    drawn_fen: int = 0
+    draft_fen: int = 0
+    submitted_fen: int = 0
+    paid_fen: int = 0
+
+    @property
+    def unclaimed_fen(self) -> int:
+        return self.drawn_fen - self.draft_fen - self.submitted_fen - self.paid_fen
+
+    def __add__(self, other: ClaimUse) -> ClaimUse:
+        return ClaimUse(
+            self.draws + other.draws,
+            self.drawn_fen + other.drawn_fen,
+            self.draft_fen + other.draft_fen,
+            self.submitted_fen + other.submitted_fen,
+            self.paid_fen + other.paid_fen,
+        )
+
+
+def claim_use(draws: Iterable[ClaimDrawFact]) -> dict[tuple[str, str], ClaimUse]:
+    """Return, per (issuer, month label), its voucher draws and how much of them is on a draft,
+    a submitted (not yet paid) or a paid claim; the rest is not yet claimed."""
+    found: dict[tuple[str, str], ClaimUse] = defaultdict(ClaimUse)
+    for d in draws:
+        key = (d.issuer, d.month)
+        found[key] = found[key] + ClaimUse(
+            1,
+            d.amount_fen,
+            d.amount_fen if d.claim_state == "draft" else 0,
+            d.amount_fen if d.claim_state == "submitted" else 0,
+            d.amount_fen if d.claim_state == "paid" else 0,
+        )
+    return dict(found)

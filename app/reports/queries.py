@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
@@ -32,8 +32,15 @@ from app.extensions import db
 from app.i18n import localised
 from app.intervals import Interval
 from app.reports import metrics
-from app.reports.metrics import BookingFact, ChargeFact, ProposalFact, RequestFact, Unit
-from app.vouchers.models import VoucherDraw
+from app.reports.metrics import (
+    BookingFact,
+    ChargeFact,
+    ClaimDrawFact,
+    ProposalFact,
+    RequestFact,
+    Unit,
+)
+from app.vouchers.models import Claim, Voucher, VoucherDraw
 
 MAX_DAYS = 366
 DEFAULT_WEEKS = 4
@@ -96,6 +103,9 @@ class Scope:
     facilities: list[Facility]
     facility: Facility | None
     period: Period
+    # Whether the report holds the voucher claims table: administrators only (the centre
+    # redeems vouchers, and an issuer's sums span every facility).
+    sees_claims: bool = False
 
 
 def _day(args: Mapping[str, str], name: str, default: date) -> date:
@@ -127,7 +137,10 @@ def read_scope(
         )
     timezone = facility.timezone if facility else default_timezone
     return Scope(
-        facilities if facility is None else [facility], facility, Period(first, last, timezone)
+        facilities if facility is None else [facility],
+        facility,
+        Period(first, last, timezone),
+        sees_claims=access.can_manage_claims(user),
     )
 
 
@@ -143,6 +156,8 @@ class ReportData:
     charges: list[ChargeFact] = field(default_factory=list)
     # When the facts were read: a booking that starts later has not started.
     now: datetime | None = None
+    # None when the scope does not see voucher claims.
+    claim_draws: list[ClaimDrawFact] | None = None
 
 
 def _usable_windows(unit: Equipment, period: Interval) -> tuple[Interval, ...]:
@@ -349,6 +364,31 @@ def _charges(facility_ids: Sequence[int], period: Interval) -> list[ChargeFact]:
     ]
 
 
+def _claim_draws(facility_ids: Sequence[int], period: Period) -> list[ClaimDrawFact]:
+    """Return the facilities' voucher draws whose charge's use started in the period's days,
+    each day and month by the facility's own calendar (as claims count them)."""
+    # A margin wide enough for any time zone; the exact local day is checked below.
+    since = datetime.combine(period.first_day - timedelta(days=1), time(0), UTC)
+    until = datetime.combine(period.last_day + timedelta(days=2), time(0), UTC)
+    rows = db.session.execute(
+        select(
+            Voucher.issuer, Charge.start, Facility.timezone, VoucherDraw.amount_fen, Claim.state
+        )
+        .join(Voucher, VoucherDraw.voucher_id == Voucher.id)
+        .join(Charge, VoucherDraw.charge_id == Charge.id)
+        .join(Facility, Charge.facility_id == Facility.id)
+        .outerjoin(Claim, VoucherDraw.claim_id == Claim.id)
+        .where(Charge.facility_id.in_(facility_ids), Charge.start >= since, Charge.start < until)
+        .order_by(Charge.start, VoucherDraw.id)
+    )
+    facts = []
+    for issuer, start, timezone, amount, state in rows:
+        day = start.astimezone(ZoneInfo(timezone)).date()
+        if period.first_day <= day <= period.last_day:
+            facts.append(ClaimDrawFact(issuer, f"{day:%Y-%m}", int(amount), state))
+    return facts
+
+
 def load(scope: Scope, *, now: datetime | None = None) -> ReportData:
     """Load the facts of every facility in the scope over its period."""
     ids = [f.id for f in scope.facilities]
@@ -361,6 +401,7 @@ def load(scope: Scope, *, now: datetime | None = None) -> ReportData:
         facility_names={f.id: localised(f) for f in scope.facilities},
         charges=_charges(ids, period),
         now=now or utcnow(),
+        claim_draws=_claim_draws(ids, scope.period) if scope.sees_claims else None,
     )
 
 

@@ -70,6 +70,10 @@ class Report:
                 return table
         raise KeyError(key)
 
+    def has(self, key: str) -> bool:
+        """Tell whether the report holds the table (the claims table is administrators')."""
+        return any(table.key == key for table in self.tables)
+
 
 TABLE_KEYS = (
     "facilities",
@@ -81,6 +85,7 @@ TABLE_KEYS = (
     "waiting",
     "attendance",
     "revenue",
+    "claims",
 )
 
 
@@ -408,6 +413,40 @@ def _revenue_bars(
     )
 
 
+def _claims_table(found: dict[tuple[str, str], metrics.ClaimUse]) -> Table:
+    def cells(c: metrics.ClaimUse) -> list[Cell]:
+        return [
+            c.draws,
+            c.drawn_fen,
+            c.draft_fen,
+            c.submitted_fen,
+            c.paid_fen,
+            c.unclaimed_fen,
+        ]
+
+    rows: list[list[Cell]] = [
+        [issuer, month, *cells(found[issuer, month])] for issuer, month in sorted(found)
+    ]
+    if len(found) > 1:
+        rows.append([_("All issuers"), "", *cells(sum(found.values(), metrics.ClaimUse()))])
+    return Table(
+        "claims",
+        _("Voucher claims"),
+        _("Voucher draws and their redemption per issuer and month"),
+        [
+            Column("issuer", _("Issuer")),
+            Column("month", _("Month")),
+            Column("draws", _("Voucher draws"), INT),
+            Column("drawn", _("Paid by vouchers"), MONEY),
+            Column("on_draft_claims", _("On a draft claim"), MONEY),
+            Column("submitted", _("Submitted, not yet paid"), MONEY),
+            Column("paid", _("Paid by the issuer"), MONEY),
+            Column("unclaimed", _("Not yet claimed"), MONEY),
+        ],
+        rows,
+    )
+
+
 def compute(scope: Scope, data: ReportData) -> Report:
     """Compute every table and picture series of a report from its facts."""
     period = scope.period.interval
@@ -435,6 +474,11 @@ def compute(scope: Scope, data: ReportData) -> Report:
             _waiting_table(data, scope),
             _attendance_table(data, scope),
             _revenue_table(data, scope, month_labels, money),
+            *(
+                [_claims_table(metrics.claim_use(data.claim_draws))]
+                if data.claim_draws is not None
+                else []
+            ),
         ],
         heatmap=Series(
             [_unit_label(data, u) for u in data.units],

@@ -99,6 +99,8 @@ def table_csv(key: str) -> Response:
     if key not in TABLE_KEYS:
         raise NotFound(_("No such report table."))
     report = _report()
+    if not report.has(key):
+        raise NotFound(_("No such report table."))
     return _download(exports.table_csv(report.table(key)), "text/csv", f"{key}.csv", report.scope)
 
 
