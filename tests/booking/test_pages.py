@@ -332,7 +332,7 @@ def test_manual_booking_conflict_is_shown_beside_the_start(
         "note": "",
     }
     page = client.post(f"/manage/{world.facility.slug}/bookings/new", data=data)
-    assert page.status_code == 200
+    assert page.status_code == 409
     assert field_error(page.get_data(as_text=True), "start")
     assert db.session.scalar(select(func.count()).select_from(Booking)) == 1
     data.update(start=world.local(2, "10:00"), end=world.local(2, "11:00"))
@@ -557,7 +557,7 @@ def test_malformed_manager_forms_never_500(client: Any, login: Any, world: World
     login(world.mia)
     slug = world.facility.slug
     bad = {"equipment_id": "x", "project_id": "x", "start": "soon", "end": "", "title": ""}
-    assert client.post(f"/manage/{slug}/bookings/new", data=bad).status_code == 200
+    assert client.post(f"/manage/{slug}/bookings/new", data=bad).status_code == 422
     maintenance = {f"maintenance-{k}": v for k, v in bad.items()}
     assert client.post(f"/manage/{slug}/maintenance", data=maintenance).status_code == 422
     training = {"email": "not-an-email", "equipment_id": "x", "trained_on": "2026-99-99"}
