@@ -88,6 +88,21 @@ def _document_path(rule: str) -> tuple[str, dict[str, dict[str, Any]]]:
     return _RULE_PARAMETER.sub(rename, rule), parameters
 
 
+AreaRoute = Callable[..., Callable[[Callable[..., Any]], Callable[..., Response]]]
+
+
+def area_router(bp: Blueprint, tag: str) -> AreaRoute:
+    """Return the `route` of one API area: its blueprint and tag, authenticated, with 404
+    among its errors (what the caller may not see is not found)."""
+
+    def area_route(
+        rule: str, method: str, *, errors: tuple[int, ...] = (), **declared: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
+        return route(bp, rule, method, errors=(404, *errors), tags=(tag,), **declared)
+
+    return area_route
+
+
 def route(
     bp: Blueprint,
     rule: str,

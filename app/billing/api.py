@@ -7,10 +7,9 @@ hourly rate: a startup needs its price before it books. Money is integer fen thr
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from flask import Blueprint, Response
+from flask import Blueprint
 from pydantic import Field, StrictInt
 from sqlalchemy import select
 
@@ -45,11 +44,8 @@ Fen = Annotated[StrictInt, Field(ge=0, le=MAX_FEN)]
 PositiveFen = Annotated[StrictInt, Field(ge=1, le=MAX_FEN)]
 
 
-def route(
-    rule: str, method: str, *, errors: tuple[int, ...] = (), **declared: Any
-) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
-    """Declare a billing operation: 404 for what the caller may not see."""
-    return openapi.route(bp, rule, method, errors=(404, *errors), tags=("billing",), **declared)
+# Declare a billing operation: 404 for what the caller may not see.
+route = openapi.area_router(bp, "billing")
 
 
 # ---------------------------------------------------------------- charges

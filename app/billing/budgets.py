@@ -37,7 +37,6 @@ from app.billing.models import Charge, SpendingCap
 from app.billing.services import price_of_use
 from app.booking.models import Booking, BookingRequest, BookingStatus
 from app.extensions import db
-from app.vouchers.models import Voucher
 
 if TYPE_CHECKING:
     from app.accounts.models import Project
@@ -118,31 +117,12 @@ def committed_fen(
     return int(charged or 0) + booked
 
 
-def covers(voucher: Voucher, facility: Facility) -> bool:
-    """Tell whether the voucher may be spent on any use of the facility."""
-    if not voucher.scopes:
-        return True
-    return any(
-        s.facility_id == facility.id
-        or (s.centre_id is not None and s.centre_id == facility.centre_id)
-        for s in voucher.scopes
-    )
-
-
 def spendable_vouchers_fen(project: Project, facility: Facility, day: date, left_fen: int) -> int:
     """Return what the project's vouchers add to its budget at the facility (rule above)."""
-    vouchers = [
-        v
-        for v in db.session.scalars(
-            select(Voucher).where(
-                Voucher.project_id == project.id,
-                Voucher.valid_from <= day,
-                Voucher.valid_until >= day,
-                Voucher.balance_fen > 0,
-            )
-        )
-        if covers(v, facility)
-    ]
+    from app.vouchers.services import spendable_at
+
+    # No capabilities: a budget is per project, so only facility- or centre-wide vouchers count.
+    vouchers = list(db.session.scalars(spendable_at(project.id, facility, day)))
     if not vouchers:
         return 0
     balance = sum(v.balance_fen for v in vouchers)

@@ -3,9 +3,6 @@ remove one. Handlers serialise; the rules live in app/billing/caps.py and app/ac
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from flask import Blueprint, Response
 from pydantic import Field
 
@@ -19,11 +16,8 @@ from app.billing.money import MAX_FEN
 bp = Blueprint("caps_api", __name__, url_prefix="/api/v1")
 
 
-def route(
-    rule: str, method: str, *, errors: tuple[int, ...] = (), **declared: Any
-) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
-    """Declare a spending-cap operation: authenticated, 404 for what the caller may not see."""
-    return openapi.route(bp, rule, method, errors=(404, *errors), tags=("billing",), **declared)
+# Declare a spending-cap operation: authenticated, 404 for what the caller may not see.
+route = openapi.area_router(bp, "billing")
 
 
 class CapInput(Body):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
@@ -35,30 +36,15 @@ def fair_share_message() -> str:
 def set_fair_share(user: User, facility_id: int, percent: Any) -> Facility:
     """Set the most one project may hold of any unit's bookable time in a solve, in percent
     (None: no limit); the next solve uses it."""
-    write_transaction()
-    facility = db.session.get(Facility, facility_id)
-    if facility is None:
-        raise NotFound(_("No such facility among those you manage."))
-    access.require_manager(user, facility)
-    if percent is not None and (
-        isinstance(percent, bool)
-        or not isinstance(percent, int)
-        or not FAIR_SHARE_MIN_PERCENT <= percent <= FAIR_SHARE_MAX_PERCENT
-    ):
-        raise ValidationError(fair_share_message(), field="fair_share_percent")
-    if percent != facility.fair_share_percent:
-        audit.record(
-            user,
-            "facility.fair_share",
-            "facility",
-            facility.id,
-            facility_id=facility.id,
-            fair_share_percent=percent,
-            previous=facility.fair_share_percent,
-        )
-        facility.fair_share_percent = percent
-    db.session.commit()
-    return facility
+    return _set_percent(
+        user,
+        facility_id,
+        percent,
+        column="fair_share_percent",
+        bounds=(FAIR_SHARE_MIN_PERCENT, FAIR_SHARE_MAX_PERCENT),
+        message=fair_share_message,
+        action="facility.fair_share",
+    )
 
 
 def no_show_penalty_message() -> str:
@@ -74,27 +60,49 @@ def no_show_penalty_message() -> str:
 def set_no_show_penalty(user: User, facility_id: int, percent: Any) -> Facility:
     """Set how many percent each recent no-show lowers a project's request weights in the
     facility's solves (None: off); the next solve uses it."""
+    return _set_percent(
+        user,
+        facility_id,
+        percent,
+        column="no_show_penalty_percent",
+        bounds=(NO_SHOW_PENALTY_MIN_PERCENT, NO_SHOW_PENALTY_MAX_PERCENT),
+        message=no_show_penalty_message,
+        action="facility.no_show_penalty",
+    )
+
+
+def _set_percent(
+    user: User,
+    facility_id: int,
+    percent: Any,
+    *,
+    column: str,
+    bounds: tuple[int, int],
+    message: Callable[[], str],
+    action: str,
+) -> Facility:
+    """Set one of a facility's whole-percent settings (None: off), audited when it changes."""
     write_transaction()
     facility = db.session.get(Facility, facility_id)
     if facility is None:
         raise NotFound(_("No such facility among those you manage."))
     access.require_manager(user, facility)
+    low, high = bounds
     if percent is not None and (
-        isinstance(percent, bool)
-        or not isinstance(percent, int)
-        or not NO_SHOW_PENALTY_MIN_PERCENT <= percent <= NO_SHOW_PENALTY_MAX_PERCENT
+        isinstance(percent, bool) or not isinstance(percent, int) or not low <= percent <= high
     ):
-        raise ValidationError(no_show_penalty_message(), field="no_show_penalty_percent")
-    if percent != facility.no_show_penalty_percent:
+        raise ValidationError(message(), field=column)
+    previous = getattr(facility, column)
+    if percent != previous:
         audit.record(
             user,
-            "facility.no_show_penalty",
+            action,
             "facility",
             facility.id,
             facility_id=facility.id,
-            no_show_penalty_percent=percent,
-            previous=facility.no_show_penalty_percent,
+            previous=previous,
+            **{column: percent},
         )
-        facility.no_show_penalty_percent = percent
+        setattr(facility, column, percent)
     db.session.commit()
     return facility

@@ -4,10 +4,9 @@ services) and serialise; the rules live in app/needs/services.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Literal
+from typing import Literal
 
-from flask import Blueprint, Response
+from flask import Blueprint
 from pydantic import Field
 
 from app import access, openapi
@@ -22,11 +21,8 @@ States = Literal[tuple(s.value for s in NeedState)]  # type: ignore[valid-type]
 Reasons = Literal[tuple(r.value for r in DeclineReason)]  # type: ignore[valid-type]
 
 
-def route(
-    rule: str, method: str, *, errors: tuple[int, ...] = (), **declared: Any
-) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
-    """Declare a needs operation: authenticated, 404 for a need the caller may not see."""
-    return openapi.route(bp, rule, method, errors=(404, *errors), tags=("needs",), **declared)
+# Declare a needs operation: authenticated, 404 for a need the caller may not see.
+route = openapi.area_router(bp, "needs")
 
 
 # ---------------------------------------------------------------- schemas

@@ -5,12 +5,11 @@ app/usage/services.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response
+from flask import Blueprint
 from pydantic import Field
 from sqlalchemy import select
 
@@ -35,11 +34,8 @@ States = Literal[tuple(s.value for s in UsageState)]  # type: ignore[valid-type]
 Vias = Literal[tuple(v.value for v in UsageVia)]  # type: ignore[valid-type]
 
 
-def route(
-    rule: str, method: str, *, errors: tuple[int, ...] = (), **declared: Any
-) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
-    """Declare a usage operation: authenticated, 404 for what the caller may not see."""
-    return openapi.route(bp, rule, method, errors=(404, *errors), tags=("usage",), **declared)
+# Declare a usage operation: authenticated, 404 for what the caller may not see.
+route = openapi.area_router(bp, "usage")
 
 
 # ---------------------------------------------------------------- schemas

@@ -4,10 +4,9 @@ draws; administrators record vouchers and extend or annotate them. Handlers load
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
-from flask import Blueprint, Response
+from flask import Blueprint
 from pydantic import Field, StrictInt
 
 from app import openapi
@@ -22,11 +21,8 @@ bp = Blueprint("vouchers_api", __name__, url_prefix="/api/v1")
 Fen = Annotated[StrictInt, Field(ge=1, le=MAX_FEN)]
 
 
-def route(
-    rule: str, method: str, *, errors: tuple[int, ...] = (), **declared: Any
-) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
-    """Declare a vouchers operation: authenticated, 404 for a voucher the caller may not see."""
-    return openapi.route(bp, rule, method, errors=(404, *errors), tags=("vouchers",), **declared)
+# Declare a vouchers operation: authenticated, 404 for a voucher the caller may not see.
+route = openapi.area_router(bp, "vouchers")
 
 
 # ---------------------------------------------------------------- schemas

@@ -4,8 +4,7 @@ serialise; the rules, access included, live in app/vouchers/claims.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Literal
+from typing import Literal
 
 from flask import Blueprint, Response
 from pydantic import Field
@@ -21,11 +20,8 @@ bp = Blueprint("claims_api", __name__, url_prefix="/api/v1")
 States = Literal[tuple(s.value for s in ClaimState)]  # type: ignore[valid-type]
 
 
-def route(
-    rule: str, method: str, *, errors: tuple[int, ...] = (), **declared: Any
-) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
-    """Declare a claims operation: authenticated, 404 for anyone but an administrator."""
-    return openapi.route(bp, rule, method, errors=(404, *errors), tags=("claims",), **declared)
+# Declare a claims operation: authenticated, 404 for anyone but an administrator.
+route = openapi.area_router(bp, "claims")
 
 
 class ClaimInput(Body):

@@ -16,14 +16,14 @@ database's CHECK keeps it between 0 and the amount, so concurrent draws cannot o
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import Select, exists, func, or_, select, update
 
 from app import access, dates
 from app.accounts.models import Project, User
@@ -349,34 +349,41 @@ def draws_of(voucher: Voucher) -> list[VoucherDraw]:
 # ---------------------------------------------------------------- drawing
 
 
-def eligible_vouchers(charge: Charge) -> list[Voucher]:
-    """Return the project's vouchers the charge may draw from, in drawing order."""
-    facility = db.session.get(Facility, charge.facility_id)
-    unit = db.session.get(Equipment, charge.equipment_id)
-    assert facility is not None and unit is not None
-    day = charge.start.astimezone(ZoneInfo(facility.timezone)).date()
-    capabilities = unit.capability_names
+def spendable_at(
+    project_id: int, facility: Facility, day: date, capabilities: Collection[str] = ()
+) -> Select[tuple[Voucher]]:
+    """Return the query of a project's vouchers with a balance, valid on `day` (local), whose
+    scope covers the facility, its centre or one of `capabilities`, in drawing order."""
     scoped = exists().where(VoucherScope.voucher_id == Voucher.id)
     covers = exists().where(
         VoucherScope.voucher_id == Voucher.id,
         or_(
             VoucherScope.centre_id == facility.centre_id,
             VoucherScope.facility_id == facility.id,
-            VoucherScope.capability_slug.in_(capabilities or [""]),
+            VoucherScope.capability_slug.in_(list(capabilities) or [""]),
         ),
     )
-    return list(
-        db.session.scalars(
-            select(Voucher)
-            .where(
-                Voucher.project_id == charge.project_id,
-                Voucher.valid_from <= day,
-                Voucher.valid_until >= day,
-                Voucher.balance_fen > 0,
-                or_(~scoped, covers),
-            )
-            .order_by(Voucher.valid_until, Voucher.id)
+    return (
+        select(Voucher)
+        .where(
+            Voucher.project_id == project_id,
+            Voucher.valid_from <= day,
+            Voucher.valid_until >= day,
+            Voucher.balance_fen > 0,
+            or_(~scoped, covers),
         )
+        .order_by(Voucher.valid_until, Voucher.id)
+    )
+
+
+def eligible_vouchers(charge: Charge) -> list[Voucher]:
+    """Return the project's vouchers the charge may draw from, in drawing order."""
+    facility = db.session.get(Facility, charge.facility_id)
+    unit = db.session.get(Equipment, charge.equipment_id)
+    assert facility is not None and unit is not None
+    day = charge.start.astimezone(ZoneInfo(facility.timezone)).date()
+    return list(
+        db.session.scalars(spendable_at(charge.project_id, facility, day, unit.capability_names))
     )
 
 

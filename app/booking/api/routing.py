@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from flask import Response
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -16,12 +12,8 @@ from app.catalog.models import Equipment, Facility
 from app.errors import AppError, BadRequest, NotFound, ValidationError
 from app.extensions import db
 
-
-def route(
-    rule: str, method: str, *, errors: tuple[int, ...] = (), **declared: Any
-) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
-    """Declare a booking operation: authenticated, 404 for what the caller may not see."""
-    return openapi.route(bp, rule, method, errors=(404, *errors), tags=("booking",), **declared)
+# Declare a booking operation: authenticated, 404 for what the caller may not see.
+route = openapi.area_router(bp, "booking")
 
 
 def facility(slug: str, *, field: str | None = None, error: type[AppError] = NotFound) -> Facility:
