@@ -332,10 +332,16 @@ def _record(night: str, facility_id: int, state: str, **details: Any) -> None:
 
 def night_job(facility_id: int, night: str) -> None:
     """Re-solve one facility for the night (in a worker) and record the outcome."""
+    from rq import get_current_job
+
     from app.jobs.resolves import SolveFailed, scheduled_resolve
 
+    job = get_current_job()
+    attempt = int(job.meta.get("attempt", 1)) if job is not None else 1
     with _fresh_context():
-        _record(night, facility_id, "running")
+        # `horse` names this process the way its run's `worker` column will: if the whole host
+        # goes, the stale-run sweep finds the night's entry by it (`retry_lost_night_run`).
+        _record(night, facility_id, "running", attempt=attempt, horse=_worker_tag())
         try:
             run = scheduled_resolve(facility_id, now=utcnow())
         except SolveFailed as failure:
@@ -425,8 +431,12 @@ def fail_runs_of_job(job: Job, worker_tag: str, reason: str, *, record_night: bo
 
 def _retry_night(job: Job, why: str) -> None:
     """Queue a nightly re-solve whose work horse died once more, as its second attempt."""
-    attempt = int(job.meta.get("attempt", 1))
-    night, facility_id = job.meta["night"], job.meta["facility_id"]
+    _queue_night_again(
+        job.meta["night"], job.meta["facility_id"], int(job.meta.get("attempt", 1)), why
+    )
+
+
+def _queue_night_again(night: str, facility_id: int, attempt: int, why: str) -> None:
     try:
         _record(night, facility_id, "queued", attempt=attempt + 1, detail=why)
         _enqueue_night_job(solve_queue(), facility_id, night, attempt + 1)
@@ -436,6 +446,69 @@ def _retry_night(job: Job, why: str) -> None:
             _record(night, facility_id, "failed", detail=why)
         except redis.RedisError:
             pass
+
+
+def retry_lost_night_run(run: SolveRun) -> bool:
+    """Handle a stale nightly run whose whole host went: fail it and queue its night again.
+
+    A nightly job solves inside its work horse, so its run has no job of its own to put back;
+    the night's summary names the horse that ran it. The re-solve goes back on the queue once
+    (a third host loss fails it in the summary, as a horse dying twice does). Returns whether
+    the run was a nightly job's; then it is failed, nothing of it having been published."""
+    if run.trigger != "schedule" or not run.worker or not configured():
+        return False
+    moment = run.started_at or run.created_at
+    nights = {tonight(moment), tonight(moment - timedelta(days=1))}
+    try:
+        client = connection()
+        found = [
+            (night, entry)
+            for night in sorted(nights)
+            if (raw := client.hget(_night_key(night), str(run.facility_id))) is not None
+            and (entry := json.loads(raw)).get("state") == "running"
+            and entry.get("horse") == run.worker
+        ]
+    except redis.RedisError as error:
+        log.warning("solve queue unreachable; nightly run %s is failed only: %s", run.id, error)
+        return False
+    if not found:
+        return False
+    night, entry = found[-1]
+    attempt = int(entry.get("attempt", 1))
+    why = _("its worker stopped answering: the host ended or restarted")
+    again = attempt < MAX_ATTEMPTS
+    reason = (
+        _(
+            "The solver's worker ended before the solve finished (%(why)s); nothing "
+            "was published, and the nightly re-solve was queued again.",
+            why=why,
+        )
+        if again
+        else _(
+            "The solver's worker ended twice before the solve finished (%(why)s); nothing was "
+            "published. Start the solve again.",
+            why=why,
+        )
+    )
+    write_transaction()
+    failed = db.session.execute(
+        update(SolveRun)
+        .where(SolveRun.id == run.id, SolveRun.status.in_(UNFINISHED))
+        .values(status=RunStatus.FAILED.value, error=reason, finished_at=utcnow())
+    )
+    if failed.rowcount != 1:
+        db.session.rollback()
+        return False
+    audit.record(None, "solve.interrupted", "solve_run", run.id, facility_id=run.facility_id)
+    db.session.commit()
+    if again:
+        _queue_night_again(night, run.facility_id, attempt, why)
+    else:
+        try:
+            _record(night, run.facility_id, "failed", detail=reason)
+        except redis.RedisError:
+            log.exception("could not record the failure of run %s in the night's summary", run.id)
+    return True
 
 
 class SolveWorker(Worker):

@@ -479,26 +479,37 @@ def mark_interrupted_runs(now: datetime, stale_after_seconds: float = 60) -> int
             )
         )
     )
-    lost = [
-        r.id for r in runs if r.status == RunStatus.RUNNING.value and solve_queue.has_run_job(r)
-    ]
-    runs = [r for r in runs if r.id not in lost]
+    running = [r for r in runs if r.status == RunStatus.RUNNING.value]
+    lost = [r.id for r in running if solve_queue.has_run_job(r)]
+    nightly = [r for r in running if r.id not in lost and r.trigger == "schedule"]
+    runs = [r for r in runs if r.id not in lost and r not in nightly]
     for run in runs:
-        never_started = run.status == RunStatus.QUEUED.value
-        run.status = RunStatus.FAILED.value
-        run.finished_at = now
-        run.error = (
-            _("The solver never started (no worker picked the run up); start the solve again.")
-            if never_started
-            else _(
-                "The solver stopped answering (its worker ended or the machine restarted); "
-                "nothing was published. Start the solve again."
-            )
-        )
-        audit.record(None, "solve.interrupted", "solve_run", run.id, facility_id=run.facility_id)
+        _fail_interrupted(run, now)
     db.session.commit()
     for run_id in lost:
         solve_queue.retry_or_fail(
             run_id, _("its worker stopped answering: the host ended or restarted")
         )
-    return len(runs) + len(lost)
+    # A nightly job's run goes back on the queue through its night; any other is failed.
+    for run in nightly:
+        if not solve_queue.retry_lost_night_run(run):
+            write_transaction()
+            if run.status in UNFINISHED:
+                _fail_interrupted(run, now)
+            db.session.commit()
+    return len(runs) + len(lost) + len(nightly)
+
+
+def _fail_interrupted(run: SolveRun, now: datetime) -> None:
+    never_started = run.status == RunStatus.QUEUED.value
+    run.status = RunStatus.FAILED.value
+    run.finished_at = now
+    run.error = (
+        _("The solver never started (no worker picked the run up); start the solve again.")
+        if never_started
+        else _(
+            "The solver stopped answering (its worker ended or the machine restarted); "
+            "nothing was published. Start the solve again."
+        )
+    )
+    audit.record(None, "solve.interrupted", "solve_run", run.id, facility_id=run.facility_id)

@@ -4,6 +4,7 @@ Each test has a queue of its own (its name prefixes every job and worker key), d
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -396,6 +397,102 @@ def test_a_nightly_re_solve_whose_work_horse_dies_is_queued_once_more(
     assert dead.status == RunStatus.FAILED.value and "queued again" in dead.error
     [solved] = db.session.scalars(select(SolveRun).where(SolveRun.id != first.id)).all()
     assert solved.status == RunStatus.SUCCEEDED.value and summary["solved"][0]["run"] == solved.id
+
+
+def test_a_nightly_re_solve_whose_host_dies_is_queued_once_more_for_another_worker(
+    app: Flask, db: Any, queue_name: str, workers: Callable[..., Any]
+) -> None:
+    _postgresql_only(db)
+    facility = _facility_with_requests(60)
+    worker = workers("doomed", PILOTSLOT_SOLVER_WORK_LIMIT="", PILOTSLOT_SOLVER_TIME_LIMIT="10")
+    night = solve_queue.tonight()
+    assert solve_queue.resolve_region(night)["queued"] == [facility.id]
+
+    def searching() -> SolveRun | None:
+        db.session.commit()
+        db.session.expire_all()
+        run = db.session.scalar(select(SolveRun))
+        return run if run is not None and run.progress else None
+
+    first = wait_for(searching, timeout=90, what="the nightly solve to search")
+    horse = int(first.worker.rsplit(":", 1)[1])
+    # The whole host goes: no work horse lives to tell its worker, no worker to tell anyone.
+    worker.send_signal(signal.SIGKILL)
+    os.kill(horse, signal.SIGKILL)
+    worker.wait(timeout=10)
+    wait_for(lambda: not _alive(horse), timeout=10, what="the work horse to end")
+    assert [e["attempt"] for e in solve_queue.night_summary(night)["running"]] == [1]
+
+    assert run_service.mark_interrupted_runs(utcnow()) == 0, "its heartbeat is still fresh"
+    assert run_service.mark_interrupted_runs(utcnow() + timedelta(seconds=61)) == 1
+    dead = _run(db, first.id)
+    assert dead.status == RunStatus.FAILED.value and "queued again" in dead.error
+    [queued] = solve_queue.night_summary(night)["queued"]
+    assert queued["attempt"] == 2 and "host ended" in queued["detail"]
+    _nothing_published(db)
+    assert run_service.mark_interrupted_runs(utcnow() + timedelta(seconds=61)) == 0
+
+    workers("heir", PILOTSLOT_SOLVER_WORK_LIMIT="2")
+
+    def settled() -> dict[str, list[dict[str, Any]]] | None:
+        summary = solve_queue.night_summary(night)
+        return summary if summary["solved"] or summary["failed"] or summary["skipped"] else None
+
+    summary = wait_for(settled, timeout=120, what="the night's second attempt")
+    assert [e["facility"] for e in summary["solved"]] == [facility.slug], summary
+    [solved] = db.session.scalars(select(SolveRun).where(SolveRun.id != first.id)).all()
+    assert solved.status == RunStatus.SUCCEEDED.value and summary["solved"][0]["run"] == solved.id
+    assert f"{queue_name}-heir" in summary["solved"][0]["worker"]
+
+
+def _lost_nightly_run(db: Any, night: str, facility: Any, *, attempt: int | None) -> SolveRun:
+    """A nightly run whose host went: running, beating no more, named in the night if given."""
+    run = SolveRun(
+        facility_id=facility.id,
+        trigger="schedule",
+        status=RunStatus.RUNNING.value,
+        worker="gone-host:7",
+        started_at=utcnow(),
+        heartbeat_at=utcnow(),
+    )
+    db.session.add(run)
+    db.session.commit()
+    if attempt is not None:
+        solve_queue.connection().hset(
+            solve_queue._night_key(night),
+            str(facility.id),
+            json.dumps({"state": "running", "attempt": attempt, "horse": "gone-host:7"}),
+        )
+    return run
+
+
+def test_a_nightly_re_solve_lost_with_its_host_twice_is_failed_in_the_night_summary(
+    app: Flask, db: Any, queue_name: str
+) -> None:
+    facility = _facility_with_requests(2)
+    night = solve_queue.tonight()
+    run = _lost_nightly_run(db, night, facility, attempt=2)
+
+    assert run_service.mark_interrupted_runs(utcnow() + timedelta(minutes=2)) == 1
+    failed = _run(db, run.id)
+    assert failed.status == RunStatus.FAILED.value and "ended twice" in failed.error
+    summary = solve_queue.night_summary(night)
+    assert [e["facility"] for e in summary["failed"]] == [facility.slug]
+    assert "ended twice" in summary["failed"][0]["detail"] and not summary["queued"]
+    assert Queue(queue_name, connection=solve_queue.connection()).count == 0
+
+
+def test_a_lost_scheduled_run_that_no_night_names_is_failed_as_before(
+    app: Flask, db: Any, queue_name: str
+) -> None:
+    # The scheduler process solved it in-process: there is no night to queue again.
+    facility = _facility_with_requests(2)
+    run = _lost_nightly_run(db, solve_queue.tonight(), facility, attempt=None)
+
+    assert run_service.mark_interrupted_runs(utcnow() + timedelta(minutes=2)) == 1
+    failed = _run(db, run.id)
+    assert failed.status == RunStatus.FAILED.value and "stopped answering" in failed.error
+    assert Queue(queue_name, connection=solve_queue.connection()).count == 0
 
 
 def test_a_stale_run_goes_back_on_the_queue_once_then_fails(
