@@ -9,7 +9,8 @@ so no run waits for a job that does not exist.
 
 A run whose worker died mid-solve (its work horse killed, or its whole host gone and its
 heartbeat stale) goes back on the queue once, as its second attempt; if that one dies too, the
-run is failed with the reason. A dead attempt never published anything: a run publishes only
+run is failed with the reason. A nightly re-solve that died either way is queued once more for
+its night, as a new run. A dead attempt never published anything: a run publishes only
 when it succeeds.
 
 The nightly re-solve fans out as one job per facility; a Redis hash per night both claims each
