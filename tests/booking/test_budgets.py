@@ -121,7 +121,8 @@ def test_committed_counts_charges_and_uncharged_bookings_and_vouchers_add(core: 
     old = now - timedelta(days=40)
     factories.make_booking(core.amber, core.lcms1, old, old + timedelta(hours=5))
     db.session.commit()
-    _cap(core, 1_000)
+    # From two local days back: before 03:00 local, the charged use lies two days back.
+    _cap(core, 1_000, start=now.astimezone(ZONE).date() - timedelta(days=2))
     _voucher(core, 100, scopes=[VoucherScope(facility_id=core.bio.id)])
     _voucher(core, 70, scopes=[VoucherScope(centre_id=core.bio.centre_id)])
     # Not counted: scoped to another facility, to a capability only, expired, or Birch's.

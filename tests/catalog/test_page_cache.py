@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -139,7 +140,8 @@ def test_the_retired_units_variant_is_kept_apart(client: FlaskClient, synced: Sy
 def test_a_closure_leaves_the_kept_page_when_its_day_is_over(
     client: FlaskClient, make_facility: Any, monkeypatch: Any
 ) -> None:
-    today = utcnow().date()
+    # A closure's dates are the facility's local days (Asia/Shanghai), not UTC's.
+    today = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date()
     closure = {"from": str(today), "to": str(today), "reason_zh": "今天", "reason_en": "Today"}
     facility = make_facility(closures=[closure])
     url = f"/facilities/{facility.slug}"
