@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from scheduler.problem import Objective, Problem
+from scheduler.problem import Objective, Problem, gc_paused
 
 Span = tuple[int, int]
 """An inclusive range of slots ``(first, last)``."""
@@ -129,6 +129,11 @@ class Instance:
     """Project index -> what it may still spend, in fen; projects without a budget are absent."""
     pinned_cost: dict[int, int] = field(default_factory=dict)
     """Project index -> what its pinned requests cost, in fen."""
+    unit_starts: dict[tuple[int, int, bool], tuple[list[Span], list[Span]]] = field(
+        default_factory=dict
+    )
+    """(unit, duration, attended) -> starts over the whole horizon inside open hours, and those
+    also clear of blackouts: what every request's start set is clipped from."""
 
     @property
     def makespan(self) -> bool:
@@ -177,6 +182,7 @@ def _score_scale(weights: list[float]) -> int:
     return 1 if all(float(w).is_integer() for w in weights) else 1000
 
 
+@gc_paused()
 def compile_problem(problem: Problem) -> Instance:
     """Compile ``problem`` to slots and compute every alternative's feasible start set."""
     g = problem.granularity_minutes
@@ -359,31 +365,45 @@ def clear_of_pinned(
     return spans
 
 
-START_RULES = (
-    ("window", inside_request_window),
-    ("open", inside_open_window),
-    ("blackout", clear_of_blackouts),
-    ("pinned", clear_of_pinned),
-)
-"""The rules folded into start sets, named as ``Alternative.dropped_by`` reports them."""
-
-
 def _request_starts(inst: Instance, req: RequestInfo) -> None:
     for step in req.steps:
         for alt in step.alternatives:
-            unit = inst.units[alt.unit]
-            spans: list[Span] = [(0, inst.horizon)]
-            alt.dropped_by = None
-            for name, rule in START_RULES:
-                spans = rule(inst, req, step, unit, spans)
-                if not spans:
-                    alt.dropped_by = name
-                    break
-            alt.starts = spans
+            alt.starts, alt.dropped_by = _alternative_starts(inst, req, step, alt.unit)
         if step.pinned is not None:
             _pin(inst, req, step)
-    _propagate_chain(req)
+    if len(req.steps) > 1:
+        _propagate_chain(req)
     req.impossible = any(not step.live() for step in req.steps)
+
+
+def _alternative_starts(
+    inst: Instance, req: RequestInfo, step: StepInfo, u: int
+) -> tuple[list[Span], str | None]:
+    """Fold the four rules above into the start set of ``step`` on unit ``u``, in their order
+    (window, open, blackout, pinned); name the first that left it empty (``dropped_by``).
+
+    The open-hours and blackout rules depend only on the unit, the duration and whether the
+    step is attended, so their sets over the whole horizon are made once per such triple and
+    clipped to each request's window (the sets are the same either way: every rule intersects).
+    """
+    unit = inst.units[u]
+    whole: list[Span] = [(0, inst.horizon)]
+    spans = inside_request_window(inst, req, step, unit, whole)
+    if not spans:
+        return spans, "window"
+    lo, hi = spans[0]
+    key = (u, step.duration, step.attended)
+    shared = inst.unit_starts.get(key)
+    if shared is None:
+        opened = inside_open_window(inst, req, step, unit, whole)
+        shared = (opened, clear_of_blackouts(inst, req, step, unit, opened))
+        inst.unit_starts[key] = shared
+    for name, unit_spans in zip(("open", "blackout"), shared, strict=True):
+        spans = spans_clip(unit_spans, lo, hi)
+        if not spans:
+            return spans, name
+    spans = clear_of_pinned(inst, req, step, unit, spans)
+    return spans, None if spans else "pinned"
 
 
 def _pin(inst: Instance, req: RequestInfo, step: StepInfo) -> None:

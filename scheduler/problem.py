@@ -6,6 +6,7 @@ The format is described in ``problem-format.md`` (``pilotslot-problem/1`` and
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
@@ -502,6 +503,23 @@ def _budget(data: _JSON) -> Budget:
     )
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cycle collector, then restore it as it was.
+
+    Reading and compiling a problem makes millions of small objects that hold no cycles; the
+    collector, woken by every few hundred of them, walked them all again and again (a third of
+    the compile time at 50,000 requests). Also usable as a decorator."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@gc_paused()
 def problem_from_dict(data: _JSON) -> Problem:
     """Build a Problem from the parsed JSON of a problem file; raise ProblemError if malformed."""
     d = _fields(
@@ -581,7 +599,8 @@ def load_problem(source: str | Path) -> Problem:
     else:
         text = source
     try:
-        data = json.loads(text)
+        with gc_paused():
+            data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProblemError(
             "", f"bad JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"

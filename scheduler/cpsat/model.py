@@ -3,8 +3,8 @@
 Time is in slots of ``granularity_minutes`` (see ``instance.py``), so every start is on the grid
 and every duration is rounded up. The rules that concern one step on one unit — inside the
 request's window, inside one open window when attended, clear of blackouts and of pinned steps
-(``instance.START_RULES``) — are already folded into each alternative's start set, which becomes
-the domain of its start variable; an empty set drops the alternative.
+(``instance._alternative_starts``) — are already folded into each alternative's start set,
+which becomes the domain of its start variable; an empty set drops the alternative.
 """
 
 from __future__ import annotations
