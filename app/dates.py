@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
@@ -21,6 +22,12 @@ LAST_DAY = date(2100, 12, 31)
 Day = TypeVar("Day", bound=date)
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def today_in(timezone: str) -> date:
+    """Today's date where a facility is (its time zone's), not UTC's: between midnight and 08:00
+    in Shanghai the UTC date is still yesterday's."""
+    return datetime.now(ZoneInfo(timezone)).date()
 
 
 def supported(day: date) -> bool:

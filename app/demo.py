@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from app import dates
 from app.accounts.models import BrokerAssignment, Project, ProjectMembership, Training, User
 from app.accounts.security import hash_password
 from app.billing.demo import VOUCHER_ISSUER, load_last_month
@@ -512,7 +513,7 @@ def _at(monday: date, day: int, clock: str) -> datetime:
 def load(today: date | None = None) -> LoadReport:
     """Create whatever demo data is missing; return what was created."""
     report = LoadReport()
-    today = today or datetime.now(ZoneInfo(ZONE)).date()
+    today = today or dates.today_in(ZONE)
     monday = first_monday(today)
     units = _units()
     facilities = _facilities()

@@ -4,8 +4,7 @@ and the administrator's rate cards. Thin handlers around app.billing.services.""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from flask import Blueprint, Flask, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -13,7 +12,7 @@ from flask_login import login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import access
+from app import access, dates
 from app.accounts import security
 from app.accounts.models import Project
 from app.billing import caps as cap_service
@@ -42,7 +41,7 @@ def _month(text: str | None, default: date) -> date:
 
 
 def _previous_month(tz: str) -> date:
-    today = datetime.now(ZoneInfo(tz)).date()
+    today = dates.today_in(tz)
     first = today.replace(day=1)
     return date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1)
 

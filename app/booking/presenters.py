@@ -246,7 +246,7 @@ def dashboard(user: User) -> dict[str, Any]:
 def week_start(value: str | None, tz: str) -> date:
     """Return the Monday of the asked week (default: this week in the zone); BadRequest naming
     `week` when it is not a supported date."""
-    day = dates.parse_day(value, "week") if value else datetime.now(ZoneInfo(tz)).date()
+    day = dates.parse_day(value, "week") if value else dates.today_in(tz)
     return day - timedelta(days=day.weekday())
 
 

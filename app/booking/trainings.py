@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
@@ -13,7 +13,6 @@ from app.accounts.models import Training, User
 from app.booking import audit
 from app.booking.conflicts import chosen_unit
 from app.database import write_transaction
-from app.dbtypes import utcnow
 from app.errors import NotFound, ValidationError
 from app.extensions import db
 
@@ -39,9 +38,10 @@ def record_training(
     unit = chosen_unit(equipment_id)
     access.require_manager(user, unit.facility_id)
     person = _trainee(email)
+    today = dates.today_in(unit.facility.timezone)
     if trained_on is None:
-        trained_on = utcnow().date()
-    if not isinstance(trained_on, date) or trained_on > utcnow().date() + timedelta(days=1):
+        trained_on = today
+    if not isinstance(trained_on, date) or trained_on > today:
         raise ValidationError(_("The training date cannot be in the future."), field="trained_on")
     dates.check(trained_on, "trained_on")
     training = db.session.get(Training, (person.id, unit.id))

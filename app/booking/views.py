@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import access, confirm
+from app import access, confirm, dates
 from app.accounts import security
 from app.booking import bookings as booking_service
 from app.booking import maintenance as maintenance_service
@@ -42,7 +42,6 @@ from app.booking.forms import (
 )
 from app.booking.models import ProposalStatus, RequestStatus
 from app.catalog.models import Equipment, Facility
-from app.dbtypes import utcnow
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.i18n import number
@@ -559,7 +558,7 @@ def trainings(slug: str) -> str | BaseResponse:
     form = TrainingForm()
     presenters.fill_unit_choices(form.equipment_id, facility, only_training=True)
     if request.method == "GET":
-        form.trained_on.data = utcnow().date()
+        form.trained_on.data = dates.today_in(facility.timezone)
     errors: list[str] = []
     if form.validate_on_submit():
         try:

@@ -5,15 +5,13 @@ from the same `queries.load()` and `report.compute()` as the pages and the expor
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, request
 from flask_babel import gettext as _
 from pydantic import Field
 
-from app import openapi
+from app import dates, openapi
 from app.accounts import security
 from app.apitypes import Answer, Day, Query
 from app.errors import NotFound
@@ -30,7 +28,7 @@ def _report() -> computed.Report:
     scope = queries.read_scope(
         security.user(),
         request.args.to_dict(),
-        today=datetime.now(ZoneInfo(timezone)).date(),
+        today=dates.today_in(timezone),
         default_timezone=timezone,
     )
     return compute(scope, queries.load(scope))

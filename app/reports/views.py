@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import gettext as _
 
-from app import access
+from app import access, dates
 from app.accounts import security
 from app.errors import BadRequest, NotFound
 from app.reports import exports, plots, queries
@@ -35,7 +33,7 @@ def _scope() -> Scope:
     return queries.read_scope(
         security.user(),
         request.args.to_dict(),
-        today=datetime.now(ZoneInfo(timezone)).date(),
+        today=dates.today_in(timezone),
         default_timezone=timezone,
     )
 

@@ -5,15 +5,14 @@ app/usage/services.py."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint
 from pydantic import Field
 from sqlalchemy import select
 
-from app import openapi
+from app import dates, openapi
 from app.accounts import security
 from app.apitypes import Answer, Body, Day, Moment, Query, Text
 from app.billing import services as billing
@@ -202,7 +201,7 @@ def usage_correct(booking_id: int, body: CorrectionInput) -> UsageAnswer:
 
 
 def _today(tz: str) -> date:
-    return datetime.now(ZoneInfo(tz)).date()
+    return dates.today_in(tz)
 
 
 @route(

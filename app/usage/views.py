@@ -3,8 +3,7 @@ unit's kiosk page and its QR code, and a manager's correction. Thin handlers."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from flask import Blueprint, Flask, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -106,7 +105,7 @@ def _day(tz: str) -> date:
             return dates.parse_day(text, "day")
         except ValidationError:
             pass
-    return datetime.now(ZoneInfo(tz)).date()
+    return dates.today_in(tz)
 
 
 @bp.get("/manage/<slug>/day-sheet")
@@ -144,7 +143,7 @@ def kiosk(slug: str) -> str:
     user = security.user()
     unit = _unit(slug)
     facility = unit.facility
-    day = datetime.now(ZoneInfo(facility.timezone)).date()
+    day = dates.today_in(facility.timezone)
     return render_template(
         "usage/kiosk.html",
         unit=unit,

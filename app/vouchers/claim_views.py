@@ -4,8 +4,7 @@ handlers around app.vouchers.claims."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from flask import (
     Blueprint,
@@ -22,7 +21,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import access, confirm
+from app import access, confirm, dates
 from app.accounts import security
 from app.billing.money import money
 from app.errors import AppError, NotFound
@@ -47,7 +46,7 @@ def _date(text: str | None) -> date | None:
 
 
 def _last_month() -> tuple[date, date]:
-    today = datetime.now(ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])).date()
+    today = dates.today_in(current_app.config["DEFAULT_TIMEZONE"])
     last = today.replace(day=1) - timedelta(days=1)
     return last.replace(day=1), last
 

@@ -3,12 +3,13 @@ maintenance and training."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from app import dates
 from app.accounts.models import Training
 from app.booking import bookings as booking_service
 from app.booking import maintenance, trainings
@@ -269,3 +270,31 @@ def test_training_is_recorded_and_removed_by_managers(core: Core, db: Any) -> No
     assert db.session.scalar(select(func.count()).select_from(Training)) == 0
     with pytest.raises(NotFound):
         trainings.remove_training(core.mia, equipment_id=core.nmr.id, email="alice@amber.test")
+
+
+class _ShanghaiSmallHours(datetime):
+    """17:30 UTC on 6 December is 01:30 on the 7th in Shanghai: the UTC date is a day behind."""
+
+    @classmethod
+    def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+        moment = datetime(2026, 12, 6, 17, 30, tzinfo=UTC)
+        return moment.astimezone(tz) if tz is not None else moment.replace(tzinfo=None)
+
+
+def test_a_training_date_is_the_facilitys_day_not_utcs(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dates, "datetime", _ShanghaiSmallHours)
+    assert core.nmr.facility.timezone == "Asia/Shanghai"
+    training = trainings.record_training(
+        core.mia, equipment_id=core.nmr.id, email="alice@amber.test"
+    )
+    assert training.trained_on == date(2026, 12, 7)
+    with pytest.raises(ValidationError) as caught:
+        trainings.record_training(
+            core.mia,
+            equipment_id=core.nmr.id,
+            email="alice@amber.test",
+            trained_on=date(2026, 12, 8),
+        )
+    assert caught.value.field == "trained_on"
