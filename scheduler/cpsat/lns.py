@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import math
 import random
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 from ortools.sat.python import cp_model
 
@@ -63,95 +65,240 @@ def improve(
     rounds: int | None = None,
     done: dict[str, int] | None = None,
     stopper: Stopper | None = None,
+    threads: int = 1,
 ) -> Plan:
     """Return a plan at least as heavy as ``plan``, improved by rounds until ``stop_at``.
 
-    Among plans of equal weight a round keeps the one that moves fewer steps from their place
-    in the previous proposal. With ``deterministic_time`` the rounds also stop once CP-SAT has
-    used that much of its deterministic time, so that one worker and one seed repeat the same
-    rounds. ``guide`` (request index -> share accepted by the LP bound) makes rounds aim more
-    often at left-out requests that the relaxation would accept.
+        Among plans of equal weight a round keeps the one that moves fewer steps from their place
+        in the previous proposal. With ``deterministic_time`` the rounds also stop once CP-SAT has
+        used that much of its deterministic time, so that one worker and one seed repeat the same
+        rounds. ``guide`` (request index -> share accepted by the LP bound) makes rounds aim more
+        often at left-out requests that the relaxation would accept.
 
-    With ``rounds`` the search is budgeted: exactly that many rounds (an empty one counts too),
-    each ended by ``ROUND_DTIME`` of CP-SAT's deterministic time and never by the clock, so one
-    seed repeats the same rounds on any machine; ``stop_at`` only cuts it short (the caller
-    then knows the plan may not repeat). ``done["rounds"]`` receives the rounds done.
-    ``stopper`` ends the rounds (and the round running) when the solve's caller asks to stop.
+        With ``rounds`` the search is budgeted: exactly that many rounds (an empty one counts too),
+        each ended by ``ROUND_DTIME`` of CP-SAT's deterministic time and never by the clock, so one
+        seed repeats the same rounds on any machine; ``stop_at`` only cuts it short (the caller
+        then knows the plan may not repeat). ``done["rounds"]`` receives the rounds done (and,
+    with threads, ``done["dropped"]`` those dropped).
+        ``stopper`` ends the rounds (and the round running) when the solve's caller asks to stop.
+
+        With ``threads`` above one (a wall-clock search only: neither ``rounds`` nor
+        ``deterministic_time``), that many rounds run at once, each on a CP-SAT worker of its own:
+        choosing and building a round and keeping its plan take turns under one lock, CP-SAT runs
+        beside them; a round is dropped if another kept a plan meanwhile that changed one of its
+        units (or, under budgets, its projects' spending).
     """
-    stopper = stopper or Stopper(math.inf)
-    rng = random.Random(seed)
-    by_unit: dict[int, list[RequestInfo]] = defaultdict(list)
-    mates: dict[int, set[int]] = defaultdict(set)
-    for req in requests:
-        for step in req.steps:
-            alts = {a.unit for a in step.live()}
-            for unit in alts:
-                mates[unit] |= alts
-        for unit in {a.unit for s in req.steps for a in s.live()}:
-            by_unit[unit].append(req)
-    units = sorted(by_unit)
-    day = max(1, 1440 // inst.granularity)
-    width = day
-    weight = plan_weight(inst, plan)
-    reach = max((u.changeover for u in inst.units), default=0)
-    build = 0.05
-    spent = 0.0
-    tries: dict[int, int] = {}
-    alone = Board.with_pins(inst)
-    margin = max(1, day // 8)
-    holders = _holders(inst, plan)
-    fair = inst.problem.fair_share is not None
-    count = 0
-    while True:
-        if stopper.requested():
-            break
-        if rounds is not None:
-            if count >= rounds or time.perf_counter() >= stop_at:
-                break
-        elif time.perf_counter() + build >= stop_at - 0.05:
-            break
-        if deterministic_time is not None and spent >= deterministic_time:
-            break
-        count += 1
-        if done is not None:
-            done["rounds"] = count
+    search = _Search(inst, requests, plan, guide=guide, max_free=max_free, on_better=on_better)
+    search.stopper = stopper or Stopper(math.inf)
+    if rounds is not None or deterministic_time is not None:
+        threads = 1
+    if threads <= 1:
+        search.walk(random.Random(seed), stop_at, deterministic_time, rounds, done)
+        return search.plan
+    with ThreadPoolExecutor(threads, thread_name_prefix="lns") as pool:
+        walks = [
+            pool.submit(search.walk, random.Random(seed if k == 0 else f"{seed}/{k}"), stop_at)
+            for k in range(threads)
+        ]
+        for walk in walks:
+            walk.result()
+    if done is not None:
+        done["rounds"] = search.count
+        done["dropped"] = search.dropped
+    return search.plan
+
+
+class _Search:
+    """What the rounds of one search share: the plan, who holds each unit, and one lock."""
+
+    def __init__(
+        self,
+        inst: Instance,
+        requests: list[RequestInfo],
+        plan: Plan,
+        *,
+        guide: Mapping[int, float] | None,
+        max_free: int,
+        on_better: Callable[[Plan, int], None],
+    ) -> None:
+        self.inst = inst
+        self.requests = requests
+        self.plan = plan
+        self.guide = guide
+        self.max_free = max_free
+        self.on_better = on_better
+        self.stopper = Stopper(math.inf)
+        self.by_unit: dict[int, list[RequestInfo]] = defaultdict(list)
+        self.mates: dict[int, set[int]] = defaultdict(set)
+        for req in requests:
+            for step in req.steps:
+                alts = {a.unit for a in step.live()}
+                for unit in alts:
+                    self.mates[unit] |= alts
+            for unit in {a.unit for s in req.steps for a in s.live()}:
+                self.by_unit[unit].append(req)
+        self.units = sorted(self.by_unit)
+        self.day = max(1, 1440 // inst.granularity)
+        self.weight = plan_weight(inst, plan)
+        self.reach = max((u.changeover for u in inst.units), default=0)
+        self.build = 0.05
+        self.spent = 0.0
+        self.count = 0
+        self.dropped = 0
+        self.tries: dict[int, int] = {}
+        self.alone = Board.with_pins(inst)
+        self.holders = _holders(inst, plan)
+        self.fair = inst.problem.fair_share is not None
+        # How many kept rounds changed each unit, and each budgeted project's spending: a
+        # round that ran beside others keeps its plan only if none changed what it read.
+        self.changed: dict[int, int] = defaultdict(int)
+        self.lock = threading.Lock()
+
+    def walk(
+        self,
+        rng: random.Random,
+        stop_at: float,
+        deterministic_time: float | None = None,
+        rounds: int | None = None,
+        done: dict[str, int] | None = None,
+    ) -> None:
+        """Run rounds until the stop: the search's only loop, one per thread."""
+        inst = self.inst
+        day = self.day
+        width = day
+        margin = max(1, day // 8)
+        stopper = self.stopper
+        while True:
+            with self.lock:
+                if stopper.requested():
+                    break
+                if rounds is not None:
+                    if self.count >= rounds or time.perf_counter() >= stop_at:
+                        break
+                elif time.perf_counter() + self.build >= stop_at - 0.05:
+                    break
+                if deterministic_time is not None and self.spent >= deterministic_time:
+                    break
+                self.count += 1
+                if done is not None:
+                    done["rounds"] = self.count
+                plan = self.plan
+                picked = self._pick(rng, width, margin)
+                if picked is None:
+                    continue
+                freed, lo, hi, narrow = picked
+                if narrow:
+                    width = max(day // 4, width * 4 // 5)
+                if not freed:
+                    width = min(inst.horizon, width * 5 // 4)
+                    continue
+                freed_set = {r.index for r in freed}
+                used_units = {a.unit for r in freed for s in r.steps for a in s.live()}
+                budgeted = {r.project for r in freed if r.project in inst.budgets}
+                seen = self._versions(used_units, budgeted)
+                began = time.perf_counter()
+                model = build_model(
+                    inst,
+                    freed,
+                    window=(lo, hi),
+                    blocked=_blocked(
+                        inst, self.holders, freed_set, used_units, lo - self.reach, hi + self.reach
+                    ),
+                    held=_held(inst, self.holders, freed_set, used_units) if self.fair else None,
+                    spent=_kept_cost(inst, plan, freed_set) if inst.budgets else None,
+                )
+                add_keep_previous(model)
+                # Weight first; a moved step costs less than the lightest request.
+                scale = model.previous_steps + 1
+                model.cp.maximize(
+                    cp_model.LinearExpr.weighted_sum([model.weight, model.moved], [scale, -1])
+                )
+                model.hint(plan)
+                base = sum(r.score for r in freed if r.index in plan)
+                before = scale * base - sum(_moved(r, plan.get(r.index)) for r in freed)
+                model.cp.add(model.weight >= base)
+                self.build = max(self.build, time.perf_counter() - began)
+                solver = cp_model.CpSolver()
+                params = solver.parameters
+                left = stop_at - time.perf_counter()
+                exact = deterministic_time is not None or rounds is not None
+                limit = left if exact else min(ROUND_SECONDS, left)
+                if limit != math.inf:
+                    params.max_time_in_seconds = max(0.05, limit)
+                # One worker: a round's model is small, and starting CP-SAT's portfolio of
+                # workers costs more than it finds (on the congested week, 50 % more rounds in
+                # the same time).
+                params.num_workers = 1
+                params.random_seed = rng.randrange(1 << 30)
+                if rounds is not None:
+                    params.max_deterministic_time = ROUND_DTIME
+                elif deterministic_time is not None:
+                    params.max_deterministic_time = max(
+                        1e-3, min(ROUND_DTIME, deterministic_time - self.spent)
+                    )
+            # CP-SAT runs outside the lock (it lets go of Python's), beside other rounds.
+            with stopper.hook(solver.stop_search):
+                status = model.solve(solver)
+            with self.lock:
+                self.spent += solver.deterministic_time
+                if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                    continue
+                local = model.read_plan(solver)
+                gain = sum(inst.requests[i].score for i in local) - base
+                after = scale * (base + gain) - sum(_moved(r, local.get(r.index)) for r in freed)
+                if status == cp_model.OPTIMAL and len(freed) < self.max_free:
+                    width = min(inst.horizon, width * 5 // 4)
+                elif status != cp_model.OPTIMAL:
+                    width = max(day // 4, width * 4 // 5)
+                if after < before:
+                    continue
+                if self._versions(used_units, budgeted) != seen:
+                    self.dropped += 1
+                    continue
+                self._keep(freed_set, local, budgeted)
+                self.weight += gain
+                if gain:
+                    self.on_better(self.plan, self.weight)
+
+    def _pick(
+        self, rng: random.Random, width: int, margin: int
+    ) -> tuple[list[RequestInfo], int, int, bool] | None:
+        """Choose a round's neighbourhood: the freed requests, its stretch of time, and
+        whether the stretch should narrow (too many requests in it). None: nothing to try."""
+        inst, plan = self.inst, self.plan
         chosen: set[int] = set()
-        waiting = [r for r in requests if r.index not in plan]
+        waiting = [r for r in self.requests if r.index not in plan]
         must: set[int] = set()
+        target: RequestInfo | None = None
         if waiting and rng.random() < TARGETED * EJECT:
             # Aim at a request left out, at one place where it would fit alone: free it with
             # the requests that hold that place, so CP-SAT weighs them against it.
-            odds = [_odds(r, guide) / (1 + tries.get(r.index, 0)) for r in waiting]
-            target = rng.choices(waiting, weights=odds)[0]
-            tries[target.index] = tries.get(target.index, 0) + 1
-            spot = _spot(alone, target, rng)
+            target = self._target(rng, waiting)
+            spot = _spot(self.alone, target, rng)
             if spot is None:
-                continue
-            lo, hi, must = _eject(inst, plan, target, spot, holders)
+                return None
+            lo, hi, must = _eject(inst, plan, target, spot, self.holders)
             lo, hi = max(0, lo - margin), min(inst.horizon, hi + margin)
             for u, _ in spot:
-                chosen |= mates[u]
+                chosen |= self.mates[u]
         elif waiting and rng.random() < TARGETED:
             # Aim at a request left out: its units and the time its window allows.
             # Requests aimed at in vain before are picked less often.
-            odds = [_odds(r, guide) / (1 + tries.get(r.index, 0)) for r in waiting]
-            target = rng.choices(waiting, weights=odds)[0]
-            tries[target.index] = tries.get(target.index, 0) + 1
+            target = self._target(rng, waiting)
             for unit in {a.unit for st in target.steps for a in st.live()}:
-                chosen |= mates[unit]
+                chosen |= self.mates[unit]
             # The stretch covers the target's whole window, so that it can be freed at all.
             span = max(width, target.deadline - target.release)
             mid = (target.release + target.deadline) // 2
             lo = max(0, min(mid - span // 2, inst.horizon - span))
             hi = min(inst.horizon, lo + span)
         else:
-            target = None
-            for unit in rng.sample(units, min(len(units), rng.randint(1, 3))):
-                chosen |= mates[unit]
+            for unit in rng.sample(self.units, min(len(self.units), rng.randint(1, 3))):
+                chosen |= self.mates[unit]
             lo = rng.randrange(0, max(1, inst.horizon - width // 2))
             hi = min(inst.horizon, lo + width)
         freed = []
-        for i, req in sorted({r.index: r for u in chosen for r in by_unit[u]}.items()):
+        for i, req in sorted({r.index: r for u in chosen for r in self.by_unit[u]}.items()):
             if not _overlaps(req, chosen, lo, hi) or not _fits_window(req, lo, hi):
                 continue
             places = plan.get(i)
@@ -161,70 +308,46 @@ def improve(
             ):
                 continue
             freed.append(req)
-        if len(freed) > max_free:
+        narrow = False
+        if len(freed) > self.max_free:
             first = [r for r in freed if r is target or r.index in must]
             others = [r for r in freed if r is not target and r.index not in must]
-            freed = first + rng.sample(others, max(0, max_free - len(first)))
-            if not must:
-                width = max(day // 4, width * 4 // 5)
-        if not freed:
-            width = min(inst.horizon, width * 5 // 4)
-            continue
-        freed_set = {r.index for r in freed}
-        used_units = {a.unit for r in freed for s in r.steps for a in s.live()}
-        blocked = _blocked(inst, holders, freed_set, used_units, lo - reach, hi + reach)
-        held = _held(inst, holders, freed_set, used_units) if fair else None
-        kept_cost = _kept_cost(inst, plan, freed_set) if inst.budgets else None
-        began = time.perf_counter()
-        model = build_model(
-            inst, freed, window=(lo, hi), blocked=blocked, held=held, spent=kept_cost
+            freed = first + rng.sample(others, max(0, self.max_free - len(first)))
+            narrow = not must
+        return freed, lo, hi, narrow
+
+    def _target(self, rng: random.Random, waiting: list[RequestInfo]) -> RequestInfo:
+        odds = [_odds(r, self.guide) / (1 + self.tries.get(r.index, 0)) for r in waiting]
+        target = rng.choices(waiting, weights=odds)[0]
+        self.tries[target.index] = self.tries.get(target.index, 0) + 1
+        return target
+
+    def _versions(self, units: set[int], projects: set[int]) -> tuple[int, ...]:
+        """Return how often kept rounds changed these units and projects' spending."""
+        changed = self.changed
+        return (
+            *(changed.get(u, 0) for u in sorted(units)),
+            *(changed.get(-1 - p, 0) for p in sorted(projects)),
         )
-        add_keep_previous(model)
-        # Weight first; a moved step costs less than the lightest request.
-        scale = model.previous_steps + 1
-        model.cp.maximize(
-            cp_model.LinearExpr.weighted_sum([model.weight, model.moved], [scale, -1])
-        )
-        model.hint(plan)
-        base = sum(r.score for r in freed if r.index in plan)
-        before = scale * base - sum(_moved(r, plan.get(r.index)) for r in freed)
-        model.cp.add(model.weight >= base)
-        build = max(build, time.perf_counter() - began)
-        solver = cp_model.CpSolver()
-        params = solver.parameters
-        left = stop_at - time.perf_counter()
-        limit = left if deterministic_time or rounds is not None else min(ROUND_SECONDS, left)
-        if limit != math.inf:
-            params.max_time_in_seconds = max(0.05, limit)
-        # One worker: a round's model is small, and starting CP-SAT's portfolio of workers
-        # costs more than it finds (on the congested week, 50 % more rounds in the same time).
-        params.num_workers = 1
-        params.random_seed = rng.randrange(1 << 30)
-        if rounds is not None:
-            params.max_deterministic_time = ROUND_DTIME
-        elif deterministic_time is not None:
-            params.max_deterministic_time = max(1e-3, min(ROUND_DTIME, deterministic_time - spent))
-        with stopper.hook(solver.stop_search):
-            status = model.solve(solver)
-        spent += solver.deterministic_time
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            continue
-        local = model.read_plan(solver)
-        gain = sum(inst.requests[i].score for i in local) - base
-        after = scale * (base + gain) - sum(_moved(r, local.get(r.index)) for r in freed)
-        if status == cp_model.OPTIMAL and len(freed) < max_free:
-            width = min(inst.horizon, width * 5 // 4)
-        elif status != cp_model.OPTIMAL:
-            width = max(day // 4, width * 4 // 5)
-        if after >= before:
-            for i in freed_set:
-                plan.pop(i, None)
-            plan.update(local)
-            holders = _holders(inst, plan)
-            weight += gain
-            if gain:
-                on_better(plan, weight)
-    return plan
+
+    def _keep(self, freed: set[int], local: Plan, budgeted: set[int]) -> None:
+        """Put a round's plan in place of its freed requests' places."""
+        inst, plan, holders = self.inst, self.plan, self.holders
+        touched = {u for i in freed if i in plan for u, _ in plan[i]}
+        touched |= {u for places in local.values() for u, _ in places}
+        for i in freed:
+            plan.pop(i, None)
+        plan.update(local)
+        # Who holds each unit, as _holders(plan) would list it: the kept steps in their
+        # order, then the round's in the plan's order.
+        for u in touched:
+            holders[u] = [h for h in holders.get(u, ()) if h[2] not in freed]
+            self.changed[u] += 1
+        for i, places in local.items():
+            for (u, s), step in zip(places, inst.requests[i].steps, strict=True):
+                holders[u].append((s, s + step.duration, i, step.index))
+        for p in budgeted:
+            self.changed[-1 - p] += 1
 
 
 def _holders(inst: Instance, plan: Plan) -> dict[int, list[tuple[int, int, int, int]]]:

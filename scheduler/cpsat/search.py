@@ -7,6 +7,7 @@ component needs improving and ``import scheduler`` stays quick.
 from __future__ import annotations
 
 import math
+import os
 import time
 
 from ortools.sat.python import cp_model
@@ -223,6 +224,7 @@ def _improve_by_lns(
         rounds=rounds,
         done=done,
         stopper=stopper,
+        threads=min(workers, len(os.sched_getaffinity(0))) if rounds is None else 1,
     )
     comp.plan = fill(inst, comp.plan, comp.requests)
     comp.value = plan_weight(inst, comp.plan)

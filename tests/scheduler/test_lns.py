@@ -1,6 +1,9 @@
 """Large-neighbourhood search: it adds weight and, doing so, keeps the previous proposal."""
 
 import math
+import threading
+import time
+from typing import Any
 
 from scheduler_instances import at, problem_dict, request, step
 
@@ -73,3 +76,65 @@ def test_lns_plans_obey_fair_share_pins_changeovers_and_capacity() -> None:
     result = result_to_dict(solve(problem, work_limit=20))
     assert result["status"] in ("FEASIBLE", "OPTIMAL")
     assert check(data, result) == []
+
+
+def _shared_week() -> dict[str, Any]:
+    """Ten units for three days, six projects under fair share, two of them under budgets,
+    and a few pinned bookings: every rule a round must keep."""
+    from scheduler_instances import busy_week
+
+    from scheduler import first_come_first_served
+
+    data = busy_week(units=10, requests=160, days=3, seed=4)
+    for i, req in enumerate(data["requests"]):
+        req["project"] = f"p{i % 6}"
+        for st in req["steps"]:
+            st["cost_fen"] = 1000 * (1 + i % 4)
+    data["fair_share"] = {"max_fraction": 0.2}
+    data["budgets"] = [
+        {"project": "p0", "remaining_fen": 60_000},
+        {"project": "p1", "remaining_fen": 90_000},
+    ]
+    fcfs = first_come_first_served(problem_from_dict(data))
+    data["pinned"] = [
+        {"request": a.request, "step": a.step, "resource": a.resource, "start": at(a.start)}
+        for a in fcfs.assignments[::25]
+    ]
+    return data
+
+
+def test_rounds_side_by_side_keep_every_rule_and_drop_what_another_changed() -> None:
+    from scheduler import result_to_dict
+    from scheduler.check import check
+    from scheduler.greedy import weighted_greedy
+    from scheduler.plan import build_result
+    from scheduler.problem import Status
+
+    data = _shared_week()
+    inst = compile_problem(problem_from_dict(data))
+    possible = [r for r in inst.requests if not r.impossible]
+    start = weighted_greedy(inst, seed=0, time_budget=1.0, requests=possible, clock=False)
+    threads: set[str] = set()
+
+    def better(plan: Plan, weight: int) -> None:
+        threads.add(threading.current_thread().name)
+
+    done: dict[str, int] = {}
+    # Four rounds at once on ten units: they often free the same units.
+    plan = improve(
+        inst,
+        possible,
+        dict(start),
+        stop_at=time.perf_counter() + 4.0,
+        seed=3,
+        on_better=better,
+        done=done,
+        threads=4,
+    )
+    assert plan_weight(inst, plan) > plan_weight(inst, start)
+    assert len(threads) >= 2, threads
+    assert done["rounds"] > done["dropped"] > 0
+    result = build_result(
+        inst, plan, status=Status.FEASIBLE, bound=None, wall_seconds=0.0, stats={}
+    )
+    assert check(data, result_to_dict(result)) == []
