@@ -21,7 +21,13 @@ The rules, stated once:
 - **Remaining** = left + vouchers, at most the format's limit.
 
 A step's estimated cost is its booked time (the duration rounded up to the solve's slots)
-priced by the same rule for the project's customer kind, on the dearest of its units."""
+priced by the same rule for the project's customer kind, on the dearest of its units.
+
+- **A manager's booking or move** (`placement_over_budget`) is held to the same budget: the
+  booking at its new place (its unit, its minutes) may cost no more than the project's remaining
+  at that place, the booking itself left out of what is committed. A move that costs no more
+  than before within the same cap period adds nothing and is never refused for the budget, even
+  when the project is over it already."""
 
 from __future__ import annotations
 
@@ -179,6 +185,44 @@ def project_budgets(
             remaining_fen=min(MAX_BUDGET_FEN, left + vouchers),
         )
     return found
+
+
+def placement_over_budget(
+    booking: Booking, unit: Equipment, start: datetime, end: datetime, *, new: bool = False
+) -> dict[str, Any] | None:
+    """Return the amounts when placing ``booking`` at (unit, start, end) takes its project past
+    its budget there (see the module's rules), else None. ``new``: a booking being made, which
+    had no place before."""
+    project = booking.request.project
+    tz = unit.facility.timezone
+    budget = project_budgets(unit.facility, [project], start, end, moving=[booking.id]).get(
+        project.id
+    )
+    if budget is None:
+        return None
+    attended = booking.step.attended
+
+    def cost_at(place: Equipment, lo: datetime, hi: datetime) -> int:
+        minutes = max(0, int((hi - lo).total_seconds()) // 60)
+        return price_of_use(place, project.customer_kind, minutes, attended=attended).amount_fen
+
+    cost = cost_at(unit, start, end)
+    if cost <= budget.remaining_fen:
+        return None
+    if not new:
+        day = booking.start.astimezone(ZoneInfo(tz)).date()
+        if budget.period_start <= day <= budget.period_end:
+            if cost <= cost_at(booking.equipment, booking.start, booking.end):
+                return None
+    return {
+        "cost_fen": cost,
+        "remaining_fen": budget.remaining_fen,
+        "budget_fen": budget.cap_fen,
+        "committed_fen": budget.committed_fen,
+        "vouchers_fen": budget.vouchers_fen,
+        "period_start": budget.period_start.isoformat(),
+        "period_end": budget.period_end.isoformat(),
+    }
 
 
 def step_cost_fen(

@@ -443,7 +443,7 @@ def _rules_broken_by_move(
     that lists them otherwise, or when one may never be overridden."""
     from app.booking import placement
 
-    broken = placement.move_findings(booking, unit, start, end)
+    broken = placement.move_findings(booking, unit, start, end, new=new)
     fixed = [f for f in broken if f["code"] in placement.NEVER_OVERRIDDEN]
     if fixed or (broken and not override):
         texts = [placement.finding_text(f, tz=unit.facility.timezone) for f in broken]

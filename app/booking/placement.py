@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
 
+from app.billing import budgets
 from app.booking import problems
-from app.booking.reasons import _Reader
+from app.booking.reasons import _Reader, _yuan
 from app.booking.requests import allowed_units
 from scheduler.check import PLACEMENT_CODES, Finding, check
 from scheduler.problem import problem_to_dict
@@ -37,12 +38,14 @@ def _concerns(finding: Finding, rid: str, k: int) -> bool:
 
 
 def move_findings(
-    booking: Booking, unit: Equipment, start: datetime, end: datetime
+    booking: Booking, unit: Equipment, start: datetime, end: datetime, *, new: bool = False
 ) -> list[dict[str, Any]]:
     """Return the rules the solver obeys that moving the booking to (unit, start, end) breaks.
 
     Each is ``{"code", "args"}``; rules that other bookings already broke before the move are
-    not the move's and are left out."""
+    not the move's and are left out. The project's budget (its spending cap and vouchers) is
+    the solver's rule too; ``app.billing.budgets`` says when a booking (``new``) or a move
+    breaks it."""
     move = problems.build_move_problem(booking, unit, start, end)
     found = check(problem_to_dict(move.problem), move.result)
     out: list[dict[str, Any]] = []
@@ -64,6 +67,9 @@ def move_findings(
             args["why"] = "training" if unit.id in untrained else kind
             args["capability"] = step.capability
         out.append({"code": finding.code, "args": args})
+    over = budgets.placement_over_budget(booking, unit, start, end, new=new)
+    if over is not None:
+        out.append({"code": "over-budget", "args": over})
     return out
 
 
@@ -157,6 +163,20 @@ def _changeover(r: _Reader) -> str:
     )
 
 
+def _over_budget(r: _Reader) -> str:
+    return _(
+        "It would cost %(cost)s, and the project's spending cap for %(first)s to %(last)s has "
+        "%(left)s left (cap %(cap)s, committed %(committed)s, vouchers %(vouchers)s).",
+        cost=_yuan(r.args["cost_fen"]),
+        first=str(r.args["period_start"]),
+        last=str(r.args["period_end"]),
+        left=_yuan(r.args["remaining_fen"]),
+        cap=_yuan(r.args["budget_fen"]),
+        committed=_yuan(r.args["committed_fen"]),
+        vouchers=_yuan(r.args["vouchers_fen"]),
+    )
+
+
 def _other(r: _Reader) -> str:
     return _("The move breaks a scheduling rule (%(code)s).", code=str(r.args.get("code", "")))
 
@@ -172,6 +192,7 @@ TEMPLATES: dict[str, Callable[[_Reader], str]] = {
     "blackout": _blackout,
     "over-capacity": _over_capacity,
     "changeover": _changeover,
+    "over-budget": _over_budget,
 }
 
 
@@ -188,6 +209,7 @@ def finding_text(stored: Mapping[str, Any], *, tz: str) -> str:
         "before-previous-step",
         "lag-too-short",
         "lag-too-long",
+        "over-budget",
     }:
         return _("Step %(step)d: %(reason)s", step=int(reader.args["step"]), reason=text)
     return text

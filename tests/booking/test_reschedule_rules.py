@@ -3,16 +3,18 @@ an override is explicit, has a reason, is audited and is shown to the project.""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.booking import bookings as booking_service
 from app.booking import proposals
 from app.booking.models import AuditEvent, Booking
 from app.booking.problems import build_problem
 from app.booking.requests import StepInput
+from app.dbtypes import utcnow
 from app.errors import Conflict, ValidationError
 from app.extensions import db
 from tests import factories
@@ -304,3 +306,93 @@ def test_the_manual_booking_page_and_api_name_the_broken_rule(
         "/api/v1/bookings", json={**body, "override": True, "override_reason": "Agreed."}
     )
     assert made.status_code == 201, made.get_json()
+
+
+def _cap_leaving(core: Core, fen: int) -> None:
+    """A spending cap over the coming weeks that leaves Amber ``fen`` beyond its bookings."""
+    from app.billing.budgets import committed_fen
+    from app.billing.models import SpendingCap
+
+    today = utcnow().astimezone(ZONE).date()
+    first, last = today - timedelta(days=1), today + timedelta(days=60)
+    committed = committed_fen(core.amber, first, last, ZONE.key)
+    cap = SpendingCap(
+        project_id=core.amber.id,
+        amount_fen=max(1, committed + fen),
+        period_start=first,
+        period_end=last,
+    )
+    db.session.add(cap)
+    db.session.commit()
+
+
+def _price(core: Core, booking_unit: Any, hours: float, *, attended: bool = True) -> int:
+    from app.billing.services import price_of_use
+
+    minutes = int(hours * 60)
+    return price_of_use(
+        booking_unit, core.amber.customer_kind, minutes, attended=attended
+    ).amount_fen
+
+
+def test_a_managers_booking_past_the_projects_cap_needs_a_reason(core: Core, db: Any) -> None:
+    cost = _price(core, core.lcms1, 2)
+    assert cost > 0
+    _cap_leaving(core, cost - 1)
+    before = db.session.scalar(select(func.count()).select_from(Booking))
+    place = {
+        "project_id": core.amber.id,
+        "equipment_id": core.lcms1.id,
+        "start": core.at(1, "09:00"),
+        "end": core.at(1, "11:00"),
+        "title": "Extra run",
+    }
+    with pytest.raises(Conflict) as caught:
+        booking_service.manual_booking(core.mia, **place)
+    violations = caught.value.extra["violations"]
+    assert [v["code"] for v in violations] == ["over-budget"]
+    assert caught.value.extra["overridable"] is True
+    assert "spending cap" in violations[0]["detail"]
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Booking)) == before
+    booking = booking_service.manual_booking(
+        core.mia, **place, override=True, override_reason="The director approved the extra run"
+    )
+    event = db.session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "booking.manual", AuditEvent.object_id == booking.id
+        )
+    )
+    assert [b["code"] for b in event.details["broken"]] == ["over-budget"]
+    assert event.details["broken"][0]["args"]["cost_fen"] == cost
+
+
+def test_a_booking_within_what_the_cap_leaves_is_made(core: Core, db: Any) -> None:
+    _cap_leaving(core, _price(core, core.lcms1, 2))
+    booking = booking_service.manual_booking(
+        core.mia,
+        project_id=core.amber.id,
+        equipment_id=core.lcms1.id,
+        start=core.at(1, "09:00"),
+        end=core.at(1, "11:00"),
+        title="Extra run",
+    )
+    assert booking.id is not None
+
+
+def test_a_move_costing_more_than_the_cap_leaves_is_refused_one_costing_no_more_is_not(
+    core: Core, db: Any
+) -> None:
+    (booking,) = booked(core, deadline=core.at(4, "18:00"))
+    hours = (booking.end - booking.start).total_seconds() / 3600
+    # The project is over its cap already: a move that adds nothing still goes through.
+    _cap_leaving(core, -_price(core, booking.equipment, hours, attended=booking.step.attended))
+    moved = booking_service.reschedule_booking(
+        core.mia,
+        booking.id,
+        start=core.at(2, "09:00"),
+        end=core.at(2, "09:00") + (booking.end - booking.start),
+    )
+    assert moved.start == core.at(2, "09:00")
+    longer = {"start": core.at(2, "09:00"), "end": booking.end + timedelta(hours=2)}
+    assert "over-budget" in refused(core, moved, **longer)
