@@ -169,3 +169,69 @@ def test_a_move_that_breaks_the_rules_is_refused_then_overridden_with_a_reason(
     expect(notes).to_contain_text(words["capability"])
     expect(notes).to_contain_text(words["deadline"])
     screenshot(alice, f"reschedule-override-member-{language}")
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_longer_booking_past_the_projects_cap_is_refused_with_the_amounts(
+    new_page: Any, world: World, live_server: LiveServer, language: str
+) -> None:
+    from datetime import timedelta
+
+    from playwright.sync_api import expect
+
+    from app.accounts.models import User
+    from app.billing.budgets import committed_fen
+    from app.billing.models import SpendingCap
+    from app.booking import bookings as booking_service
+    from app.extensions import db
+
+    day = 21 if language == "en" else 35
+
+    def seed() -> int:
+        mia = db.session.get(User, world.mia.id)
+        assert mia is not None
+        mia.locale = language
+        db.session.commit()
+        booking = booking_service.manual_booking(
+            mia,
+            project_id=world.project_a.id,
+            equipment_id=world.lcms1.id,
+            start=world.at(day, "09:00"),
+            end=world.at(day, "10:00"),
+            title=f"Calibration {language}",
+        )
+        first = world.at(day, "09:00").date() - timedelta(days=3)
+        last = first + timedelta(days=10)
+        project = db.session.merge(world.project_a)
+        committed = committed_fen(project, first, last, world.facility.timezone)
+        # Room for the hour booked, not for three more.
+        db.session.add(
+            SpendingCap(
+                project_id=project.id,
+                amount_fen=committed + 1,
+                period_start=first,
+                period_end=last,
+            )
+        )
+        db.session.commit()
+        return booking.id
+
+    booking_id = live_server.run(seed)
+    words = {
+        "en": ("spending cap", "Booking moved"),
+        "zh": ("支出上限", "预约已调整"),
+    }[language]
+    mia = new_page()
+    log_in(mia, world.mia.email, factories.PASSWORD)
+    mia.goto(f"/bookings/{booking_id}/reschedule")
+    mia.fill("#end", world.local(day, "13:00"))
+    mia.click("#reschedule-form button.primary")
+    refusal = mia.locator("#reschedule-form .form-errors")
+    expect(refusal).to_contain_text(words[0])
+    expect(refusal).to_contain_text("¥")
+    screenshot(mia, f"reschedule-over-budget-{language}")
+    mia.check("#override")
+    mia.fill("#override_reason", "The director approved the longer run.")
+    mia.click("#reschedule-form button.primary")
+    mia.wait_for_url(f"**/bookings/{booking_id}")
+    expect(mia.locator("body")).to_contain_text(words[1])
