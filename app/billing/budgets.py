@@ -27,7 +27,12 @@ priced by the same rule for the project's customer kind, on the dearest of its u
   booking at its new place (its unit, its minutes) may cost no more than the project's remaining
   at that place, the booking itself left out of what is committed. A move that costs no more
   than before within the same cap period adds nothing and is never refused for the budget, even
-  when the project is over it already."""
+  when the project is over it already.
+- **Approving a proposal** (`approval_over_budget`): the bookings it publishes for a project,
+  priced at their units and times, may cost no more than the project has left when it is
+  approved. The solve kept to the budget it was given; what the project committed since (another
+  facility's approved plan, a manual booking, a charge) can make the plan too dear, and then
+  nothing is published."""
 
 from __future__ import annotations
 
@@ -223,6 +228,43 @@ def placement_over_budget(
         "period_start": budget.period_start.isoformat(),
         "period_end": budget.period_end.isoformat(),
     }
+
+
+def approval_over_budget(facility: Facility, published: list[Booking]) -> list[dict[str, Any]]:
+    """Return, for each project whose bookings just published (flushed, not committed) cost
+    more than its budget now leaves without them, the amounts; empty when every one fits."""
+    by_project: dict[int, list[Booking]] = {}
+    for booking in published:
+        by_project.setdefault(booking.request.project_id, []).append(booking)
+    out = []
+    for project_id, bookings in sorted(by_project.items()):
+        project = bookings[0].request.project
+        start = min(b.start for b in bookings)
+        end = max(b.end for b in bookings)
+        budget = project_budgets(
+            facility, [project], start, end, moving={b.id for b in bookings}
+        ).get(project_id)
+        if budget is None:
+            continue
+        cost = sum(
+            price_of_use(
+                b.equipment,
+                project.customer_kind,
+                max(0, int((b.end - b.start).total_seconds()) // 60),
+                attended=b.step.attended,
+            ).amount_fen
+            for b in bookings
+        )
+        if cost > budget.remaining_fen:
+            out.append(
+                {
+                    "project": project.name,
+                    "project_id": project_id,
+                    "cost_fen": cost,
+                    **budget.as_json(),
+                }
+            )
+    return out
 
 
 def step_cost_fen(

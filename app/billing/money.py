@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_babel import format_decimal
+from flask_babel import format_currency, format_decimal
 
 FEN_PER_YUAN = 100
 # The largest amount a form or the catalogue may set, in fen (one hundred million yuan).
@@ -38,3 +38,8 @@ def yuan(fen: int) -> Decimal:
 def money(fen: int) -> str:
     """Format fen as yuan in the page's language, with two decimals."""
     return format_decimal(yuan(fen), "#,##0.00")
+
+
+def currency(fen: int) -> str:
+    """Format fen as yuan with the currency sign of the page's language (exact: no float)."""
+    return format_currency(Decimal(int(fen)) / 100, "CNY")

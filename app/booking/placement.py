@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 from flask_babel import gettext as _
 
 from app.billing import budgets
+from app.billing.money import currency
 from app.booking import problems
-from app.booking.reasons import _Reader, _yuan
+from app.booking.reasons import _Reader
 from app.booking.requests import allowed_units
 from scheduler.check import PLACEMENT_CODES, Finding, check
 from scheduler.problem import problem_to_dict
@@ -167,13 +168,13 @@ def _over_budget(r: _Reader) -> str:
     return _(
         "It would cost %(cost)s, and the project's spending cap for %(first)s to %(last)s has "
         "%(left)s left (cap %(cap)s, committed %(committed)s, vouchers %(vouchers)s).",
-        cost=_yuan(r.args["cost_fen"]),
+        cost=currency(r.args["cost_fen"]),
         first=str(r.args["period_start"]),
         last=str(r.args["period_end"]),
-        left=_yuan(r.args["remaining_fen"]),
-        cap=_yuan(r.args["budget_fen"]),
-        committed=_yuan(r.args["committed_fen"]),
-        vouchers=_yuan(r.args["vouchers_fen"]),
+        left=currency(r.args["remaining_fen"]),
+        cap=currency(r.args["budget_fen"]),
+        committed=currency(r.args["committed_fen"]),
+        vouchers=currency(r.args["vouchers_fen"]),
     )
 
 

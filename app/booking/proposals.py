@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 import scheduler
 from app import access
+from app.billing import budgets
+from app.billing.money import currency
 from app.booking import audit, results, signals
 from app.booking.conflicts import (
     conflict_error,
@@ -271,6 +273,7 @@ def approve_proposal(user: User | None, proposal_id: int) -> list[Booking]:
             booking.status = BookingStatus.CANCELLED.value
         db.session.flush()
         published = _publish_items(proposal, free_items, moving, unchanged, now)
+        _check_budgets(proposal, published)
         _settle_requests(free_items, dropped, now)
         # A need whose request is now booked is served (issue 16), in this same commit.
         needs.serve_booked({i.request_id for i in free_items})
@@ -383,6 +386,29 @@ def _publish_items(
             maintenance=first_error.extra.get("maintenance", []),
         )
     return published
+
+
+def _check_budgets(proposal: Proposal, published: list[Booking]) -> None:
+    """Refuse, rolling back, a plan that its projects' spending since the solve made too dear
+    (rules in app.billing.budgets)."""
+    over = budgets.approval_over_budget(proposal.facility, published)
+    if not over:
+        return
+    db.session.rollback()
+    first = over[0]
+    raise Conflict(
+        _(
+            "Project %(project)s has committed more since the solve: this plan's bookings cost "
+            "%(cost)s, and its spending cap for %(first)s to %(last)s now leaves %(left)s. "
+            "Nothing was published. Solve again.",
+            project=first["project"],
+            cost=currency(first["cost_fen"]),
+            first=first["period_start"],
+            last=first["period_end"],
+            left=currency(first["remaining_fen"]),
+        ),
+        budgets=over,
+    )
 
 
 def _settle_requests(

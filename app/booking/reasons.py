@@ -14,14 +14,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from babel.lists import format_list
-from flask_babel import format_currency, get_locale, ngettext
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app.billing.money import currency
 from app.booking.requests import request_facility
 from app.catalog.labels import capability_name
 from app.catalog.models import Equipment
@@ -205,7 +205,7 @@ def _over_budget(r: _Reader) -> str:
 
 def _yuan(fen: Any) -> str:
     """Show an amount in fen as yuan in the reader's locale (exact: no float on the way)."""
-    return format_currency(Decimal(int(fen)) / 100, "CNY")
+    return currency(int(fen))
 
 
 def _booked_by_others(r: _Reader) -> str:

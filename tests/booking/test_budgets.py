@@ -8,6 +8,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
+from sqlalchemy import select
+
 from app.billing.budgets import project_budgets
 from app.billing.models import Charge, RateCard, SpendingCap
 from app.booking.models import BookingRequest, RequestStatus
@@ -239,3 +242,51 @@ def test_a_proposal_without_caps_shows_no_budgets(core: Core, client: Any, login
     proposal = core.solve().proposal
     assert proposal is not None and proposal.metrics["budgets"] == []
     assert 'id="budgets"' not in _page(client, login, core, proposal.id, "en")
+
+
+def test_approval_refuses_a_plan_that_spending_since_the_solve_made_too_dear(
+    core: Core,
+) -> None:
+    from app.billing.services import price_of_use
+    from app.booking import bookings as booking_service
+    from app.booking import proposals
+    from app.booking.models import Booking, BookingStatus, Proposal, ProposalStatus
+    from app.errors import Conflict
+
+    # 3 h of LC-MS cost 300 CNY: the cap leaves 400 at the solve, so it is placed.
+    _cap(core, 400)
+    req = core.request()
+    proposal = core.solve().proposal
+    assert proposal is not None and [i.request_id for i in proposal.items] == [req.id]
+    # Meanwhile the ICT centre books Amber's chamber for 3 h: within the cap on its own.
+    chamber_cost = price_of_use(
+        core.chamber, core.amber.customer_kind, 180, attended=True
+    ).amount_fen
+    assert 10_000 < chamber_cost <= 40_000
+    booking_service.manual_booking(
+        core.otto,
+        project_id=core.amber.id,
+        equipment_id=core.chamber.id,
+        start=core.at(1, "09:00"),
+        end=core.at(1, "12:00"),
+        title="EMC pre-scan",
+    )
+    with pytest.raises(Conflict) as caught:
+        proposals.approve_proposal(core.mia, proposal.id)
+    [over] = caught.value.extra["budgets"]
+    assert over["project_id"] == core.amber.id
+    assert over["cost_fen"] == 30_000
+    assert over["remaining_fen"] == 40_000 - chamber_cost
+    assert "Amber Biologics" in caught.value.detail and "Solve again" in caught.value.detail
+    db.session.rollback()
+    # Nothing was published: no booking at the bio facility, the plan still a draft.
+    assert db.session.get(Proposal, proposal.id).status == ProposalStatus.DRAFT.value
+    assert db.session.get(BookingRequest, req.id).status == RequestStatus.PROPOSED
+    active = db.session.scalars(
+        select(Booking).where(Booking.status == BookingStatus.ACTIVE.value)
+    ).all()
+    assert [b.equipment_id for b in active] == [core.chamber.id]
+    # Solved again, the request is left out for its budget.
+    again = core.solve().proposal
+    assert again is not None and again.items == []
+    assert again.unplaced[0].reason_detail["code"] == "over-budget"
