@@ -116,16 +116,20 @@ def committed_fen(
         )
     )
     booked = sum(
-        price_of_use(
-            b.equipment,
-            project.customer_kind,
-            max(0, int((b.end - b.start).total_seconds()) // 60),
-            attended=b.step.attended,
-        ).amount_fen
+        booked_fen(project, b.equipment, b.start, b.end, attended=b.step.attended)
         for b in bookings
         if b.id not in moving
     )
     return int(charged or 0) + booked
+
+
+def booked_fen(
+    project: Project, unit: Equipment, start: datetime, end: datetime, *, attended: bool
+) -> int:
+    """Return what booking ``unit`` from ``start`` to ``end`` costs the project, by the one
+    pricing rule."""
+    minutes = max(0, int((end - start).total_seconds()) // 60)
+    return price_of_use(unit, project.customer_kind, minutes, attended=attended).amount_fen
 
 
 def spendable_vouchers_fen(project: Project, facility: Facility, day: date, left_fen: int) -> int:
@@ -206,19 +210,16 @@ def placement_over_budget(
     if budget is None:
         return None
     attended = booking.step.attended
-
-    def cost_at(place: Equipment, lo: datetime, hi: datetime) -> int:
-        minutes = max(0, int((hi - lo).total_seconds()) // 60)
-        return price_of_use(place, project.customer_kind, minutes, attended=attended).amount_fen
-
-    cost = cost_at(unit, start, end)
+    cost = booked_fen(project, unit, start, end, attended=attended)
     if cost <= budget.remaining_fen:
         return None
     if not new:
         day = booking.start.astimezone(ZoneInfo(tz)).date()
-        if budget.period_start <= day <= budget.period_end:
-            if cost <= cost_at(booking.equipment, booking.start, booking.end):
-                return None
+        before = booked_fen(
+            project, booking.equipment, booking.start, booking.end, attended=attended
+        )
+        if budget.period_start <= day <= budget.period_end and cost <= before:
+            return None
     return {
         "cost_fen": cost,
         "remaining_fen": budget.remaining_fen,
@@ -247,12 +248,7 @@ def approval_over_budget(facility: Facility, published: list[Booking]) -> list[d
         if budget is None:
             continue
         cost = sum(
-            price_of_use(
-                b.equipment,
-                project.customer_kind,
-                max(0, int((b.end - b.start).total_seconds()) // 60),
-                attended=b.step.attended,
-            ).amount_fen
+            booked_fen(project, b.equipment, b.start, b.end, attended=b.step.attended)
             for b in bookings
         )
         if cost > budget.remaining_fen:
