@@ -32,7 +32,11 @@ priced by the same rule for the project's customer kind, on the dearest of its u
   priced at their units and times, may cost no more than the project has left when it is
   approved. The solve kept to the budget it was given; what the project committed since (another
   facility's approved plan, a manual booking, a charge) can make the plan too dear, and then
-  nothing is published."""
+  nothing is published.
+- **Before the solve** (`request_over_budget`): an open request whose estimated cost at a
+  facility (its steps there, each estimated as a solve does) is more than its project's budget
+  leaves over the request's window is named on the request's page, so that the member hears it
+  before the solve leaves the request out with `over-budget`."""
 
 from __future__ import annotations
 
@@ -260,6 +264,38 @@ def approval_over_budget(facility: Facility, published: list[Booking]) -> list[d
                     **budget.as_json(),
                 }
             )
+    return out
+
+
+def request_over_budget(req: BookingRequest) -> list[dict[str, Any]]:
+    """Return, for each facility of an open request's steps whose estimated cost there is more
+    than the project's budget leaves, the facility and the amounts; empty when it fits."""
+    from app.booking.problems import GRANULARITY_MINUTES
+    from app.booking.requests import allowed_units
+
+    project = req.project
+    steps_at: dict[int, list[Any]] = {}
+    for step in req.steps:
+        if step.facility is not None:
+            steps_at.setdefault(step.facility.id, []).append(step)
+    out = []
+    for steps in steps_at.values():
+        facility = steps[0].facility
+        budget = project_budgets(facility, [project], req.earliest_start, req.deadline).get(
+            project.id
+        )
+        if budget is None:
+            continue
+        cost = 0
+        for step in steps:
+            units = [u for u in allowed_units(step) if u.facility_id == facility.id]
+            if units:
+                slots = -(-step.duration_minutes // GRANULARITY_MINUTES)
+                cost += step_cost_fen(
+                    units, project, slots * GRANULARITY_MINUTES, attended=step.attended
+                )
+        if cost > budget.remaining_fen:
+            out.append({"facility": facility, "cost_fen": cost, **budget.as_json()})
     return out
 
 

@@ -290,3 +290,36 @@ def test_approval_refuses_a_plan_that_spending_since_the_solve_made_too_dear(
     again = core.solve().proposal
     assert again is not None and again.items == []
     assert again.unplaced[0].reason_detail["code"] == "over-budget"
+
+
+def test_the_request_page_says_before_the_solve_when_the_cap_leaves_too_little(
+    core: Core, client: Any, login: Any
+) -> None:
+    # 3 h of LC-MS at 100 CNY/h cost 300 CNY; the cap leaves 250.
+    _cap(core, 250)
+    req = core.request()
+    for locale, words in (
+        ("en", ["estimated at CN¥300.00", "leaves there (CN¥250.00)"]),
+        ("zh", ["估计费用为 ¥300.00", "仅剩 ¥250.00"]),
+    ):
+        core.alice.locale = locale
+        db.session.commit()
+        login(core.alice)
+        page = client.get(f"/requests/{req.id}").get_data(as_text=True)
+        assert 'class="card reason budget-notice"' in page
+        for word in words:
+            assert word in page
+    # Solved, it is left out for the budget and the page still says why, once.
+    core.solve()
+    page = client.get(f"/requests/{req.id}").get_data(as_text=True)
+    assert page.count("budget-notice") == 1
+
+
+def test_the_request_page_says_nothing_of_a_cap_that_leaves_enough(
+    core: Core, client: Any, login: Any
+) -> None:
+    _cap(core, 300)
+    req = core.request()
+    login(core.alice)
+    page = client.get(f"/requests/{req.id}").get_data(as_text=True)
+    assert req.title in page and "budget-notice" not in page

@@ -235,3 +235,50 @@ def test_a_longer_booking_past_the_projects_cap_is_refused_with_the_amounts(
     mia.click("#reschedule-form button.primary")
     mia.wait_for_url(f"**/bookings/{booking_id}")
     expect(mia.locator("body")).to_contain_text(words[1])
+
+
+def test_a_member_reads_on_the_request_page_that_the_cap_leaves_too_little(
+    new_page: Any, world: World, live_server: LiveServer
+) -> None:
+    from datetime import timedelta
+
+    from playwright.sync_api import expect
+
+    from app.accounts.models import User
+    from app.billing.models import SpendingCap
+    from app.booking.requests import StepInput, create_request
+    from app.extensions import db
+
+    day = 49
+
+    def seed() -> int:
+        alice = db.session.get(User, world.alice.id)
+        assert alice is not None
+        alice.locale = "zh"
+        first = world.at(day, "09:00").date() - timedelta(days=2)
+        db.session.add(
+            SpendingCap(
+                project_id=world.project_a.id,
+                amount_fen=5_000,
+                period_start=first,
+                period_end=first + timedelta(days=10),
+            )
+        )
+        db.session.commit()
+        return create_request(
+            alice,
+            world.project_a.id,
+            title="Long LC-MS series",
+            earliest_start=world.at(day, "09:00"),
+            deadline=world.at(day + 2, "17:30"),
+            steps=[StepInput(duration_minutes=240, capability="lc-ms")],
+        ).id
+
+    request_id = live_server.run(seed)
+    page = new_page()
+    log_in(page, world.alice.email, factories.PASSWORD)
+    page.goto(f"/requests/{request_id}")
+    notice = page.locator(".budget-notice")
+    expect(notice).to_contain_text("支出上限")
+    expect(notice).to_contain_text("¥50.00")
+    screenshot(page, "request-over-budget-zh")
