@@ -342,3 +342,38 @@ def test_discard_and_cancel_run_endpoints(core: Core, db: Any, client_for: Any) 
     assert discarded["status"] == "discarded"
     assert_problem(mia.post(f"/api/v1/proposals/{proposal_id}/approve"), 409)
     assert db.session.scalar(select(func.count()).select_from(Booking)) == 0
+
+
+def test_a_manual_booking_past_the_cap_is_a_409_naming_the_budget(
+    core: Core, db: Any, client_for: Any
+) -> None:
+    from datetime import timedelta
+
+    from app.billing.models import SpendingCap
+    from app.dbtypes import utcnow
+    from tests.booking.conftest import ZONE
+
+    today = utcnow().astimezone(ZONE).date()
+    db.session.add(
+        SpendingCap(
+            project_id=core.amber.id,
+            amount_fen=100,
+            period_start=today - timedelta(days=1),
+            period_end=today + timedelta(days=60),
+        )
+    )
+    db.session.commit()
+    mia = client_for(core.mia)
+    body = {
+        "project_id": core.amber.id,
+        "equipment": "lcms-1",
+        "start": core.at(0).isoformat(),
+        "end": core.at(0, "11:00").isoformat(),
+        "title": "QC run",
+    }
+    refused = assert_problem(mia.post("/api/v1/bookings", json=body), 409)
+    assert [v["code"] for v in refused["violations"]] == ["over-budget"]
+    assert refused["overridable"] is True
+    assert db.session.scalar(select(func.count()).select_from(Booking)) == 0
+    body |= {"override": True, "override_reason": "Agreed with the founder by phone"}
+    assert mia.post("/api/v1/bookings", json=body).status_code == 201

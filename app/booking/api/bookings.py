@@ -67,8 +67,9 @@ def bookings_list(query: BookingQuery) -> BookingList:
     "POST",
     summary="Book a unit directly for a project (managers)",
     description="Checked like a move: a clash with another booking, its changeover or "
-    "maintenance is refused (409); outside the unit's staffed hours it is refused (409, "
-    "`violations`) unless `override` is true with an `override_reason`",
+    "maintenance is refused (409); outside the unit's staffed hours, or costing more than the "
+    "project's spending cap leaves (`over-budget`), it is refused (409, `violations`) unless "
+    "`override` is true with an `override_reason`",
     answer=Booking,
     status=201,
     answer_description="Booked",
