@@ -69,24 +69,24 @@ def improve(
 ) -> Plan:
     """Return a plan at least as heavy as ``plan``, improved by rounds until ``stop_at``.
 
-        Among plans of equal weight a round keeps the one that moves fewer steps from their place
-        in the previous proposal. With ``deterministic_time`` the rounds also stop once CP-SAT has
-        used that much of its deterministic time, so that one worker and one seed repeat the same
-        rounds. ``guide`` (request index -> share accepted by the LP bound) makes rounds aim more
-        often at left-out requests that the relaxation would accept.
+    Among plans of equal weight a round keeps the one that moves fewer steps from their place
+    in the previous proposal. With ``deterministic_time`` the rounds also stop once CP-SAT has
+    used that much of its deterministic time, so that one worker and one seed repeat the same
+    rounds. ``guide`` (request index -> share accepted by the LP bound) makes rounds aim more
+    often at left-out requests that the relaxation would accept.
 
-        With ``rounds`` the search is budgeted: exactly that many rounds (an empty one counts too),
-        each ended by ``ROUND_DTIME`` of CP-SAT's deterministic time and never by the clock, so one
-        seed repeats the same rounds on any machine; ``stop_at`` only cuts it short (the caller
-        then knows the plan may not repeat). ``done["rounds"]`` receives the rounds done (and,
-    with threads, ``done["dropped"]`` those dropped).
-        ``stopper`` ends the rounds (and the round running) when the solve's caller asks to stop.
+    With ``rounds`` the search is budgeted: exactly that many rounds (an empty one counts too),
+    each ended by ``ROUND_DTIME`` of CP-SAT's deterministic time and never by the clock, so one
+    seed repeats the same rounds on any machine; ``stop_at`` only cuts it short (the caller
+    then knows the plan may not repeat). ``done["rounds"]`` receives the rounds done (and,
+    with threads, ``done["dropped"]`` those dropped). ``stopper`` ends the rounds (and the
+    round running) when the solve's caller asks to stop.
 
-        With ``threads`` above one (a wall-clock search only: neither ``rounds`` nor
-        ``deterministic_time``), that many rounds run at once, each on a CP-SAT worker of its own:
-        choosing and building a round and keeping its plan take turns under one lock, CP-SAT runs
-        beside them; a round is dropped if another kept a plan meanwhile that changed one of its
-        units (or, under budgets, its projects' spending).
+    With ``threads`` above one (a wall-clock search only: neither ``rounds`` nor
+    ``deterministic_time``), that many rounds run at once, each on a CP-SAT worker of its own:
+    choosing and building a round and keeping its plan take turns under one lock, CP-SAT runs
+    beside them; a round is dropped if another kept a plan meanwhile that changed one of its
+    units (or, under budgets, its projects' spending).
     """
     search = _Search(inst, requests, plan, guide=guide, max_free=max_free, on_better=on_better)
     search.stopper = stopper or Stopper(math.inf)
