@@ -10,7 +10,7 @@ them later in their own language.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
@@ -20,6 +20,7 @@ from app.billing.money import currency
 from app.booking import problems
 from app.booking.reasons import _Reader
 from app.booking.requests import allowed_units
+from app.i18n import local_date
 from scheduler.check import PLACEMENT_CODES, Finding, check
 from scheduler.problem import problem_to_dict
 
@@ -169,8 +170,8 @@ def _over_budget(r: _Reader) -> str:
         "It would cost %(cost)s, and the project's spending cap for %(first)s to %(last)s has "
         "%(left)s left (cap %(cap)s, committed %(committed)s, vouchers %(vouchers)s).",
         cost=currency(r.args["cost_fen"]),
-        first=str(r.args["period_start"]),
-        last=str(r.args["period_end"]),
+        first=local_date(date.fromisoformat(str(r.args["period_start"]))),
+        last=local_date(date.fromisoformat(str(r.args["period_end"]))),
         left=currency(r.args["remaining_fen"]),
         cap=currency(r.args["budget_fen"]),
         committed=currency(r.args["committed_fen"]),

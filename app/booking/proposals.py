@@ -4,7 +4,7 @@ atomically, discard or expire it."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
@@ -41,6 +41,7 @@ from app.database import write_transaction
 from app.dbtypes import utcnow
 from app.errors import Conflict, NotFound
 from app.extensions import db
+from app.i18n import local_date
 from app.needs import services as needs
 
 if TYPE_CHECKING:
@@ -403,8 +404,8 @@ def _check_budgets(proposal: Proposal, published: list[Booking]) -> None:
             "Nothing was published. Solve again.",
             project=first["project"],
             cost=currency(first["cost_fen"]),
-            first=first["period_start"],
-            last=first["period_end"],
+            first=local_date(date.fromisoformat(first["period_start"])),
+            last=local_date(date.fromisoformat(first["period_end"])),
             left=currency(first["remaining_fen"]),
         ),
         budgets=over,
