@@ -290,9 +290,12 @@ def request_over_budget(req: BookingRequest) -> list[dict[str, Any]]:
         for step in steps:
             units = [u for u in allowed_units(step) if u.facility_id == facility.id]
             if units:
-                slots = -(-step.duration_minutes // GRANULARITY_MINUTES)
                 cost += step_cost_fen(
-                    units, project, slots * GRANULARITY_MINUTES, attended=step.attended
+                    units,
+                    project,
+                    step.duration_minutes,
+                    attended=step.attended,
+                    slot_minutes=GRANULARITY_MINUTES,
                 )
         if cost > budget.remaining_fen:
             out.append({"facility": facility, "cost_fen": cost, **budget.as_json()})
@@ -300,9 +303,16 @@ def request_over_budget(req: BookingRequest) -> list[dict[str, Any]]:
 
 
 def step_cost_fen(
-    units: list[Equipment], project: Project, minutes: int, *, attended: bool
+    units: list[Equipment],
+    project: Project,
+    duration_minutes: int,
+    *,
+    attended: bool,
+    slot_minutes: int,
 ) -> int:
-    """Return a step's estimated cost: its booked minutes on the dearest of its units."""
+    """Return a step's estimated cost: its duration, rounded up to whole slots of the solve,
+    booked on the dearest of its units."""
+    minutes = -(-duration_minutes // slot_minutes) * slot_minutes
     return min(
         MAX_BUDGET_FEN,
         max(

@@ -206,12 +206,12 @@ def _add_costs(draft: _Draft, facility: Facility) -> tuple[scheduler.Budget, ...
             cost = 0
             if (req.id, k) not in pinned:
                 row = draft.index.steps[(req.id, k)]
-                slots = -(-step.duration_minutes // GRANULARITY_MINUTES)
                 cost = budgets.step_cost_fen(
                     [draft.index.units[u] for u in step.resources],
                     projects[pid],
-                    slots * GRANULARITY_MINUTES,
+                    step.duration_minutes,
                     attended=row.attended,
+                    slot_minutes=GRANULARITY_MINUTES,
                 )
             steps.append(replace(step, cost_fen=cost))
         costed.append(replace(req, steps=tuple(steps)))

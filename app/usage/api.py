@@ -5,7 +5,7 @@ app/usage/services.py."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Literal
 
 from flask import Blueprint
@@ -200,10 +200,6 @@ def usage_correct(booking_id: int, body: CorrectionInput) -> UsageAnswer:
     return UsageAnswer.of(usage.booking, usage)
 
 
-def _today(tz: str) -> date:
-    return dates.today_in(tz)
-
-
 @route(
     "/facilities/<slug>/day-sheet",
     "GET",
@@ -222,7 +218,7 @@ def day_sheet(slug: str, query: DaySheetQuery) -> DaySheet:
         if query.equipment
         else None
     )
-    day = query.day or _today(facility.timezone)
+    day = query.day or dates.today_in(facility.timezone)
     rows = services.day_sheet(user, facility, day, equipment=unit)
     return DaySheet(
         facility=facility.slug,
@@ -260,7 +256,7 @@ def day_sheet(slug: str, query: DaySheetQuery) -> DaySheet:
 )
 def no_shows(slug: str, query: NoShowQuery) -> NoShowList:
     facility = routing.facility(slug)
-    since = query.since or _today(facility.timezone) - NO_SHOW_WINDOW
+    since = query.since or dates.today_in(facility.timezone) - NO_SHOW_WINDOW
     start = services.local_day_bounds(since, facility.timezone)[0]
     counts = services.no_show_counts(security.user(), facility, start)
     return NoShowList(
