@@ -9,13 +9,18 @@ and of pinned steps on capacity-1 units.
 
 from __future__ import annotations
 
+import itertools
 import math
+from bisect import bisect_left
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 
 from scheduler.problem import Objective, Problem, gc_paused
 
 Span = tuple[int, int]
 """An inclusive range of slots ``(first, last)``."""
+
+_span_end = itemgetter(1)
 
 
 def spans_subtract(spans: list[Span], lo: int, hi: int) -> list[Span]:
@@ -35,12 +40,17 @@ def spans_subtract(spans: list[Span], lo: int, hi: int) -> list[Span]:
 
 
 def spans_clip(spans: list[Span], lo: int, hi: int) -> list[Span]:
-    """Return ``spans`` restricted to the inclusive range ``[lo, hi]``."""
+    """Return ``spans`` (sorted, disjoint) restricted to the inclusive range ``[lo, hi]``."""
+    # Skip by bisection the spans that end before ``lo``: a unit's open hours over a season
+    # are hundreds of spans, and a request's window holds a few of them.
+    if lo > hi:
+        return []
+    i = bisect_left(spans, lo, key=_span_end)
     out: list[Span] = []
-    for a, b in spans:
-        a2, b2 = max(a, lo), min(b, hi)
-        if a2 <= b2:
-            out.append((a2, b2))
+    for a, b in itertools.islice(spans, i, None):
+        if a > hi:
+            break
+        out.append((lo if a < lo else a, hi if b > hi else b))
     return out
 
 

@@ -349,4 +349,12 @@ def never_fits(problem: Problem, request_id: str) -> Reason | None:
 
 def unplaceable_alone(req: RequestInfo, pins: Board) -> bool:
     """Return True if ``req`` fits nowhere even when only the pinned steps are booked."""
+    if len(req.steps) == 1:
+        # A step with a start on a unit that holds no pinned step fits there (asked of every
+        # request before each solve: 0.9 s at 50,000 requests without this).
+        step = req.steps[0]
+        for alt in step.live():
+            cap = pins.caps[alt.unit]
+            if pins.lines[alt.unit].empty() and (cap is None or step.duration <= cap):
+                return False
     return pins.earliest_request(req) is None

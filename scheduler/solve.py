@@ -118,6 +118,9 @@ def _solve(
     for i, comp in enumerate(comps):
         budget = greedy_budget * comp.size / total_size
         pass_seconds += _warm_start(inst, comp, seed + i, budget, stopper, clock=not budgeted)
+    # The warm start is the first plan: say so before timing anything else.
+    tracker = Tracker(inst, comps, started, on_progress)
+    tracker.report(force=True)
     # Filling gaps and writing reasons cost about two greedy passes; on a loaded machine the
     # passes were slow too, so this reserve grows with the load. Explaining every request
     # left out may cost more: it is timed on a sample.
@@ -126,8 +129,6 @@ def _solve(
         reserve = max(reserve, _explain_seconds(inst, comps))
     stop_at = min(stop_at, started + limit - _write_seconds(len(inst.requests)) - reserve)
     stopper.deadline = stop_at
-    tracker = Tracker(inst, comps, started, on_progress)
-    tracker.report(force=True)
 
     sizes = [0 if _settled(inst, c) else c.size for c in comps]
     # With one worker the solver stops on deterministic time, fixed here from sizes alone, so

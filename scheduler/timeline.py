@@ -33,6 +33,13 @@ class _Timeline:
     """For capacity above 1: all bookings, sorted."""
     longest: int = 0
     """For capacity above 1: the longest booking ever added, to bound the overlap search."""
+    known: dict[tuple[bool, int, int], tuple[list[int], list[int]]] = field(default_factory=dict)
+    """Per ``Board._known_key``: disjoint ranges ``[lo, hi]`` (as two sorted lists) where no
+    start of the unit's start set for that duration is free. Bookings are only added while a
+    greedy pass runs, so what was full stays full; removing a booking forgets it all."""
+
+    def empty(self) -> bool:
+        return not self.starts and not self.bookings
 
     def add(self, start: int, end: int, project: int) -> None:
         if self.capacity == 1:
@@ -45,6 +52,7 @@ class _Timeline:
             self.longest = max(self.longest, end - start)
 
     def remove(self, start: int, end: int) -> None:
+        self.known.clear()
         if self.capacity == 1:
             i = bisect_left(self.starts, start)
             while self.ends[i] != end:
@@ -52,6 +60,18 @@ class _Timeline:
             del self.starts[i], self.ends[i], self.projects[i]
         else:
             self.bookings.remove((start, end))
+
+    def learn(self, key: tuple[bool, int, int], lo: int, hi: int) -> None:
+        """Note that no start in ``[lo, hi]`` is free for ``key`` (merged with what is known)."""
+        if lo > hi:
+            return
+        los, his = self.known.setdefault(key, ([], []))
+        i = bisect_left(his, lo - 1)
+        j = bisect_right(los, hi + 1, lo=i)
+        if i < j:
+            lo, hi = min(lo, los[i]), max(hi, his[j - 1])
+        los[i:j] = [lo]
+        his[i:j] = [hi]
 
     def next_try(self, start: int, duration: int, project: int) -> int | None:
         """Return None if ``[start, start+duration)`` is free, else a later start to try."""
@@ -84,6 +104,12 @@ class _Timeline:
             if level >= self.capacity and nxt > t:
                 last_full = nxt - 1
         return None if last_full is None else last_full + 1
+
+
+def _changeover_project(line: _Timeline, project: int) -> int:
+    """Return the project as far as it decides whether a start is free on ``line``: only a
+    one-at-a-time unit with a changeover treats a project's own neighbours differently."""
+    return project if line.capacity == 1 and line.changeover else -1
 
 
 class Board:
@@ -184,16 +210,38 @@ class Board:
         n = len(spans)
         j = bisect_left(spans, t_min, key=_span_end)
         t = t_min
+        # Inside the request's window its start set is the unit's for this duration (less
+        # starts another request's pin makes unusable), so the stretch a walk found full is
+        # full for every later request of the same key: they skip it in one step. Walking a
+        # busy day booking by booking was three fifths of a greedy pass, spent on requests
+        # left out. (A request with a pin of its own keeps starts near it that others lack.)
+        memo = not req.pinned
+        key = (step.attended, step.duration, _changeover_project(line, req.project))
+        full = line.known.get(key) if memo else None
+        walked_from = -1
         while True:
             while j < n and spans[j][1] < t:
                 j += 1
             if j == n:
+                if memo and walked_from >= 0:
+                    line.learn(key, walked_from, spans[-1][1])
                 return None
             s = max(spans[j][0], t)
             if t_max is not None and s > t_max:
+                if memo and walked_from >= 0:
+                    line.learn(key, walked_from, t_max)
                 return None
+            if walked_from < 0:
+                walked_from = s
+            if full is not None:
+                i = bisect_right(full[0], s) - 1
+                if i >= 0 and full[1][i] >= s:
+                    t = full[1][i] + 1
+                    continue
             nxt = line.next_try(s, step.duration, req.project)
             if nxt is None:
+                if memo and s > walked_from:
+                    line.learn(key, walked_from, s - 1)
                 return s
             t = max(nxt, s + 1)
 
