@@ -259,7 +259,7 @@ def approve_proposal(user: User | None, proposal_id: int) -> list[Booking]:
     now = utcnow()
     free_items = [i for i in proposal.items if not i.pinned]
     if any(i.start < now for i in free_items):
-        raise Conflict(_("This proposal starts in the past; solve again."))
+        raise Conflict(_("This proposal starts in the past; nothing was published. Solve again."))
     diff = diff_against_published(proposal)
     moving = {d["booking"].step_id: d["booking"] for d in diff["moved"]}
     unchanged = _published_by_step({i.step_id for i in free_items})
@@ -326,7 +326,8 @@ def _check_requests_unchanged(
         if item.request.status != expected:
             raise Conflict(
                 _(
-                    "Request #%(id)d changed since the solve (it is now %(s)s); solve again.",
+                    "Request #%(id)d changed since the solve (it is now %(s)s); "
+                    "nothing was published. Solve again.",
                     id=item.request_id,
                     s=item.request.status,
                 ),

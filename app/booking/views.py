@@ -668,7 +668,8 @@ def proposal_approve(proposal_id: int) -> str | BaseResponse:
     try:
         published = proposal_service.approve_proposal(security.user(), proposal.id)
     except Conflict as error:
-        flash(_("Nothing was published: %(detail)s", detail=error.detail))
+        # Every refusal of an approval says itself that nothing was published.
+        flash(error.detail)
         return redirect(url_for("booking.proposal_detail", proposal_id=proposal_id))
     flash(_("Proposal approved: %(count)d bookings published.", count=len(published)))
     return redirect(url_for("booking.facility_manage", slug=proposal.facility.slug))

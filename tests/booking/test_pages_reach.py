@@ -125,6 +125,34 @@ def test_approving_asks_first_and_says_how_many_bookings_for_whom(
     assert done.status_code == 302
 
 
+@pytest.mark.parametrize("stale", ["withdrawn", "collision"])
+def test_a_refused_approval_says_once_that_nothing_was_published(
+    client: Any, login: Any, world: World, db: Any, stale: str
+) -> None:
+    first, second = (make_request(world, title=t) for t in ("Peptide map", "Glycan map"))
+    run = solve_now(world.mia, world.facility)
+    if stale == "withdrawn":
+        # The member withdraws one request after the solve.
+        second.status = RequestStatus.WITHDRAWN.value
+        db.session.commit()
+        why = f"Request #{second.id} changed since the solve"
+    else:
+        # Someone books the time of one proposed step after the solve.
+        item = run.proposal.items[0]
+        unit = db.session.get(Equipment, item.equipment_id)
+        factories.make_booking(world.project_b, unit, item.start, item.end)
+        why = "collide with this proposal"
+    login(world.mia)
+    refused = client.post(
+        f"/proposals/{run.proposal.id}/approve", data={"confirmed": "yes"}, follow_redirects=True
+    )
+    text = refused.get_data(as_text=True)
+    assert why in text
+    assert text.lower().count("nothing was published") == 1, text
+    db.session.expire_all()
+    assert first.status == RequestStatus.PROPOSED.value
+
+
 def test_removing_a_manager_or_a_member_asks_first_and_names_them(
     client: Any, login: Any, world: World, db: Any
 ) -> None:
