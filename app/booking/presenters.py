@@ -19,8 +19,6 @@ from sqlalchemy import select
 
 from app import access, dates
 from app.accounts.models import Project, Training, User
-from app.billing import budgets
-from app.billing.money import currency
 from app.booking import bookings as booking_service
 from app.booking import proposals as proposal_service
 from app.booking import requests as request_service
@@ -43,7 +41,7 @@ from app.catalog.models import (
 )
 from app.dbtypes import utcnow
 from app.extensions import db
-from app.i18n import current_language, local_date, localised
+from app.i18n import current_language, localised
 
 if TYPE_CHECKING:
     from wtforms import SelectField
@@ -646,23 +644,3 @@ def fair_share(proposal: Proposal) -> float | None:
     problem = json.loads(proposal.run.problem_json or "{}")
     share = problem.get("fair_share") or {}
     return share.get("max_fraction")
-
-
-def budget_notices(req: BookingRequest) -> list[str]:
-    """Say, per facility, when an open request costs more than its project's budget leaves
-    there (app.billing.budgets.request_over_budget), before a solve leaves it out for that."""
-    if req.status not in (RequestStatus.PENDING.value, RequestStatus.UNPLACED.value):
-        return []
-    return [
-        _(
-            "At %(facility)s this request is estimated at %(cost)s, more than the project's "
-            "spending cap for %(first)s to %(last)s leaves there (%(left)s): a solve will leave "
-            "it out unless the cap is raised, a voucher is added or the request asks for less.",
-            facility=localised(over["facility"]),
-            cost=currency(over["cost_fen"]),
-            first=local_date(date.fromisoformat(over["period_start"])),
-            last=local_date(date.fromisoformat(over["period_end"])),
-            left=currency(over["remaining_fen"]),
-        )
-        for over in budgets.request_over_budget(req)
-    ]

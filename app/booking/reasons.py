@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from babel.lists import format_list
@@ -26,7 +26,7 @@ from app.booking.requests import request_facility
 from app.catalog.labels import capability_name
 from app.catalog.models import Equipment
 from app.extensions import db
-from app.i18n import local_time, localised
+from app.i18n import local_date, local_time, localised
 
 if TYPE_CHECKING:
     from app.booking.models import BookingRequest, ProposalUnplaced
@@ -342,3 +342,31 @@ def proposal_reason(unplaced: ProposalUnplaced) -> str:
         tz=unplaced.proposal.facility.timezone,
         project=unplaced.request.project.name,
     )
+
+
+def budget_notices(req: BookingRequest) -> list[dict[str, Any]]:
+    """Return, per facility, what an open request would cost there when that is more than
+    its project's spending cap leaves (app.billing.budgets.request_over_budget), with a
+    ``message`` saying so: a solve would leave it out for that."""
+    from app.billing import budgets
+    from app.booking.models import RequestStatus
+
+    if req.status not in (RequestStatus.PENDING.value, RequestStatus.UNPLACED.value):
+        return []
+    return [
+        {
+            **over,
+            "message": _(
+                "At %(facility)s this request is estimated at %(cost)s, more than the project's "
+                "spending cap for %(first)s to %(last)s leaves there (%(left)s): a solve will "
+                "leave it out unless the cap is raised, a voucher is added or the request asks "
+                "for less.",
+                facility=localised(over["facility"]),
+                cost=currency(over["cost_fen"]),
+                first=local_date(date.fromisoformat(over["period_start"])),
+                last=local_date(date.fromisoformat(over["period_end"])),
+                left=currency(over["remaining_fen"]),
+            ),
+        }
+        for over in budgets.request_over_budget(req)
+    ]

@@ -160,7 +160,7 @@ def request_detail(request_id: int) -> str:
         proposed=presenters.proposed_items(req),
         bookings=sorted(req.bookings, key=lambda b: b.start),
         overrides=booking_service.overrides(req.bookings),
-        budget_notices=presenters.budget_notices(req),
+        budget_notices=[n["message"] for n in reasons.budget_notices(req)],
         cancel_form=CancelForm(),
         manages=access.can_manage(user, request_service.request_facility(req)),
     )

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from app.accounts.models import Project, Training, User
 from app.booking import runs
@@ -132,3 +133,13 @@ def core(db: Any) -> Core:
         admin=factories.make_user(name="Ada", email="ada@admin.test", is_admin=True),
         monday=monday,
     )
+
+
+@pytest.fixture
+def client_for(app: Flask, login: Any) -> Any:
+    """Return a function giving a test client logged in as a user (one client per user)."""
+
+    def _client(user: Any) -> FlaskClient:
+        return login(user, app.test_client())
+
+    return _client

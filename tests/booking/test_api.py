@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
@@ -15,14 +14,6 @@ import scheduler
 from app.booking import runs
 from app.booking.models import Booking, BookingRequest, SolveRun
 from tests.booking.conftest import Core
-
-
-@pytest.fixture
-def client_for(app: Flask, login: Any) -> Any:
-    def _client(user: Any) -> FlaskClient:
-        return login(user, app.test_client())
-
-    return _client
 
 
 def request_body(core: Core, **overrides: Any) -> dict[str, Any]:

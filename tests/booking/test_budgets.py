@@ -323,3 +323,24 @@ def test_the_request_page_says_nothing_of_a_cap_that_leaves_enough(
     login(core.alice)
     page = client.get(f"/requests/{req.id}").get_data(as_text=True)
     assert req.title in page and "budget-notice" not in page
+
+
+def test_the_api_gives_one_request_what_its_cap_says_and_lists_leave_it_out(
+    core: Core, client_for: Any
+) -> None:
+    # 3 h of LC-MS at 100 CNY/h cost 300 CNY; the cap leaves 250.
+    _cap(core, 250)
+    req = core.request()
+    alice = client_for(core.alice)
+    [over] = alice.get(f"/api/v1/requests/{req.id}").get_json()["over_budget"]
+    assert over["facility"] == req.steps[0].facility.slug
+    assert (over["cost_fen"], over["remaining_fen"]) == (30_000, 25_000)
+    assert "estimated at CN¥300.00" in over["message"]
+    assert date.fromisoformat(over["period_start"]) <= req.earliest_start.date()
+    listed = alice.get("/api/v1/requests").get_json()["requests"]
+    assert [r["over_budget"] for r in listed if r["id"] == req.id] == [None]
+    # Raised to what the request costs, the cap says nothing.
+    cap = db.session.scalars(select(SpendingCap)).one()
+    cap.amount_fen = 30_000
+    db.session.commit()
+    assert alice.get(f"/api/v1/requests/{req.id}").get_json()["over_budget"] == []

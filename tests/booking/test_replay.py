@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 
 from app.booking import runs
 from app.booking.models import SolveRun
@@ -20,14 +19,6 @@ from app.extensions import db as _db
 from tests.booking.conftest import Core
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def client_for(app: Flask, login: Any) -> Any:
-    def _client(user: Any) -> FlaskClient:
-        return login(user, app.test_client())
-
-    return _client
 
 
 def _requests(core: Core) -> None:

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from flask import Flask
-from flask.testing import FlaskClient
 
 from app.booking import bookings as booking_service
 from app.booking.requests import StepInput
@@ -68,14 +66,6 @@ def object_calls(o: Objects, core: Core) -> list[tuple[str, str, dict[str, Any] 
         ("DELETE", "/api/v1/equipment/lcms-1/trainings", {"email": "alice@amber.test"}),
         ("GET", "/api/v1/audit?facility=bio", None),
     ]
-
-
-@pytest.fixture
-def client_for(app: Flask, login: Any) -> Any:
-    def _client(user: Any) -> FlaskClient:
-        return login(user, app.test_client())
-
-    return _client
 
 
 @pytest.mark.parametrize("outsider", ["bob", "otto"])

@@ -13,9 +13,7 @@ from app.booking.requests import StepInput, create_request, update_request
 from app.errors import Conflict, Forbidden, NotFound
 from app.extensions import db
 from tests.booking.conftest import Core
-from tests.booking.test_api import assert_problem, client_for, count_requests, request_body
-
-__all__ = ["client_for"]
+from tests.booking.test_api import assert_problem, count_requests, request_body
 
 
 def weight_of(request_id: int) -> int:

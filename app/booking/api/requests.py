@@ -54,7 +54,7 @@ def requests_create(body: RequestInput) -> tuple[BookingRequest, dict[str, str]]
     created = request_service.create_request(
         security.user(), body.project_id, **body.service_fields()
     )
-    return BookingRequest.of(created), {"Location": f"/api/v1/requests/{created.id}"}
+    return BookingRequest.of(created, budgets=True), {"Location": f"/api/v1/requests/{created.id}"}
 
 
 @routing.route(
@@ -65,7 +65,9 @@ def requests_create(body: RequestInput) -> tuple[BookingRequest, dict[str, str]]
     answer_description="The request",
 )
 def requests_detail(request_id: int) -> BookingRequest:
-    return BookingRequest.of(request_service.get_request(security.user(), request_id))
+    return BookingRequest.of(
+        request_service.get_request(security.user(), request_id), budgets=True
+    )
 
 
 @routing.route(
@@ -79,7 +81,7 @@ def requests_detail(request_id: int) -> BookingRequest:
 )
 def requests_update(request_id: int, body: RequestChange) -> BookingRequest:
     changed = request_service.update_request(security.user(), request_id, **body.service_fields())
-    return BookingRequest.of(changed)
+    return BookingRequest.of(changed, budgets=True)
 
 
 @routing.route(

@@ -5,6 +5,7 @@ components; the step limits are the ones `app.booking.requests` names."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StrictInt
@@ -257,6 +258,17 @@ class Step(Answer):
         )
 
 
+class OverBudget(Answer):
+    """An open request that costs more at a facility than its project's spending cap leaves."""
+
+    facility: str = Field(description="the facility's slug")
+    cost_fen: int = Field(description="the request's estimated cost there, in fen")
+    remaining_fen: int = Field(description="what the cap leaves for the period, in fen")
+    period_start: date
+    period_end: date
+    message: str = Field(description="in the caller's language")
+
+
 class BookingRequest(Answer):
     """A request as the API shows it."""
 
@@ -277,9 +289,31 @@ class BookingRequest(Answer):
     created_at: Moment
     steps: list[Step]
     bookings: list[int]
+    over_budget: list[OverBudget] | None = Field(
+        default=None,
+        description=(
+            "for one open request: each facility where it costs more than the project's "
+            "spending cap leaves, so that a solve would leave it out (empty if none); null in "
+            "lists, where it is not worked out"
+        ),
+    )
 
     @classmethod
-    def of(cls, req: models.BookingRequest) -> BookingRequest:
+    def of(cls, req: models.BookingRequest, *, budgets: bool = False) -> BookingRequest:
+        """The request; with ``budgets``, what its project's spending caps say of it."""
+        over = None
+        if budgets:
+            over = [
+                OverBudget(
+                    facility=n["facility"].slug,
+                    cost_fen=n["cost_fen"],
+                    remaining_fen=n["remaining_fen"],
+                    period_start=date.fromisoformat(n["period_start"]),
+                    period_end=date.fromisoformat(n["period_end"]),
+                    message=n["message"],
+                )
+                for n in reasons.budget_notices(req)
+            ]
         return cls(
             id=req.id,
             project=Project(id=req.project_id, name=req.project.name),
@@ -297,6 +331,7 @@ class BookingRequest(Answer):
             created_at=req.created_at,
             steps=[Step.of(s) for s in req.steps],
             bookings=[b.id for b in req.bookings],
+            over_budget=over,
         )
 
 
