@@ -34,9 +34,10 @@ class _Timeline:
     longest: int = 0
     """For capacity above 1: the longest booking ever added, to bound the overlap search."""
     known: dict[tuple[bool, int, int], tuple[list[int], list[int]]] = field(default_factory=dict)
-    """Per ``Board._known_key``: disjoint ranges ``[lo, hi]`` (as two sorted lists) where no
-    start of the unit's start set for that duration is free. Bookings are only added while a
-    greedy pass runs, so what was full stays full; removing a booking forgets it all."""
+    """Per (attended, duration, ``_changeover_project``): disjoint ranges ``[lo, hi]`` (as two
+    sorted lists) where no start of the unit's start set for that step is free. Bookings are
+    only added while a greedy pass runs, so what was full stays full; removing a booking
+    forgets it all."""
 
     def empty(self) -> bool:
         return not self.starts and not self.bookings

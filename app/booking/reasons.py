@@ -21,7 +21,9 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app.billing import budgets
 from app.billing.money import currency
+from app.booking.models import RequestStatus
 from app.booking.requests import request_facility
 from app.catalog.labels import capability_name
 from app.catalog.models import Equipment
@@ -348,9 +350,6 @@ def budget_notices(req: BookingRequest) -> list[dict[str, Any]]:
     """Return, per facility, what an open request would cost there when that is more than
     its project's spending cap leaves (app.billing.budgets.request_over_budget), with a
     ``message`` saying so: a solve would leave it out for that."""
-    from app.billing import budgets
-    from app.booking.models import RequestStatus
-
     if req.status not in (RequestStatus.PENDING.value, RequestStatus.UNPLACED.value):
         return []
     return [
