@@ -132,7 +132,10 @@ def test_rounds_side_by_side_keep_every_rule_and_drop_what_another_changed() -> 
         threads=4,
     )
     assert plan_weight(inst, plan) > plan_weight(inst, start)
-    assert len(threads) >= 2, threads
+    # Improvements come from the pool's threads; which of them finds one is down to timing
+    # (under load one thread can find them all), so the test asks only that rounds overlapped:
+    # a round is dropped only when another, run beside it, changed what it read.
+    assert threads and all(name.startswith("lns") for name in threads), threads
     assert done["rounds"] > done["dropped"] > 0
     result = build_result(
         inst, plan, status=Status.FEASIBLE, bound=None, wall_seconds=0.0, stats={}
